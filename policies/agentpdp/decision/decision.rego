@@ -1,0 +1,306 @@
+# METADATA
+# title: agent-pdp tool-call decision
+# description: |
+#   Decides whether an AI agent may perform a tool call.
+#   Entry point: data.agentpdp.decision.result (always an object).
+#   Precedence: DENY > STEP_UP > CONSTRAIN > ALLOW; nothing matched => DENY.
+package agentpdp.decision
+
+import data.agentpdp.lib.classification
+
+# ---------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------
+
+default_max_chain_depth := 5
+
+action_kinds := {"read", "write", "delete", "execute", "payment", "privilege_grant", "secret_read"}
+
+write_actions := {"write", "execute"}
+
+high_risk_actions := {"delete", "payment", "privilege_grant"}
+
+dual_approval_actions := {"payment", "privilege_grant"}
+
+# Vault-style credential policy issued per action kind.
+credential_policy := {
+	"read": "agent-read",
+	"write": "agent-write",
+	"execute": "agent-write",
+	"secret_read": "agent-secret-read",
+	"delete": "agent-privileged",
+	"payment": "agent-privileged",
+	"privilege_grant": "agent-privileged",
+}
+
+# Credential limits per granting reason (ALLOW / CONSTRAIN reasons).
+credential_limits := {
+	"low_risk_read": {"ttl_seconds": 300, "num_uses": 10},
+	"in_domain_write": {"ttl_seconds": 120, "num_uses": 1},
+	"confidential_read": {"ttl_seconds": 120, "num_uses": 5},
+	"confidential_in_domain_write": {"ttl_seconds": 60, "num_uses": 1},
+	"direct_secret_read": {"ttl_seconds": 30, "num_uses": 1},
+	"approved_by_human": {"ttl_seconds": 120, "num_uses": 1},
+}
+
+# ---------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------
+
+# Used only when no rule of any outcome matched.
+default result := {
+	"outcome": "DENY",
+	"reasons": ["no_matching_rule"],
+	"obligations": [],
+	"credential": null,
+	"approval": null,
+	"quarantine": {"requested": false, "reason": null},
+}
+
+result := {
+	"outcome": verdict.outcome,
+	"reasons": sort(verdict.reasons),
+	"obligations": granted_obligations,
+	"credential": credential,
+	"approval": approval_requirement,
+	"quarantine": quarantine,
+}
+
+verdict := {"outcome": "DENY", "reasons": deny} if {
+	count(deny) > 0
+} else := {"outcome": "STEP_UP", "reasons": step_up} if {
+	count(step_up) > 0
+	not approval_valid
+} else := {"outcome": "ALLOW", "reasons": {"approved_by_human"}} if {
+	count(step_up) > 0
+} else := {"outcome": "CONSTRAIN", "reasons": constrain} if {
+	count(constrain) > 0
+} else := {"outcome": "ALLOW", "reasons": allow} if {
+	count(allow) > 0
+}
+
+grants_credential if verdict.outcome in {"ALLOW", "CONSTRAIN"}
+
+credential := {
+	"policies": [credential_policy[action]],
+	"ttl_seconds": min({credential_limits[r].ttl_seconds | some r in verdict.reasons}),
+	"num_uses": min({credential_limits[r].num_uses | some r in verdict.reasons}),
+} if {
+	grants_credential
+} else := null
+
+granted_obligations := sort(obligations) if grants_credential
+
+else := []
+
+approval_requirement := {"required_approvals": required_approvals} if {
+	verdict.outcome == "STEP_UP"
+} else := null
+
+required_approvals := 2 if action in dual_approval_actions
+
+else := 1
+
+quarantine := {"requested": true, "reason": sort(quarantine_reasons)[0]} if {
+	count(quarantine_reasons) > 0
+} else := {"requested": false, "reason": null}
+
+quarantine_reasons contains "tool_not_in_manifest" if tool_not_in_manifest
+
+quarantine_reasons contains "chain_depth_exceeded" if chain_depth > 2 * max_chain_depth
+
+quarantine_reasons contains "classification_escalation" if classification_escalation
+
+# ---------------------------------------------------------------------------
+# Input helpers (all undefined / fail-closed when the field is malformed)
+# ---------------------------------------------------------------------------
+
+action := input.action.kind
+
+effective := input.classification.effective
+
+chain_depth := d if {
+	d := input.task.chain_depth
+	is_number(d)
+}
+
+max_chain_depth := d if {
+	d := input.agent.max_chain_depth
+	is_number(d)
+} else := default_max_chain_depth
+
+manifest := input.agent.allowed_tools if is_array(input.agent.allowed_tools)
+
+else := []
+
+home_systems := input.agent.home_systems if is_array(input.agent.home_systems)
+
+else := []
+
+in_home_domain if input.target.system in home_systems
+
+tool_not_in_manifest if {
+	is_string(input.tool.name)
+	not input.tool.name in manifest
+}
+
+classification_escalation if {
+	classification.escalated(input.classification.declared, input.classification.stored)
+}
+
+approval_present if input.approval != null
+
+approval_valid if {
+	input.approval.status == "APPROVED"
+	input.approval.matches == true
+	input.approval.expired == false
+	input.approval.consumed == false
+}
+
+# ---------------------------------------------------------------------------
+# Input validation
+# ---------------------------------------------------------------------------
+
+valid_input if {
+	is_string(input.tenant)
+	input.tenant != ""
+	is_string(input.caller.tenant)
+	is_string(input.tool.name)
+	action in action_kinds
+	chain_depth >= 0
+	valid_max_chain_depth
+	is_string(input.target.system)
+	is_boolean(input.quarantine.active)
+	valid_classification
+}
+
+valid_max_chain_depth if object.get(input, ["agent", "max_chain_depth"], null) == null
+
+valid_max_chain_depth if {
+	d := input.agent.max_chain_depth
+	is_number(d)
+	d >= 0
+}
+
+# declared/effective must be known levels, stored must be null/absent or a
+# known level, and effective may never be lower than declared or stored.
+valid_classification if {
+	classification.valid(input.classification.declared)
+	classification.valid(effective)
+	classification.at_least(effective, input.classification.declared)
+	valid_stored_classification
+}
+
+valid_stored_classification if object.get(input, ["classification", "stored"], null) == null
+
+valid_stored_classification if classification.at_least(effective, input.classification.stored)
+
+# ---------------------------------------------------------------------------
+# DENY rules
+# ---------------------------------------------------------------------------
+
+deny contains "quarantined" if input.quarantine.active == true
+
+deny contains "unknown_agent" if not input.agent.registered == true
+
+deny contains "tenant_mismatch" if input.caller.tenant != input.tenant
+
+deny contains "cross_tenant_target" if {
+	owner := object.get(input, ["target", "owner_tenant"], null)
+	owner != null
+	owner != input.tenant
+}
+
+deny contains "tool_not_in_manifest" if tool_not_in_manifest
+
+deny contains "chain_depth_exceeded" if chain_depth > max_chain_depth
+
+deny contains "invalid_input" if not valid_input
+
+deny contains "approval_invalid" if {
+	approval_present
+	not approval_valid
+}
+
+deny contains "classification_escalation" if classification_escalation
+
+# ---------------------------------------------------------------------------
+# STEP_UP rules (a valid approval turns these into a single-use ALLOW)
+# ---------------------------------------------------------------------------
+
+step_up contains "high_risk_action" if action in high_risk_actions
+
+step_up contains "restricted_data" if effective == "restricted"
+
+step_up contains "cross_domain_write" if {
+	action in write_actions
+	not in_home_domain
+}
+
+step_up contains "chained_secret_read" if {
+	action == "secret_read"
+	chain_depth > 0
+}
+
+step_up contains "missing_workload_identity" if {
+	action == "secret_read"
+	not input.agent.workload_identity_present == true
+}
+
+# ---------------------------------------------------------------------------
+# CONSTRAIN rules
+# ---------------------------------------------------------------------------
+
+constrain contains "confidential_read" if {
+	action == "read"
+	effective == "confidential"
+}
+
+constrain contains "confidential_in_domain_write" if {
+	action in write_actions
+	effective == "confidential"
+	in_home_domain
+}
+
+constrain contains "direct_secret_read" if {
+	action == "secret_read"
+	chain_depth == 0
+	input.agent.workload_identity_present == true
+}
+
+# ---------------------------------------------------------------------------
+# ALLOW rules
+# ---------------------------------------------------------------------------
+
+allow contains "low_risk_read" if {
+	action == "read"
+	effective in {"public", "internal"}
+}
+
+allow contains "in_domain_write" if {
+	action in write_actions
+	effective in {"public", "internal"}
+	in_home_domain
+}
+
+# ---------------------------------------------------------------------------
+# Obligations attached whenever a credential is issued (ALLOW / CONSTRAIN,
+# including human-approved step-ups). Derived from action + data sensitivity.
+# ---------------------------------------------------------------------------
+
+obligations contains "redact_pii" if {
+	action == "read"
+	classification.at_least(effective, "confidential")
+}
+
+obligations contains "no_export" if {
+	action == "read"
+	classification.at_least(effective, "confidential")
+}
+
+obligations contains "log_full_arguments" if {
+	action in write_actions
+	classification.at_least(effective, "confidential")
+}
+
+obligations contains "no_persist" if action == "secret_read"

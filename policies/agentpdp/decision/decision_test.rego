@@ -1,0 +1,639 @@
+package agentpdp.decision_test
+
+import data.agentpdp.decision
+
+# ---------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------
+
+# A well-formed, low-risk in-tenant read: ALLOW low_risk_read.
+base := {
+	"tenant": "acme",
+	"caller": {"subject": "gw-1", "tenant": "acme", "scopes": ["decide"]},
+	"agent": {
+		"id": "agent-7",
+		"registered": true,
+		"owner": "alice",
+		"allowed_tools": ["crm.contacts.read", "crm.contacts.update", "vault.secret.read", "billing.pay"],
+		"home_systems": ["crm"],
+		"max_chain_depth": 5,
+		"workload_identity_present": true,
+	},
+	"task": {"id": "t-1", "intent": "look up customer", "chain_depth": 0, "parent_decision_id": null},
+	"tool": {"name": "crm.contacts.read"},
+	"action": {"kind": "read"},
+	"target": {"system": "crm", "resource": "contacts/42", "owner_tenant": "acme"},
+	"classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
+	"approval": null,
+	"quarantine": {"active": false},
+	"context": {},
+}
+
+valid_approval := {"id": "ap-1", "status": "APPROVED", "matches": true, "expired": false, "consumed": false}
+
+# decide(patch): decision for base deep-merged with patch.
+decide(patch) := r if {
+	r := decision.result with input as object.union(base, patch)
+}
+
+# decide_without(path): decision for base with one field removed ("a/b").
+decide_without(path) := r if {
+	r := decision.result with input as json.remove(base, [path])
+}
+
+cls(declared, stored, effective) := {"classification": {"declared": declared, "stored": stored, "effective": effective}}
+
+no_quarantine := {"requested": false, "reason": null}
+
+# Shape every result must have.
+well_formed(r) if {
+	r.outcome in {"ALLOW", "DENY", "STEP_UP", "CONSTRAIN"}
+	is_array(r.reasons)
+	count(r.reasons) > 0
+	r.reasons == sort(r.reasons)
+	is_array(r.obligations)
+	r.obligations == sort(r.obligations)
+	is_boolean(r.quarantine.requested)
+	"reason" in object.keys(r.quarantine)
+	"credential" in object.keys(r)
+	"approval" in object.keys(r)
+}
+
+denied_with(r, reason) if {
+	well_formed(r)
+	r.outcome == "DENY"
+	reason in r.reasons
+	r.credential == null
+	r.approval == null
+	r.obligations == []
+}
+
+# ---------------------------------------------------------------------------
+# ALLOW
+# ---------------------------------------------------------------------------
+
+test_low_risk_read_internal_allowed if {
+	decide({}) == {
+		"outcome": "ALLOW",
+		"reasons": ["low_risk_read"],
+		"obligations": [],
+		"credential": {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_low_risk_read_public_allowed if {
+	r := decide(cls("public", null, "public"))
+	r.outcome == "ALLOW"
+	r.reasons == ["low_risk_read"]
+}
+
+test_low_risk_read_stored_missing_allowed if {
+	r := decision.result with input as json.remove(base, ["classification/stored"])
+	r.outcome == "ALLOW"
+}
+
+test_in_domain_write_allowed if {
+	r := decide({"tool": {"name": "crm.contacts.update"}, "action": {"kind": "write"}})
+	r == {
+		"outcome": "ALLOW",
+		"reasons": ["in_domain_write"],
+		"obligations": [],
+		"credential": {"policies": ["agent-write"], "ttl_seconds": 120, "num_uses": 1},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_in_domain_execute_public_allowed if {
+	r := decide(object.union(cls("public", "public", "public"), {"action": {"kind": "execute"}}))
+	r.outcome == "ALLOW"
+	r.reasons == ["in_domain_write"]
+	r.credential.policies == ["agent-write"]
+}
+
+test_valid_approval_does_not_change_low_risk_read if {
+	r := decide({"approval": valid_approval})
+	r.outcome == "ALLOW"
+	r.reasons == ["low_risk_read"]
+	r.credential.ttl_seconds == 300
+}
+
+# ---------------------------------------------------------------------------
+# CONSTRAIN
+# ---------------------------------------------------------------------------
+
+test_confidential_read_constrained if {
+	decide(cls("internal", "confidential", "confidential")) == {
+		"outcome": "CONSTRAIN",
+		"reasons": ["confidential_read"],
+		"obligations": ["no_export", "redact_pii"],
+		"credential": {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_confidential_write_in_domain_constrained if {
+	r := decide(object.union(cls("confidential", "confidential", "confidential"), {"action": {"kind": "write"}}))
+	r == {
+		"outcome": "CONSTRAIN",
+		"reasons": ["confidential_in_domain_write"],
+		"obligations": ["log_full_arguments"],
+		"credential": {"policies": ["agent-write"], "ttl_seconds": 60, "num_uses": 1},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_confidential_execute_in_domain_constrained if {
+	r := decide(object.union(cls("confidential", null, "confidential"), {"action": {"kind": "execute"}}))
+	r.outcome == "CONSTRAIN"
+	r.reasons == ["confidential_in_domain_write"]
+}
+
+test_direct_secret_read_constrained if {
+	r := decide({"tool": {"name": "vault.secret.read"}, "action": {"kind": "secret_read"}})
+	r == {
+		"outcome": "CONSTRAIN",
+		"reasons": ["direct_secret_read"],
+		"obligations": ["no_persist"],
+		"credential": {"policies": ["agent-secret-read"], "ttl_seconds": 30, "num_uses": 1},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+# ---------------------------------------------------------------------------
+# STEP_UP
+# ---------------------------------------------------------------------------
+
+step_up_with(r, reasons, approvals) if {
+	well_formed(r)
+	r.outcome == "STEP_UP"
+	r.reasons == reasons
+	r.approval == {"required_approvals": approvals}
+	r.credential == null
+	r.obligations == []
+	r.quarantine == no_quarantine
+}
+
+test_delete_steps_up_one_approver if {
+	step_up_with(decide({"action": {"kind": "delete"}}), ["high_risk_action"], 1)
+}
+
+test_payment_steps_up_two_approvers if {
+	step_up_with(decide({"tool": {"name": "billing.pay"}, "action": {"kind": "payment"}}), ["high_risk_action"], 2)
+}
+
+test_privilege_grant_steps_up_two_approvers if {
+	step_up_with(decide({"action": {"kind": "privilege_grant"}}), ["high_risk_action"], 2)
+}
+
+test_restricted_read_steps_up if {
+	step_up_with(decide(cls("restricted", "restricted", "restricted")), ["restricted_data"], 1)
+}
+
+test_cross_domain_write_steps_up if {
+	r := decide({"action": {"kind": "write"}, "target": {"system": "erp"}})
+	step_up_with(r, ["cross_domain_write"], 1)
+}
+
+test_cross_domain_execute_steps_up if {
+	r := decide({"action": {"kind": "execute"}, "target": {"system": "erp"}})
+	step_up_with(r, ["cross_domain_write"], 1)
+}
+
+test_confidential_cross_domain_write_steps_up_not_constrained if {
+	r := decide(object.union(cls("confidential", "confidential", "confidential"), {"action": {"kind": "write"}, "target": {"system": "erp"}}))
+	step_up_with(r, ["cross_domain_write"], 1)
+}
+
+test_write_without_home_systems_steps_up if {
+	r := decision.result with input as json.remove(object.union(base, {"action": {"kind": "write"}}), ["agent/home_systems"])
+	step_up_with(r, ["cross_domain_write"], 1)
+}
+
+test_cross_domain_read_is_not_a_write if {
+	r := decide({"target": {"system": "erp"}})
+	r.outcome == "ALLOW"
+}
+
+test_chained_secret_read_steps_up if {
+	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 1}})
+	step_up_with(r, ["chained_secret_read"], 1)
+}
+
+test_secret_read_without_workload_identity_steps_up if {
+	r := decide({"action": {"kind": "secret_read"}, "agent": {"workload_identity_present": false}})
+	step_up_with(r, ["missing_workload_identity"], 1)
+}
+
+test_secret_read_workload_identity_missing_field_steps_up if {
+	r := decision.result with input as json.remove(object.union(base, {"action": {"kind": "secret_read"}}), ["agent/workload_identity_present"])
+	step_up_with(r, ["missing_workload_identity"], 1)
+}
+
+test_step_up_reasons_accumulate_sorted if {
+	r := decide(object.union(cls("restricted", null, "restricted"), {"action": {"kind": "payment"}}))
+	step_up_with(r, ["high_risk_action", "restricted_data"], 2)
+}
+
+test_secret_read_chained_and_no_identity if {
+	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 2}, "agent": {"workload_identity_present": false}})
+	step_up_with(r, ["chained_secret_read", "missing_workload_identity"], 1)
+}
+
+# ---------------------------------------------------------------------------
+# Human approval turns STEP_UP into a single-use ALLOW
+# ---------------------------------------------------------------------------
+
+approved_allow(r, policy, obligations) if {
+	r == {
+		"outcome": "ALLOW",
+		"reasons": ["approved_by_human"],
+		"obligations": obligations,
+		"credential": {"policies": [policy], "ttl_seconds": 120, "num_uses": 1},
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_approved_delete_allowed_single_use if {
+	approved_allow(decide({"action": {"kind": "delete"}, "approval": valid_approval}), "agent-privileged", [])
+}
+
+test_approved_payment_allowed_single_use if {
+	approved_allow(decide({"action": {"kind": "payment"}, "approval": valid_approval}), "agent-privileged", [])
+}
+
+test_approved_privilege_grant_allowed_single_use if {
+	approved_allow(decide({"action": {"kind": "privilege_grant"}, "approval": valid_approval}), "agent-privileged", [])
+}
+
+test_approved_restricted_read_keeps_data_obligations if {
+	r := decide(object.union(cls("restricted", "restricted", "restricted"), {"approval": valid_approval}))
+	approved_allow(r, "agent-read", ["no_export", "redact_pii"])
+}
+
+test_approved_cross_domain_write_allowed if {
+	approved_allow(decide({"action": {"kind": "write"}, "target": {"system": "erp"}, "approval": valid_approval}), "agent-write", [])
+}
+
+test_approved_restricted_write_logs_arguments if {
+	r := decide(object.union(cls("restricted", null, "restricted"), {"action": {"kind": "execute"}, "approval": valid_approval}))
+	approved_allow(r, "agent-write", ["log_full_arguments"])
+}
+
+test_approved_chained_secret_read_allowed if {
+	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 1}, "approval": valid_approval})
+	approved_allow(r, "agent-secret-read", ["no_persist"])
+}
+
+test_approval_does_not_lift_constrain if {
+	r := decide(object.union(cls("confidential", null, "confidential"), {"approval": valid_approval}))
+	r.outcome == "CONSTRAIN"
+	r.reasons == ["confidential_read"]
+}
+
+# ---------------------------------------------------------------------------
+# approval_invalid
+# ---------------------------------------------------------------------------
+
+test_invalid_approvals_denied if {
+	bad := [
+		object.union(valid_approval, {"status": "PENDING"}),
+		object.union(valid_approval, {"status": "DENIED"}),
+		object.union(valid_approval, {"matches": false}),
+		object.union(valid_approval, {"expired": true}),
+		object.union(valid_approval, {"consumed": true}),
+		json.remove(valid_approval, ["expired"]),
+		json.remove(valid_approval, ["matches"]),
+		{},
+		"APPROVED",
+		true,
+	]
+	every a in bad {
+		r := decide({"action": {"kind": "delete"}, "approval": a})
+		denied_with(r, "approval_invalid")
+		r.reasons == ["approval_invalid"]
+	}
+}
+
+test_invalid_approval_denies_even_low_risk_read if {
+	r := decide({"approval": object.union(valid_approval, {"expired": true})})
+	r.reasons == ["approval_invalid"]
+	denied_with(r, "approval_invalid")
+}
+
+test_absent_approval_is_not_invalid if {
+	r := decision.result with input as json.remove(base, ["approval"])
+	r.outcome == "ALLOW"
+}
+
+# ---------------------------------------------------------------------------
+# DENY rules
+# ---------------------------------------------------------------------------
+
+test_quarantined_agent_denied_even_for_low_risk_read if {
+	r := decide({"quarantine": {"active": true}})
+	r == {
+		"outcome": "DENY",
+		"reasons": ["quarantined"],
+		"obligations": [],
+		"credential": null,
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_unregistered_agent_denied if {
+	r := decide({"agent": {"registered": false}})
+	denied_with(r, "unknown_agent")
+	r.reasons == ["unknown_agent"]
+}
+
+test_agent_registered_must_be_boolean_true if {
+	denied_with(decide({"agent": {"registered": "true"}}), "unknown_agent")
+	denied_with(decide_without("agent/registered"), "unknown_agent")
+	denied_with(decide_without("agent"), "unknown_agent")
+}
+
+test_tenant_mismatch_denied if {
+	r := decide({"caller": {"tenant": "globex"}})
+	denied_with(r, "tenant_mismatch")
+	r.reasons == ["tenant_mismatch"]
+}
+
+test_cross_tenant_target_denied if {
+	r := decide({"target": {"owner_tenant": "globex"}})
+	denied_with(r, "cross_tenant_target")
+	r.reasons == ["cross_tenant_target"]
+}
+
+test_unregistered_target_owner_is_not_cross_tenant if {
+	decide({"target": {"owner_tenant": null}}).outcome == "ALLOW"
+	decide_without("target/owner_tenant").outcome == "ALLOW"
+}
+
+test_tool_not_in_manifest_denied_and_quarantine_requested if {
+	r := decide({"tool": {"name": "crm.contacts.export"}})
+	r == {
+		"outcome": "DENY",
+		"reasons": ["tool_not_in_manifest"],
+		"obligations": [],
+		"credential": null,
+		"approval": null,
+		"quarantine": {"requested": true, "reason": "tool_not_in_manifest"},
+	}
+}
+
+test_tool_not_in_manifest_when_manifest_missing_or_malformed if {
+	denied_with(decide_without("agent/allowed_tools"), "tool_not_in_manifest")
+	denied_with(decide({"agent": {"allowed_tools": {"x": "crm.contacts.read"}}}), "tool_not_in_manifest")
+	denied_with(decide({"agent": {"allowed_tools": []}}), "tool_not_in_manifest")
+}
+
+test_chain_depth_at_limit_allowed if {
+	decide({"task": {"chain_depth": 5}}).outcome == "ALLOW"
+}
+
+test_chain_depth_over_limit_denied_without_quarantine if {
+	r := decide({"task": {"chain_depth": 6}})
+	denied_with(r, "chain_depth_exceeded")
+	r.reasons == ["chain_depth_exceeded"]
+	r.quarantine == no_quarantine
+}
+
+test_chain_depth_at_twice_limit_no_quarantine if {
+	r := decide({"task": {"chain_depth": 10}})
+	denied_with(r, "chain_depth_exceeded")
+	r.quarantine == no_quarantine
+}
+
+test_chain_depth_over_twice_limit_requests_quarantine if {
+	r := decide({"task": {"chain_depth": 11}})
+	denied_with(r, "chain_depth_exceeded")
+	r.quarantine == {"requested": true, "reason": "chain_depth_exceeded"}
+}
+
+test_chain_depth_uses_agent_limit if {
+	denied_with(decide({"agent": {"max_chain_depth": 2}, "task": {"chain_depth": 3}}), "chain_depth_exceeded")
+	decide({"agent": {"max_chain_depth": 8}, "task": {"chain_depth": 8}}).outcome == "ALLOW"
+	decide({"agent": {"max_chain_depth": 1}, "task": {"chain_depth": 3}}).quarantine.requested == true
+}
+
+test_chain_depth_null_limit_uses_default_5 if {
+	decide({"agent": {"max_chain_depth": null}, "task": {"chain_depth": 5}}).outcome == "ALLOW"
+	denied_with(decide({"agent": {"max_chain_depth": null}, "task": {"chain_depth": 6}}), "chain_depth_exceeded")
+	r := decision.result with input as json.remove(object.union(base, {"task": {"chain_depth": 11}}), ["agent/max_chain_depth"])
+	r.quarantine.requested == true
+}
+
+test_classification_escalation_denied_and_quarantine_requested if {
+	r := decide(cls("public", "confidential", "confidential"))
+	r == {
+		"outcome": "DENY",
+		"reasons": ["classification_escalation"],
+		"obligations": [],
+		"credential": null,
+		"approval": null,
+		"quarantine": {"requested": true, "reason": "classification_escalation"},
+	}
+}
+
+test_classification_escalation_restricted if {
+	r := decide(cls("internal", "restricted", "restricted"))
+	denied_with(r, "classification_escalation")
+	r.quarantine.requested == true
+}
+
+test_one_level_below_stored_is_not_escalation if {
+	r := decide(cls("internal", "confidential", "confidential"))
+	r.outcome == "CONSTRAIN"
+	r.quarantine == no_quarantine
+}
+
+# ---------------------------------------------------------------------------
+# invalid_input / missing fields
+# ---------------------------------------------------------------------------
+
+test_unknown_action_kind_invalid if {
+	denied_with(decide({"action": {"kind": "sudo"}}), "invalid_input")
+	denied_with(decide({"action": {"kind": "READ"}}), "invalid_input")
+	denied_with(decide({"action": {"kind": null}}), "invalid_input")
+}
+
+test_unknown_classification_invalid if {
+	denied_with(decide(cls("internal", "internal", "secret")), "invalid_input")
+	denied_with(decide(cls("bogus", "internal", "internal")), "invalid_input")
+	denied_with(decide(cls("internal", "bogus", "internal")), "invalid_input")
+	denied_with(decide(cls("internal", 3, "internal")), "invalid_input")
+}
+
+test_effective_below_declared_or_stored_invalid if {
+	denied_with(decide(cls("confidential", null, "internal")), "invalid_input")
+	denied_with(decide(cls("internal", "confidential", "internal")), "invalid_input")
+}
+
+test_malformed_fields_invalid if {
+	patches := [
+		{"tenant": ""},
+		{"tenant": 7},
+		{"caller": {"tenant": null}},
+		{"tool": {"name": ["crm.contacts.read"]}},
+		{"task": {"chain_depth": -1}},
+		{"task": {"chain_depth": "0"}},
+		{"agent": {"max_chain_depth": "10"}},
+		{"agent": {"max_chain_depth": -1}},
+		{"target": {"system": null}},
+		{"quarantine": {"active": "false"}},
+	]
+	every p in patches {
+		denied_with(decide(p), "invalid_input")
+	}
+}
+
+test_missing_required_fields_invalid if {
+	every path in [
+		"tenant",
+		"caller",
+		"caller/tenant",
+		"tool",
+		"tool/name",
+		"action",
+		"action/kind",
+		"task",
+		"task/chain_depth",
+		"target",
+		"target/system",
+		"classification",
+		"classification/declared",
+		"classification/effective",
+		"quarantine",
+		"quarantine/active",
+	] {
+		denied_with(decide_without(path), "invalid_input")
+	}
+}
+
+test_string_chain_depth_is_not_compared_with_limit if {
+	r := decide({"task": {"chain_depth": "99"}})
+	r.reasons == ["invalid_input"]
+	r.quarantine == no_quarantine
+}
+
+test_empty_input_denied_well_formed if {
+	r := decision.result with input as {}
+	r == {
+		"outcome": "DENY",
+		"reasons": ["invalid_input", "unknown_agent"],
+		"obligations": [],
+		"credential": null,
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_no_input_denied_well_formed if {
+	r := decision.result
+	denied_with(r, "invalid_input")
+	r.quarantine == no_quarantine
+}
+
+test_non_object_input_denied if {
+	every i in [[], "allow", 42, null, true] {
+		r := decision.result with input as i
+		denied_with(r, "invalid_input")
+		denied_with(r, "unknown_agent")
+	}
+}
+
+# ---------------------------------------------------------------------------
+# Precedence and aggregation
+# ---------------------------------------------------------------------------
+
+test_deny_beats_step_up if {
+	r := decide({"action": {"kind": "payment"}, "quarantine": {"active": true}})
+	r.outcome == "DENY"
+	r.reasons == ["quarantined"]
+	r.approval == null
+}
+
+test_deny_beats_valid_approval if {
+	r := decide({"action": {"kind": "delete"}, "approval": valid_approval, "caller": {"tenant": "globex"}})
+	r.outcome == "DENY"
+	r.reasons == ["tenant_mismatch"]
+}
+
+test_deny_beats_constrain if {
+	r := decide(object.union(cls("confidential", null, "confidential"), {"agent": {"registered": false}}))
+	denied_with(r, "unknown_agent")
+}
+
+test_all_matching_deny_reasons_sorted if {
+	r := decide({
+		"quarantine": {"active": true},
+		"agent": {"registered": false},
+		"caller": {"tenant": "globex"},
+		"target": {"owner_tenant": "initech"},
+		"tool": {"name": "shell.exec"},
+		"task": {"chain_depth": 20},
+		"approval": {"status": "REJECTED"},
+		"classification": {"declared": "public", "stored": "restricted", "effective": "restricted"},
+	})
+	r.outcome == "DENY"
+	r.reasons == [
+		"approval_invalid",
+		"chain_depth_exceeded",
+		"classification_escalation",
+		"cross_tenant_target",
+		"quarantined",
+		"tenant_mismatch",
+		"tool_not_in_manifest",
+		"unknown_agent",
+	]
+	r.quarantine == {"requested": true, "reason": "chain_depth_exceeded"}
+}
+
+test_step_up_beats_constrain if {
+	r := decision.result with input as base
+		with decision.step_up as {"restricted_data"}
+		with decision.constrain as {"confidential_read"}
+	r.outcome == "STEP_UP"
+	r.reasons == ["restricted_data"]
+}
+
+test_constrain_beats_allow if {
+	r := decision.result with input as base
+		with decision.constrain as {"confidential_read"}
+	r.outcome == "CONSTRAIN"
+	r.reasons == ["confidential_read"]
+	r.credential == {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5}
+}
+
+test_no_matching_rule_denies if {
+	r := decision.result with input as base
+		with decision.allow as set()
+	r == {
+		"outcome": "DENY",
+		"reasons": ["no_matching_rule"],
+		"obligations": [],
+		"credential": null,
+		"approval": null,
+		"quarantine": no_quarantine,
+	}
+}
+
+test_every_outcome_is_well_formed if {
+	every p in [
+		{},
+		{"action": {"kind": "delete"}},
+		cls("confidential", null, "confidential"),
+		{"tool": {"name": "nope"}},
+		{"action": {"kind": "payment"}, "approval": valid_approval},
+	] {
+		well_formed(decide(p))
+	}
+}

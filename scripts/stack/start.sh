@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Start the agent-pdp local stack (PostgreSQL, OPA, OpenBao dev server) on
+# 127.0.0.1 and write STATE_DIR/env (shell-sourceable, `export` lines).
+#
+# Usage: scripts/stack/start.sh STATE_DIR
+#
+# STATE_DIR is always started fresh: if it holds a previous stack (marker file
+# .agent-pdp-stack) that stack is stopped and the directory wiped; a non-empty
+# directory without the marker is refused.
+#
+# Env knobs:
+#   PDP_STACK_OPA_PORT / PDP_STACK_VAULT_PORT / PDP_STACK_PG_PORT
+#       fixed ports (fail if taken). Unset: 8181 / 8200 / 5432, or any free
+#       port when the default is taken. OpenBao also uses VAULT_PORT+1.
+#   POLICY_DIR               Rego sources (default: <repo>/policies)
+#   PDP_STACK_TIMEOUT        seconds to wait for each service (default 60)
+#   PDP_STACK_SKIP_INSTALL=1 do not run install.sh first
+#   PDP_STACK_SKIP_VERIFY=1  do not run verify.sh at the end
+#   PDP_STACK_KEEP_ON_FAILURE=1  leave services running when start fails
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/stack/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+
+[[ $# -eq 1 && -n "$1" ]] || die "usage: $0 STATE_DIR"
+mkdir -p "$1"
+STATE_DIR="$(cd "$1" && pwd -P)"
+[[ "$STATE_DIR" != "/" ]] || die "refusing to use / as STATE_DIR"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd -P)"
+TIMEOUT="${PDP_STACK_TIMEOUT:-60}"
+POLICY_DIR="${POLICY_DIR:-$REPO_ROOT/policies}"
+
+# --- tools -----------------------------------------------------------------
+if [[ "${PDP_STACK_SKIP_INSTALL:-0}" != 1 ]]; then
+  "$SCRIPT_DIR/install.sh" >&2
+fi
+OPA="$(find_opa)";        [[ -n "$OPA" ]] || die "opa ${STACK_OPA_VERSION} not found (run install.sh)"
+BAO="$(find_bao)";        [[ -n "$BAO" ]] || die "bao not found (run install.sh)"
+PG_BIN="$(find_pg_bindir)"; [[ -n "$PG_BIN" ]] || die "PostgreSQL server binaries not found (run install.sh)"
+for t in curl openssl python3; do command -v "$t" >/dev/null 2>&1 || die "$t not found (run install.sh)"; done
+
+# --- fresh state dir -----------------------------------------------------------
+if [[ -e "$STATE_DIR/$STACK_MARKER" ]]; then
+  log "re-using $STATE_DIR: stopping the previous stack and wiping it"
+  "$SCRIPT_DIR/stop.sh" "$STATE_DIR" >&2
+  if [[ -f "$STATE_DIR/pgroot" ]]; then
+    old_pgroot="$(cat "$STATE_DIR/pgroot")"
+    case "$old_pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$old_pgroot" ;; esac
+  fi
+  find "$STATE_DIR" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+elif [[ -n "$(ls -A "$STATE_DIR")" ]]; then
+  die "$STATE_DIR is not empty and was not created by start.sh; refusing to wipe it"
+fi
+touch "$STATE_DIR/$STACK_MARKER"
+chmod 755 "$STATE_DIR"
+
+STARTED=0
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && ((STARTED)) && [[ "${PDP_STACK_KEEP_ON_FAILURE:-0}" != 1 ]]; then
+    log "start failed (exit $rc); stopping whatever was started"
+    "$SCRIPT_DIR/stop.sh" "$STATE_DIR" >&2 || true
+  fi
+}
+trap on_exit EXIT
+
+# Wait until CMD... succeeds; fail (with the log's tail) on timeout or if the
+# process PID died. Usage: wait_for NAME PID LOG CMD...
+wait_for() {
+  local name="$1" pid="$2" logf="$3" deadline
+  shift 3
+  deadline=$((SECONDS + TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      show_log "$logf"
+      die "$name exited during startup"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$logf"
+      die "$name not healthy after ${TIMEOUT}s"
+    fi
+    sleep 0.3
+  done
+  log "$name ready"
+}
+
+# --- ports ------------------------------------------------------------------
+choose_port() { # VAR_NAME DEFAULT SPAN
+  local var="$1" def="$2" span="$3" p
+  if [[ -n "${!var:-}" ]]; then
+    p="$(pick_port "${!var}" "$span" 1)" || die "$var=${!var} is already in use"
+  else
+    p="$(pick_port "$def" "$span" 0)" || die "no free port found (wanted $def)"
+    [[ "$p" == "$def" ]] || log "port $def is taken, using $p instead"
+  fi
+  printf '%s\n' "$p"
+}
+PG_PORT="$(choose_port PDP_STACK_PG_PORT 5432 1)"
+OPA_PORT="$(choose_port PDP_STACK_OPA_PORT 8181 1)"
+VAULT_PORT="$(choose_port PDP_STACK_VAULT_PORT 8200 2)"  # +1 = cluster port
+for p in "$OPA_PORT" "$VAULT_PORT" "$((VAULT_PORT + 1))"; do
+  [[ "$p" != "$PG_PORT" ]] || die "port clash on $p"
+done
+[[ "$OPA_PORT" != "$VAULT_PORT" && "$OPA_PORT" != "$((VAULT_PORT + 1))" ]] || die "port clash on $OPA_PORT"
+
+# --- PostgreSQL ---------------------------------------------------------------
+# The server runs as the postgres OS user, so its directory must be reachable
+# by that user and the socket path short enough (< 108 bytes). Otherwise the
+# cluster lives in /tmp/agent-pdp-pg.XXXXXX (recorded in STATE_DIR/pgroot).
+PGROOT="$STATE_DIR/pg"
+if [[ "$(id -u)" -eq 0 ]]; then PG_SUPERUSER=postgres; else PG_SUPERUSER="$(id -un)"; fi
+if ((${#PGROOT} > 80)) || { [[ "$(id -u)" -eq 0 ]] && ! runuser -u postgres -- test -x "$STATE_DIR"; }; then
+  PGROOT="$(mktemp -d /tmp/agent-pdp-pg.XXXXXX)"
+  printf '%s\n' "$PGROOT" >"$STATE_DIR/pgroot"
+  ln -s "$PGROOT" "$STATE_DIR/pg"
+  log "postgres cannot use $STATE_DIR directly; cluster is in $PGROOT"
+else
+  mkdir -p "$PGROOT"
+fi
+mkdir -p "$PGROOT/run"
+if [[ "$(id -u)" -eq 0 ]]; then chown -R postgres:postgres "$PGROOT"; fi
+chmod 700 "$PGROOT"
+printf '%s\n' "$PG_BIN" >"$STATE_DIR/pg_bin"
+PG_LOG="$PGROOT/postgres.log"
+PG_SOCK="$PGROOT/run"
+
+STARTED=1
+log "initdb $PGROOT/data"
+if ! as_pg "$PG_BIN/initdb" -D "$PGROOT/data" -U "$PG_SUPERUSER" -E UTF8 --no-locale \
+      --auth-local=peer --auth-host=scram-sha-256 --no-sync >"$STATE_DIR/initdb.log" 2>&1; then
+  show_log "$STATE_DIR/initdb.log"
+  die "initdb failed"
+fi
+cat >>"$PGROOT/data/postgresql.conf" <<EOF
+
+# --- agent-pdp local stack ---
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+EOF
+log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+if ! as_pg "$PG_BIN/pg_ctl" -D "$PGROOT/data" -l "$PG_LOG" -w -t "$TIMEOUT" start >/dev/null 2>&1; then
+  show_log "$PG_LOG"
+  die "PostgreSQL did not start"
+fi
+head -n 1 "$PGROOT/data/postmaster.pid" >"$STATE_DIR/postgres.pid"
+wait_for PostgreSQL "$(cat "$STATE_DIR/postgres.pid")" "$PG_LOG" \
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+
+as_pg "$PG_BIN/psql" -X -q -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
+  -v ON_ERROR_STOP=1 <<'SQL'
+CREATE ROLE pdp_owner LOGIN PASSWORD 'pdp_owner' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+CREATE ROLE pdp_app LOGIN PASSWORD 'pdp_app' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+CREATE DATABASE agentpdp OWNER pdp_owner;
+REVOKE ALL ON DATABASE agentpdp FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE agentpdp TO pdp_app;
+SQL
+log "database agentpdp (owner pdp_owner) and role pdp_app created"
+
+# --- OPA ----------------------------------------------------------------------
+BUNDLE_DIR="$STATE_DIR/bundle"
+if [[ -f "$POLICY_DIR/bundle.sh" ]]; then
+  log "building bundle with $POLICY_DIR/bundle.sh"
+  if ! (cd "$REPO_ROOT" && bash "$POLICY_DIR/bundle.sh" "$BUNDLE_DIR") >"$STATE_DIR/bundle.log" 2>&1; then
+    show_log "$STATE_DIR/bundle.log"
+    die "policy bundle build failed"
+  fi
+elif [[ -d "$POLICY_DIR" ]]; then
+  log "no $POLICY_DIR/bundle.sh; loading non-test .rego (and data.json/yaml) from $POLICY_DIR"
+  mkdir -p "$BUNDLE_DIR"
+  (cd "$POLICY_DIR" && find . -type f \( \( -name '*.rego' ! -name '*_test.rego' \) \
+      -o -name data.json -o -name data.yaml \) -print0) |
+    while IFS= read -r -d '' f; do
+      mkdir -p "$BUNDLE_DIR/$(dirname "$f")"
+      cp "$POLICY_DIR/$f" "$BUNDLE_DIR/$f"
+    done
+else
+  log "WARNING: $POLICY_DIR does not exist; OPA starts with no policies"
+  mkdir -p "$BUNDLE_DIR"
+fi
+[[ -d "$BUNDLE_DIR" ]] || die "bundle directory $BUNDLE_DIR was not produced"
+
+log "starting OPA on 127.0.0.1:$OPA_PORT"
+setsid "$OPA" run --server --addr "127.0.0.1:$OPA_PORT" --log-level error \
+  --skip-version-check --bundle "$BUNDLE_DIR" >"$STATE_DIR/opa.log" 2>&1 </dev/null &
+echo $! >"$STATE_DIR/opa.pid"
+OPA_URL="http://127.0.0.1:$OPA_PORT"
+wait_for OPA "$(cat "$STATE_DIR/opa.pid")" "$STATE_DIR/opa.log" curl -fsS "$OPA_URL/health"
+
+# --- OpenBao --------------------------------------------------------------------
+ROOT_TOKEN="$(openssl rand -hex 12)"
+mkdir -p "$STATE_DIR/bao-home"   # the dev server writes ~/.vault-token; keep it here
+log "starting OpenBao dev server on 127.0.0.1:$VAULT_PORT"
+HOME="$STATE_DIR/bao-home" setsid "$BAO" server -dev -dev-root-token-id="$ROOT_TOKEN" \
+  -dev-listen-address="127.0.0.1:$VAULT_PORT" >"$STATE_DIR/bao.log" 2>&1 </dev/null &
+echo $! >"$STATE_DIR/bao.pid"
+VAULT_URL="http://127.0.0.1:$VAULT_PORT"
+wait_for OpenBao "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" curl -fsS "$VAULT_URL/v1/sys/health"
+wait_for "OpenBao unseal key" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" \
+  grep -q '^Unseal Key: ' "$STATE_DIR/bao.log"
+UNSEAL_KEY="$(sed -n 's/^Unseal Key: //p' "$STATE_DIR/bao.log" | head -n 1)"
+(umask 077
+ printf '%s\n' "$ROOT_TOKEN" >"$STATE_DIR/bao-root-token"
+ printf '%s\n' "$UNSEAL_KEY" >"$STATE_DIR/bao-unseal-key")
+
+# vault_api METHOD PATH TOKEN [JSON_BODY [extra curl args...]] -> response body.
+vault_api() {
+  local method="$1" path="$2" token="$3" body="${4:-}" out code
+  shift 3; if (($#)); then shift; fi
+  local -a args=(-sS -X "$method" -H "X-Vault-Token: $token" -w '\n%{http_code}')
+  if [[ -n "$body" ]]; then args+=(-H 'Content-Type: application/json' --data "$body"); fi
+  out="$(curl "${args[@]}" "$@" "$VAULT_URL/v1/$path")" || die "$method $path: curl failed"
+  code="${out##*$'\n'}"
+  out="${out%$'\n'*}"
+  ((code < 400)) || die "$method $path -> HTTP $code: $out"
+  printf '%s' "$out"
+}
+# json_get KEY.PATH < json
+json_get() {
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d = d[k]
+print(d)' "$1"
+}
+put_policy() { # NAME HCL
+  local body
+  body="$(python3 -c 'import json, sys; print(json.dumps({"policy": sys.argv[1]}))' "$2")"
+  vault_api PUT "sys/policies/acl/$1" "$ROOT_TOKEN" "$body" >/dev/null
+}
+
+log "configuring OpenBao"
+put_policy agent-read '
+path "secret/data/agents/read/*"     { capabilities = ["read"] }
+path "secret/metadata/agents/read/*" { capabilities = ["read", "list"] }
+'
+put_policy agent-write '
+path "secret/data/agents/write/*"     { capabilities = ["create", "update", "read"] }
+path "secret/metadata/agents/write/*" { capabilities = ["read", "list"] }
+'
+put_policy agent-secret-read '
+path "secret/data/agents/secret/*"     { capabilities = ["read"] }
+path "secret/metadata/agents/secret/*" { capabilities = ["read", "list"] }
+'
+put_policy agent-privileged '
+path "secret/data/agents/*"     { capabilities = ["create", "read", "update", "delete"] }
+path "secret/metadata/agents/*" { capabilities = ["read", "list", "delete"] }
+'
+put_policy agent-pdp '
+# Mint agent tokens through the token role (the caller asks for response
+# wrapping with X-Vault-Wrap-TTL; no extra capability is needed for that).
+path "auth/token/create/agent-pdp" { capabilities = ["create", "update"] }
+path "auth/token/roles/agent-pdp"  { capabilities = ["read"] }
+# Inspect / revoke minted tokens by accessor (wrap_info.wrapped_accessor).
+path "auth/token/lookup-accessor"  { capabilities = ["update"] }
+path "auth/token/revoke-accessor"  { capabilities = ["update"] }
+# Own token upkeep.
+path "auth/token/lookup-self"      { capabilities = ["read"] }
+path "auth/token/renew-self"       { capabilities = ["update"] }
+path "sys/capabilities-self"       { capabilities = ["update"] }
+# Response-wrapping helpers.
+path "sys/wrapping/lookup"         { capabilities = ["update"] }
+path "sys/wrapping/unwrap"         { capabilities = ["update"] }
+path "sys/wrapping/rewrap"         { capabilities = ["update"] }
+path "sys/wrapping/wrap"           { capabilities = ["update"] }
+'
+vault_api POST auth/token/roles/agent-pdp "$ROOT_TOKEN" \
+  '{"allowed_policies":"agent-read,agent-write,agent-secret-read,agent-privileged","orphan":true,"renewable":false,"token_explicit_max_ttl":3600,"token_type":"service"}' >/dev/null
+
+# An example secret the agent-read policy can read.
+vault_api POST secret/data/agents/read/example "$ROOT_TOKEN" '{"data":{"value":"example"}}' >/dev/null
+
+# AppRole for the PDP.
+vault_api POST sys/auth/approle "$ROOT_TOKEN" '{"type":"approle"}' >/dev/null
+vault_api POST auth/approle/role/agent-pdp "$ROOT_TOKEN" \
+  '{"token_policies":["agent-pdp"],"token_type":"service","token_ttl":"1h","token_max_ttl":"24h","secret_id_ttl":"0"}' >/dev/null
+APPROLE_ROLE_ID="$(vault_api GET auth/approle/role/agent-pdp/role-id "$ROOT_TOKEN" | json_get data.role_id)"
+APPROLE_SECRET_ID="$(vault_api POST auth/approle/role/agent-pdp/secret-id "$ROOT_TOKEN" '{}' | json_get data.secret_id)"
+
+# Periodic, orphan service token for the PDP (so it never uses the root token).
+PDP_TOKEN="$(vault_api POST auth/token/create "$ROOT_TOKEN" \
+  '{"policies":["agent-pdp"],"period":"24h","no_parent":true,"renewable":true,"display_name":"agent-pdp"}' \
+  | json_get auth.client_token)"
+
+# --- env file -------------------------------------------------------------------
+JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/agentpdp"
+ENV_FILE="$STATE_DIR/env"
+emit() { printf 'export %s=%q\n' "$1" "$2"; }
+(
+  umask 077
+  {
+    printf '# agent-pdp local stack, written by scripts/stack/start.sh\n'
+    emit PDP_STACK_STATE_DIR "$STATE_DIR"
+    emit PDP_OPA_URL "$OPA_URL"
+    emit PDP_OPA_PORT "$OPA_PORT"
+    emit PDP_VAULT_URL "$VAULT_URL"
+    emit PDP_VAULT_PORT "$VAULT_PORT"
+    emit PDP_VAULT_TOKEN "$PDP_TOKEN"
+    emit PDP_VAULT_ROOT_TOKEN "$ROOT_TOKEN"
+    emit PDP_VAULT_UNSEAL_KEY "$UNSEAL_KEY"
+    emit PDP_VAULT_APPROLE_ROLE_ID "$APPROLE_ROLE_ID"
+    emit PDP_VAULT_APPROLE_SECRET_ID "$APPROLE_SECRET_ID"
+    emit PDP_VAULT_TOKEN_ROLE "agent-pdp"
+    emit SPRING_DATASOURCE_URL "$JDBC_URL"
+    emit SPRING_DATASOURCE_USERNAME "pdp_app"
+    emit SPRING_DATASOURCE_PASSWORD "pdp_app"
+    emit SPRING_FLYWAY_USER "pdp_owner"
+    emit SPRING_FLYWAY_PASSWORD "pdp_owner"
+    emit PDP_TEST_OPA_URL "$OPA_URL"
+    emit PDP_TEST_VAULT_URL "$VAULT_URL"
+    emit PDP_TEST_POSTGRES_URL "$JDBC_URL"
+    emit PDP_PG_BIN_DIR "$PG_BIN"
+    emit PDP_PG_PORT "$PG_PORT"
+    emit PDP_PG_SOCKET_DIR "$PG_SOCK"
+    emit PDP_PG_DATA_DIR "$PGROOT/data"
+    emit PDP_OPA_BIN "$OPA"
+    emit PDP_BAO_BIN "$BAO"
+  } >"$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+)
+
+if [[ "${PDP_STACK_SKIP_VERIFY:-0}" != 1 ]]; then
+  "$SCRIPT_DIR/verify.sh" "$STATE_DIR" >&2
+fi
+
+log "stack is up; source $ENV_FILE"
+printf 'OPA        %s (pid %s, log %s)\n' "$OPA_URL" "$(cat "$STATE_DIR/opa.pid")" "$STATE_DIR/opa.log"
+printf 'OpenBao    %s (pid %s, log %s)\n' "$VAULT_URL" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log"
+printf 'PostgreSQL %s (pid %s, log %s)\n' "$JDBC_URL" "$(cat "$STATE_DIR/postgres.pid")" "$PG_LOG"
+printf 'env        %s\n' "$ENV_FILE"

@@ -1,0 +1,138 @@
+package io.agentpdp.audit;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * The decision audit trail. Every decision is written here before its response leaves the PDP; a
+ * minted credential is recorded in the same statement (its accessor for revocation, only a hash of it
+ * in the audit row). The secret itself is never stored.
+ */
+@Component
+public class AuditTrail {
+
+    private final JdbcClient jdbc;
+
+    AuditTrail(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** One decision as it is recorded. */
+    public record DecisionEntry(UUID id, String tenant, String agentId, String taskId, UUID parentDecisionId,
+                                int chainDepth, String tool, String action, String targetSystem,
+                                String targetResource, String classificationDeclared, String classificationStored,
+                                String classificationEffective, String outcome, List<String> reasons,
+                                List<String> obligations, UUID approvalId, String policyRevision, String caller,
+                                CredentialEntry credential, String traceId, Instant decidedAt) {
+    }
+
+    /** What was issued with a decision: the accessor (for revocation) and its limits, never the token. */
+    public record CredentialEntry(String accessor, List<String> policies, int ttlSeconds, Instant expiresAt,
+                                  int numUses, boolean wrapped) {
+    }
+
+    /** A stored decision as read back: the credential accessor only as a hash. */
+    public record StoredDecision(DecisionEntry entry, String accessorHash) {
+    }
+
+    /** Writes the decision (and its credential, if any) in one round trip; throws if it could not be stored. */
+    public void recordDecision(DecisionEntry d) {
+        CredentialEntry c = d.credential();
+        jdbc.sql("""
+                with decision as (
+                    insert into decision_record (id, tenant_id, agent_id, task_id, parent_decision_id, chain_depth, tool,
+                        action, target_system, target_resource, classification_declared, classification_stored,
+                        classification_effective, outcome, reasons, obligations, approval_id, policy_revision, caller,
+                        credential_accessor_hash, credential_ttl_seconds, credential_expires_at, credential_num_uses,
+                        credential_wrapped, trace_id, decided_at)
+                    values (:id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
+                        :stored, :effective, :outcome, :reasons, :obligations, :approval, :revision, :caller,
+                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :traceId, :decidedAt)
+                    returning id)
+                insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at, expires_at)
+                select :accessor, :tenant, :agent, :task, id, :policies, :decidedAt, :expiresAt
+                from decision where cast(:accessor as text) is not null
+                """)
+                .param("id", d.id())
+                .param("tenant", d.tenant())
+                .param("agent", d.agentId())
+                .param("task", d.taskId())
+                .param("parent", d.parentDecisionId())
+                .param("depth", d.chainDepth())
+                .param("tool", d.tool())
+                .param("action", d.action())
+                .param("system", d.targetSystem())
+                .param("resource", d.targetResource())
+                .param("declared", d.classificationDeclared())
+                .param("stored", d.classificationStored())
+                .param("effective", d.classificationEffective())
+                .param("outcome", d.outcome())
+                .param("reasons", d.reasons().toArray(String[]::new))
+                .param("obligations", d.obligations().toArray(String[]::new))
+                .param("approval", d.approvalId())
+                .param("revision", d.policyRevision())
+                .param("caller", d.caller())
+                .param("accessorHash", c == null ? null : sha256(c.accessor()))
+                .param("ttl", c == null ? null : c.ttlSeconds())
+                .param("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
+                .param("uses", c == null ? null : c.numUses())
+                .param("wrapped", c == null ? null : c.wrapped())
+                .param("traceId", d.traceId())
+                .param("decidedAt", Timestamp.from(d.decidedAt()))
+                .param("accessor", c == null ? null : c.accessor())
+                .param("policies", c == null ? new String[0] : c.policies().toArray(String[]::new))
+                .update();
+    }
+
+    /** The decision with this id, if it belongs to {@code tenant}. */
+    public Optional<StoredDecision> findDecision(String tenant, UUID id) {
+        return jdbc.sql("select * from decision_record where tenant_id = :tenant and id = :id")
+                .param("tenant", tenant)
+                .param("id", id)
+                .query((rs, row) -> read(rs))
+                .optional();
+    }
+
+    private static StoredDecision read(ResultSet rs) throws SQLException {
+        String accessorHash = rs.getString("credential_accessor_hash");
+        CredentialEntry credential = accessorHash == null ? null : new CredentialEntry(null, List.of(),
+                rs.getInt("credential_ttl_seconds"), rs.getTimestamp("credential_expires_at").toInstant(),
+                rs.getInt("credential_num_uses"), rs.getBoolean("credential_wrapped"));
+        DecisionEntry entry = new DecisionEntry(
+                rs.getObject("id", UUID.class), rs.getString("tenant_id"), rs.getString("agent_id"),
+                rs.getString("task_id"), rs.getObject("parent_decision_id", UUID.class), rs.getInt("chain_depth"),
+                rs.getString("tool"), rs.getString("action"), rs.getString("target_system"),
+                rs.getString("target_resource"), rs.getString("classification_declared"),
+                rs.getString("classification_stored"), rs.getString("classification_effective"),
+                rs.getString("outcome"), strings(rs.getArray("reasons")), strings(rs.getArray("obligations")),
+                rs.getObject("approval_id", UUID.class), rs.getString("policy_revision"), rs.getString("caller"),
+                credential, rs.getString("trace_id"), rs.getTimestamp("decided_at").toInstant());
+        return new StoredDecision(entry, accessorHash);
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? List.of() : Arrays.asList((String[]) array.getArray());
+    }
+
+    static String sha256(String value) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

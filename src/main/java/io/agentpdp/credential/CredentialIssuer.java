@@ -1,0 +1,156 @@
+package io.agentpdp.credential;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.stereotype.Component;
+
+import io.github.jopenlibs.vault.VaultException;
+import io.github.jopenlibs.vault.rest.RestException;
+import io.github.jopenlibs.vault.rest.RestResponse;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Mints just-in-time Vault tokens for ALLOW/CONSTRAIN decisions and revokes them by accessor.
+ * Minting is one round trip: {@code auth/token/create[/role]} with {@code X-Vault-Wrap-TTL}, whose
+ * {@code wrap_info.wrapped_accessor} names the new token for later revocation.
+ */
+@Component("vault")
+public class CredentialIssuer implements HealthIndicator {
+
+    private final CredentialProperties properties;
+    private final VaultSession session;
+    private final JsonMapper json;
+    private final String createPath;
+
+    CredentialIssuer(CredentialProperties properties, VaultSession session, JsonMapper json) {
+        this.properties = properties;
+        this.session = session;
+        this.json = json;
+        this.createPath = properties.tokenRole().isBlank()
+                ? "auth/token/create" : "auth/token/create/" + properties.tokenRole();
+    }
+
+    /** What to mint: Vault policies, TTL and uses from the policy; metadata naming who it is for. */
+    public record Request(List<String> policies, Duration ttl, int numUses, String tenant, String agentId,
+                          String taskId, String decisionId) {
+    }
+
+    /** A minted credential. {@link #token()} is the secret handed to the agent; never log or store it. */
+    public record Issued(boolean wrapped, String token, String accessor, Duration wrapTtl, Duration ttl,
+                         Instant expiresAt, int numUses, List<String> policies) {
+        @Override
+        public String toString() {
+            return "Issued[wrapped=" + wrapped + ", ttl=" + ttl + ", numUses=" + numUses + ", policies=" + policies + "]";
+        }
+    }
+
+    /** Vault could not mint (down, sealed, refused); the decision must not be ALLOW. */
+    public static final class CredentialUnavailableException extends Exception {
+        CredentialUnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    public Issued issue(Request request) throws CredentialUnavailableException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("policies", request.policies());
+        body.put("ttl", request.ttl().toSeconds() + "s");
+        body.put("explicit_max_ttl", request.ttl().toSeconds() + "s");
+        body.put("num_uses", request.numUses());
+        body.put("renewable", false);
+        body.put("display_name", "agent-" + request.agentId());
+        body.put("meta", Map.of(
+                "tenant", request.tenant(),
+                "agent", request.agentId(),
+                "task", request.taskId(),
+                "decision", request.decisionId()));
+        Instant issuedAt = Instant.now();
+        JsonNode response = post(createPath, body, properties.wrap());
+        if (properties.wrap()) {
+            JsonNode wrapInfo = response.path("wrap_info");
+            String wrapToken = wrapInfo.path("token").asString(null);
+            String accessor = wrapInfo.path("wrapped_accessor").asString(null);
+            if (wrapToken == null || accessor == null) {
+                throw new CredentialUnavailableException("Vault answered without wrap_info token/wrapped_accessor", null);
+            }
+            return new Issued(true, wrapToken, accessor, properties.wrapTtl(), request.ttl(),
+                    issuedAt.plus(request.ttl()), request.numUses(), request.policies());
+        }
+        JsonNode auth = response.path("auth");
+        String token = auth.path("client_token").asString(null);
+        String accessor = auth.path("accessor").asString(null);
+        if (token == null || accessor == null) {
+            throw new CredentialUnavailableException("Vault answered without auth.client_token/accessor", null);
+        }
+        long leaseSeconds = auth.path("lease_duration").asLong(request.ttl().toSeconds());
+        return new Issued(false, token, accessor, null, Duration.ofSeconds(leaseSeconds),
+                issuedAt.plusSeconds(leaseSeconds), request.numUses(), request.policies());
+    }
+
+    /** Revokes a minted token by its accessor (the token itself is never kept). */
+    public void revoke(String accessor) throws CredentialUnavailableException {
+        post("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
+    }
+
+    private JsonNode post(String path, Map<String, Object> body, boolean wrap) throws CredentialUnavailableException {
+        try {
+            RestResponse response = send(path, body, wrap);
+            if (response.getStatus() == 403) {
+                session.invalidate();
+                response = send(path, body, wrap);
+            }
+            if (response.getStatus() / 100 != 2) {
+                throw new CredentialUnavailableException("Vault answered HTTP " + response.getStatus() + " on " + path
+                        + errors(response), null);
+            }
+            byte[] bytes = response.getBody();
+            return bytes == null || bytes.length == 0 ? json.createObjectNode() : json.readTree(bytes);
+        } catch (VaultException | RestException e) {
+            throw new CredentialUnavailableException("Vault call " + path + " failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new CredentialUnavailableException("Vault call " + path + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private RestResponse send(String path, Map<String, Object> body, boolean wrap) throws VaultException, RestException {
+        var rest = session.rest(path)
+                .header("X-Vault-Token", session.token())
+                .header("Content-Type", "application/json")
+                .body(json.writeValueAsBytes(body));
+        if (wrap) {
+            rest.header("X-Vault-Wrap-TTL", properties.wrapTtl().toSeconds() + "s");
+        }
+        return rest.post();
+    }
+
+    /** Vault's own error list, which never contains the token. */
+    private String errors(RestResponse response) {
+        try {
+            JsonNode errors = json.readTree(response.getBody()).path("errors");
+            return errors.isArray() && !errors.isEmpty() ? ": " + errors : "";
+        } catch (RuntimeException e) {
+            return ": " + new String(response.getBody(), 0, Math.min(200, response.getBody().length), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Override
+    public Health health() {
+        try {
+            RestResponse response = session.rest("sys/health").get();
+            // 200 active, 429 standby; 503 sealed, 501 not initialised.
+            int status = response.getStatus();
+            return status == 200 || status == 429 ? Health.up().build()
+                    : Health.down().withDetail("status", status).build();
+        } catch (RestException e) {
+            return Health.down().withDetail("error", e.getClass().getSimpleName()).build();
+        }
+    }
+}

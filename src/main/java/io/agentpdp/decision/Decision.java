@@ -1,0 +1,29 @@
+package io.agentpdp.decision;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/** The answer to POST /v1/decisions (openapi.yaml: Decision). */
+record Decision(UUID decisionId,
+                String outcome,
+                List<String> reasons,
+                List<String> obligations,
+                @JsonInclude(JsonInclude.Include.NON_NULL) Credential credential,
+                @JsonInclude(JsonInclude.Include.NON_NULL) Approval approval,
+                String policyRevision,
+                Instant decidedAt) {
+
+    record Credential(String type, String token, Long wrapTtlSeconds, long ttlSeconds, Instant expiresAt,
+                      int numUses, List<String> policies) {
+        @Override
+        public String toString() {
+            return "Credential[type=" + type + ", ttlSeconds=" + ttlSeconds + "]";
+        }
+    }
+
+    record Approval(UUID id, String status, Instant expiresAt, int requiredApprovals) {
+    }
+}

@@ -1,0 +1,73 @@
+package io.agentpdp.decision;
+
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/** Loads a {@link DecisionContext} with a single query, so a decision costs one database read. */
+@Component
+class DecisionContextLoader {
+
+    private final JdbcClient jdbc;
+
+    DecisionContextLoader(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId) {
+        return jdbc.sql("""
+                select a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
+                       coalesce(q.active, false) as quarantined,
+                       rc.owner_tenant, rc.classification,
+                       ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
+                       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at
+                from (values (1)) as one (x)
+                left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
+                left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
+                left join lateral (
+                    select owner_tenant, classification from resource_classification
+                    where system = :system and starts_with(:resource, resource_prefix)
+                    order by length(resource_prefix) desc limit 1) rc on true
+                left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
+                """)
+                .param("tenant", tenant)
+                .param("agent", agentId)
+                .param("system", system)
+                .param("resource", resource)
+                .param("approval", approvalId)
+                .query((rs, row) -> map(rs))
+                .single();
+    }
+
+    private static DecisionContext map(ResultSet rs) throws SQLException {
+        UUID approvalId = rs.getObject("approval_id", UUID.class);
+        DecisionContext.ApprovalState approval = approvalId == null ? null : new DecisionContext.ApprovalState(
+                approvalId, rs.getString("approval_status"), rs.getString("approval_fingerprint"),
+                rs.getTimestamp("approval_expires_at").toInstant(), instant(rs.getTimestamp("approval_consumed_at")));
+        return new DecisionContext(
+                rs.getBoolean("registered"),
+                rs.getString("owner"),
+                strings(rs.getArray("allowed_tools")),
+                strings(rs.getArray("home_systems")),
+                rs.getObject("max_chain_depth", Integer.class),
+                rs.getBoolean("quarantined"),
+                rs.getString("owner_tenant"),
+                Classification.fromWire(rs.getString("classification")),
+                approval);
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? List.of() : Arrays.asList((String[]) array.getArray());
+    }
+
+    private static java.time.Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+}

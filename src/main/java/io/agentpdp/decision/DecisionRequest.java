@@ -1,0 +1,66 @@
+package io.agentpdp.decision;
+
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Size;
+
+/**
+ * The action context of an agent's intended tool call, as openapi.yaml's DecisionRequest. Identifiers
+ * are plain ASCII so that look-alike or invisible Unicode cannot slip a tool name past the policy.
+ */
+record DecisionRequest(
+        @NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String tenant,
+        @NotNull @Valid Agent agent,
+        @NotNull @Valid Task task,
+        @NotNull @Pattern(regexp = TOOL, message = "must be an ASCII tool name (letters, digits, ._:/@-), at most 200 characters") String tool,
+        @NotNull ActionKind action,
+        @NotNull @Valid Target target,
+        @NotNull Classification dataClassification,
+        UUID approvalId,
+        Map<String, Object> context) {
+
+    static final String IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
+    static final String IDENTIFIER_MESSAGE = "must be an ASCII identifier (letters, digits, ._:/@-), at most 128 characters";
+    static final String TOOL = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$";
+
+    record Agent(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
+                 @Size(max = 8192) String workloadIdentityToken) {
+        @Override
+        public String toString() {
+            return "Agent[id=" + id + "]";
+        }
+    }
+
+    record Task(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
+                @NotBlank @Size(max = 1024) String intent,
+                @NotNull @Min(0) @Max(1000) Integer chainDepth,
+                UUID parentDecisionId) {
+    }
+
+    record Target(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String system,
+                  @NotBlank @Size(max = 512) String resource) {
+    }
+
+    enum ActionKind {
+        @JsonProperty("read") READ,
+        @JsonProperty("write") WRITE,
+        @JsonProperty("delete") DELETE,
+        @JsonProperty("execute") EXECUTE,
+        @JsonProperty("payment") PAYMENT,
+        @JsonProperty("privilege_grant") PRIVILEGE_GRANT,
+        @JsonProperty("secret_read") SECRET_READ;
+
+        String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+}

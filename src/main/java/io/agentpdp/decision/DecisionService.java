@@ -1,0 +1,217 @@
+package io.agentpdp.decision;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
+import org.springframework.stereotype.Service;
+
+import io.agentpdp.audit.AuditTrail;
+import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.policy.PolicyEngine;
+import io.agentpdp.security.Caller;
+import io.agentpdp.web.Problems;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The decision flow: tenant check, one database read for context, policy, credential, audit record,
+ * answer. Every failure on the way ends in DENY (or a 4xx/5xx problem that says DENY); a credential
+ * leaves only after its decision is recorded.
+ */
+@Service
+class DecisionService {
+
+    private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
+
+    private final DecisionContextLoader contexts;
+    private final PolicyEngine policy;
+    private final CredentialIssuer credentials;
+    private final AuditTrail audit;
+    private final JsonMapper json;
+
+    DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
+                    AuditTrail audit, JsonMapper json) {
+        this.contexts = contexts;
+        this.policy = policy;
+        this.credentials = credentials;
+        this.audit = audit;
+        this.json = json;
+    }
+
+    Decision decide(Caller caller, DecisionRequest request) {
+        UUID decisionId = UUID.randomUUID();
+        Instant now = Instant.now();
+        if (!caller.tenant().equals(request.tenant())) {
+            // Recorded under the caller's own tenant: an attempt to cross tenants is evidence about the caller.
+            Verdict denied = Verdict.deny("tenant_mismatch");
+            record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null, now);
+            throw new Problems.ApiException(403, "Forbidden",
+                    "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
+        }
+
+        DecisionContext context;
+        try {
+            context = contexts.load(request.tenant(), request.agent().id(), request.target().system(),
+                    request.target().resource(), request.approvalId());
+        } catch (DataAccessException e) {
+            throw new Problems.ApiException(503, "Decision store unavailable",
+                    "The database could not be read; the action is denied.", null, e);
+        }
+        Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
+
+        Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
+
+        CredentialIssuer.Issued issued = null;
+        if (verdict.grant() != null) {
+            try {
+                issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
+                        verdict.grant().numUses(), request.tenant(), request.agent().id(), request.task().id(),
+                        decisionId.toString()));
+            } catch (CredentialIssuer.CredentialUnavailableException e) {
+                log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
+                verdict = Verdict.deny("credential_unavailable").withRevision(verdict.revision());
+            }
+        }
+
+        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued, now);
+        return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
+                issued == null ? null : credential(issued), null,
+                verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
+                             Classification effective, Instant now) {
+        try {
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
+            return new Verdict(result.outcome(), result.reasons(), result.obligations(),
+                    result.grantsCredential() ? result.credential() : null, result.revision());
+        } catch (PolicyEngine.PolicyUnavailableException e) {
+            log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
+            return Verdict.deny(e.reason());
+        }
+    }
+
+    /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
+    private Map<String, Object> policyInput(Caller caller, DecisionRequest request, DecisionContext context,
+                                            Classification effective, Instant now) {
+        Map<String, Object> agent = new LinkedHashMap<>();
+        agent.put("id", request.agent().id());
+        agent.put("registered", context.agentRegistered());
+        agent.put("owner", context.agentOwner());
+        agent.put("allowed_tools", context.allowedTools());
+        agent.put("home_systems", context.homeSystems());
+        agent.put("max_chain_depth", context.maxChainDepth());
+        agent.put("workload_identity_present", request.agent().workloadIdentityToken() != null
+                && !request.agent().workloadIdentityToken().isBlank());
+
+        Map<String, Object> task = new LinkedHashMap<>();
+        task.put("id", request.task().id());
+        task.put("intent", request.task().intent());
+        task.put("chain_depth", request.task().chainDepth());
+        task.put("parent_decision_id", request.task().parentDecisionId() == null ? null : request.task().parentDecisionId().toString());
+
+        Map<String, Object> classification = new LinkedHashMap<>();
+        classification.put("declared", request.dataClassification().wire());
+        classification.put("stored", context.storedClassification() == null ? null : context.storedClassification().wire());
+        classification.put("effective", effective.wire());
+
+        Map<String, Object> target = new LinkedHashMap<>();
+        target.put("system", request.target().system());
+        target.put("resource", request.target().resource());
+        target.put("owner_tenant", context.targetOwnerTenant());
+
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("tenant", request.tenant());
+        input.put("caller", Map.of("subject", caller.subject(), "tenant", caller.tenant(), "scopes", List.copyOf(caller.scopes())));
+        input.put("agent", agent);
+        input.put("task", task);
+        input.put("tool", Map.of("name", request.tool()));
+        input.put("action", Map.of("kind", request.action().wire()));
+        input.put("target", target);
+        input.put("classification", classification);
+        input.put("approval", approvalInput(request, context, effective, now));
+        input.put("quarantine", Map.of("active", context.quarantined()));
+        input.put("context", request.context() == null ? Map.of() : request.context());
+        return input;
+    }
+
+    private Map<String, Object> approvalInput(DecisionRequest request, DecisionContext context,
+                                              Classification effective, Instant now) {
+        if (request.approvalId() == null) {
+            return null;
+        }
+        DecisionContext.ApprovalState approval = context.approval();
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("id", request.approvalId().toString());
+        if (approval == null) {
+            // Unknown or another tenant's approval: present, but matching nothing.
+            state.put("status", "UNKNOWN");
+            state.put("matches", false);
+            state.put("expired", true);
+            state.put("consumed", false);
+            return state;
+        }
+        state.put("status", approval.status());
+        state.put("matches", approval.fingerprint().equals(ActionFingerprint.of(json, request, effective)));
+        state.put("expired", approval.expired(now));
+        state.put("consumed", approval.consumedAt() != null);
+        return state;
+    }
+
+    private void record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
+                        Classification stored, Classification effective, Verdict verdict,
+                        CredentialIssuer.Issued issued, Instant now) {
+        AuditTrail.CredentialEntry credential = issued == null ? null : new AuditTrail.CredentialEntry(
+                issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
+                issued.numUses(), issued.wrapped());
+        try {
+            audit.recordDecision(new AuditTrail.DecisionEntry(decisionId, tenant, request.agent().id(),
+                    request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
+                    request.action().wire(), request.target().system(), request.target().resource(),
+                    request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
+                    verdict.outcome(), verdict.reasons(), verdict.obligations(), request.approvalId(),
+                    verdict.revision(), caller.subject(), credential, null, now));
+        } catch (DataAccessException e) {
+            if (issued != null) {
+                revokeUnrecorded(decisionId, issued);
+            }
+            throw new Problems.ApiException(503, "Decision store unavailable",
+                    "The decision could not be recorded; the action is denied.", null, e);
+        }
+    }
+
+    /** A credential whose decision could not be recorded must not stay usable. */
+    private void revokeUnrecorded(UUID decisionId, CredentialIssuer.Issued issued) {
+        try {
+            credentials.revoke(issued.accessor());
+        } catch (CredentialIssuer.CredentialUnavailableException e) {
+            log.error("Decision {}: unrecorded credential could not be revoked; it expires at {}", decisionId,
+                    issued.expiresAt(), e);
+        }
+    }
+
+    private static Decision.Credential credential(CredentialIssuer.Issued issued) {
+        return new Decision.Credential(issued.wrapped() ? "wrapped_token" : "token", issued.token(),
+                issued.wrapTtl() == null ? null : issued.wrapTtl().toSeconds(), issued.ttl().toSeconds(),
+                issued.expiresAt(), issued.numUses(), issued.policies());
+    }
+
+    /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
+    record Verdict(String outcome, List<String> reasons, List<String> obligations,
+                   PolicyEngine.CredentialGrant grant, String revision) {
+
+        static Verdict deny(String reason) {
+            return new Verdict("DENY", List.of(reason), List.of(), null, null);
+        }
+
+        Verdict withRevision(String revision) {
+            return new Verdict(outcome, new ArrayList<>(reasons), obligations, grant, revision);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package io.agentpdp.policy;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.stereotype.Component;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Asks the OPA sidecar for a decision over REST. Anything but a well-formed result — OPA down, slow,
+ * 5xx, no {@code result}, a result of the wrong shape — is a {@link PolicyUnavailableException}, which the
+ * caller turns into DENY. Connections are pooled and kept alive by the shared {@link HttpClient}.
+ */
+@Component("opa")
+public class PolicyEngine implements HealthIndicator {
+
+    private static final Set<String> OUTCOMES = Set.of("ALLOW", "DENY", "STEP_UP", "CONSTRAIN");
+
+    private final PolicyProperties properties;
+    private final JsonMapper json;
+    private final HttpClient http;
+    private final URI decisionUri;
+
+    PolicyEngine(PolicyProperties properties, JsonMapper json) {
+        this.properties = properties;
+        this.json = json;
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(properties.connectTimeout())
+                .build();
+        this.decisionUri = properties.url().resolve("/v1/data/" + properties.decisionPath() + "?provenance=true");
+    }
+
+    /** A policy's verdict, already checked against the output contract. */
+    public record Result(String outcome,
+                         List<String> reasons,
+                         List<String> obligations,
+                         CredentialGrant credential,
+                         int requiredApprovals,
+                         boolean quarantineRequested,
+                         String quarantineReason,
+                         String revision) {
+
+        public boolean grantsCredential() {
+            return "ALLOW".equals(outcome) || "CONSTRAIN".equals(outcome);
+        }
+    }
+
+    /** What credential the policy grants: Vault policies, TTL and use count. */
+    public record CredentialGrant(List<String> policies, Duration ttl, int numUses) {
+    }
+
+    /** The policy engine gave no usable answer; {@link #reason()} is a stable reason code for the DENY. */
+    public static final class PolicyUnavailableException extends Exception {
+        private final String reason;
+
+        PolicyUnavailableException(String reason, String message, Throwable cause) {
+            super(message, cause);
+            this.reason = reason;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+
+    /** Evaluates the decision policy for {@code input}. */
+    public Result evaluate(Map<String, Object> input) throws PolicyUnavailableException {
+        byte[] body = json.writeValueAsBytes(Map.of("input", input));
+        HttpRequest request = HttpRequest.newBuilder(decisionUri)
+                .timeout(properties.timeout())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (HttpTimeoutException e) {
+            throw new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), e);
+        } catch (ConnectException e) {
+            throw new PolicyUnavailableException("policy_engine_unavailable", "OPA is unreachable", e);
+        } catch (IOException e) {
+            throw new PolicyUnavailableException("policy_engine_unavailable", "OPA request failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PolicyUnavailableException("policy_engine_unavailable", "Interrupted while asking OPA", e);
+        }
+        if (response.statusCode() != 200) {
+            throw new PolicyUnavailableException("policy_engine_error", "OPA answered HTTP " + response.statusCode(), null);
+        }
+        JsonNode document;
+        try {
+            document = json.readTree(response.body());
+        } catch (RuntimeException e) {
+            throw new PolicyUnavailableException("policy_result_invalid", "OPA answered something that is not JSON", e);
+        }
+        JsonNode result = document == null ? null : document.get("result");
+        if (result == null || result.isNull()) {
+            throw new PolicyUnavailableException("policy_result_missing",
+                    "OPA answered without a result (policy " + properties.decisionPath() + " undefined?)", null);
+        }
+        return parse(result, revision(document));
+    }
+
+    private Result parse(JsonNode result, String revision) throws PolicyUnavailableException {
+        String outcome = text(result, "outcome");
+        if (outcome == null || !OUTCOMES.contains(outcome)) {
+            throw invalid("outcome is missing or not one of " + OUTCOMES);
+        }
+        List<String> reasons = strings(result, "reasons");
+        List<String> obligations = strings(result, "obligations");
+        CredentialGrant credential = null;
+        if ("ALLOW".equals(outcome) || "CONSTRAIN".equals(outcome)) {
+            credential = credential(result.get("credential"));
+        }
+        int requiredApprovals = 1;
+        JsonNode approval = result.get("approval");
+        if ("STEP_UP".equals(outcome) && approval != null && approval.isObject() && approval.has("required_approvals")) {
+            JsonNode n = approval.get("required_approvals");
+            if (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > 10) {
+                throw invalid("approval.required_approvals must be an integer from 1 to 10");
+            }
+            requiredApprovals = n.asInt();
+        }
+        JsonNode quarantine = result.get("quarantine");
+        boolean quarantineRequested = quarantine != null && quarantine.isObject()
+                && quarantine.path("requested").isBoolean() && quarantine.path("requested").asBoolean();
+        String quarantineReason = quarantineRequested ? text(quarantine, "reason") : null;
+        return new Result(outcome, reasons, obligations, credential, requiredApprovals,
+                quarantineRequested, quarantineReason, revision);
+    }
+
+    private CredentialGrant credential(JsonNode node) throws PolicyUnavailableException {
+        if (node == null || !node.isObject()) {
+            throw invalid("an ALLOW/CONSTRAIN result must carry a credential object");
+        }
+        List<String> policies = strings(node, "policies");
+        if (policies.isEmpty()) {
+            throw invalid("credential.policies must not be empty");
+        }
+        JsonNode ttl = node.get("ttl_seconds");
+        if (ttl == null || !ttl.isIntegralNumber() || ttl.asLong() < 1 || ttl.asLong() > properties.maxTtl().toSeconds()) {
+            throw invalid("credential.ttl_seconds must be an integer from 1 to " + properties.maxTtl().toSeconds());
+        }
+        // Vault reads num_uses 0 as unlimited: the policy must name a bound.
+        JsonNode uses = node.get("num_uses");
+        if (uses == null || !uses.isIntegralNumber() || uses.asInt() < 1 || uses.asInt() > properties.maxUses()) {
+            throw invalid("credential.num_uses must be an integer from 1 to " + properties.maxUses());
+        }
+        return new CredentialGrant(policies, Duration.ofSeconds(ttl.asLong()), uses.asInt());
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isString() ? value.asString() : null;
+    }
+
+    private static List<String> strings(JsonNode node, String field) throws PolicyUnavailableException {
+        JsonNode array = node.get(field);
+        if (array == null || array.isNull()) {
+            return List.of();
+        }
+        if (!array.isArray()) {
+            throw invalid(field + " must be an array of strings");
+        }
+        List<String> values = new ArrayList<>(array.size());
+        for (JsonNode item : array) {
+            if (!item.isString()) {
+                throw invalid(field + " must be an array of strings");
+            }
+            values.add(item.asString());
+        }
+        return List.copyOf(values);
+    }
+
+    /** The bundle revision OPA reports in its provenance; "unknown" when OPA runs without a bundle. */
+    private static String revision(JsonNode document) {
+        JsonNode bundles = document.path("provenance").path("bundles");
+        if (bundles.isObject()) {
+            for (JsonNode bundle : bundles) {
+                JsonNode revision = bundle.get("revision");
+                if (revision != null && revision.isString() && !revision.asString().isEmpty()) {
+                    return revision.asString();
+                }
+            }
+        }
+        return "unknown";
+    }
+
+    private static PolicyUnavailableException invalid(String message) {
+        return new PolicyUnavailableException("policy_result_invalid", "OPA result violates the contract: " + message, null);
+    }
+
+    @Override
+    public Health health() {
+        try {
+            HttpResponse<Void> response = http.send(HttpRequest.newBuilder(properties.url().resolve("/health"))
+                    .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding());
+            return response.statusCode() == 200 ? Health.up().build()
+                    : Health.down().withDetail("status", response.statusCode()).build();
+        } catch (IOException e) {
+            return Health.down().withDetail("error", e.getClass().getSimpleName()).build();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Health.down().build();
+        }
+    }
+}

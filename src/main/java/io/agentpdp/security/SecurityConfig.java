@@ -1,0 +1,107 @@
+package io.agentpdp.security;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.MethodParameter;
+import org.springframework.http.HttpMethod;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.GrantedAuthority;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.web.bind.support.WebDataBinderFactory;
+import org.springframework.web.context.request.NativeWebRequest;
+import org.springframework.web.method.support.HandlerMethodArgumentResolver;
+import org.springframework.web.method.support.ModelAndViewContainer;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+
+import io.agentpdp.web.Problems;
+
+/**
+ * Every endpoint needs a bearer JWT; scopes gate the endpoint families. Tenant scoping of the data
+ * itself is done by the features with the {@link Caller} resolved here.
+ */
+@Configuration(proxyBeanMethods = false)
+class SecurityConfig implements WebMvcConfigurer {
+
+    private final SecurityProperties properties;
+
+    SecurityConfig(SecurityProperties properties) {
+        this.properties = properties;
+    }
+
+    @Bean
+    SecurityFilterChain apiSecurity(HttpSecurity http, Problems problems) throws Exception {
+        AuthenticationEntryPoint unauthorized = (request, response, exception) ->
+                problems.write(request, response, 401, "Unauthorized", "A valid bearer token is required.");
+        AccessDeniedHandler forbidden = (request, response, exception) ->
+                problems.write(request, response, 403, "Forbidden", "The token does not grant access to this endpoint.");
+        http
+                .csrf(csrf -> csrf.disable())
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .requestCache(cache -> cache.disable())
+                .authorizeHttpRequests(auth -> auth
+                        .requestMatchers(HttpMethod.POST, "/v1/decisions").hasAuthority(scope(Caller.DECIDE))
+                        .requestMatchers(HttpMethod.GET, "/v1/decisions/*")
+                        .hasAnyAuthority(scope(Caller.DECIDE), scope(Caller.APPROVER), scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers("/v1/approvals", "/v1/approvals/**")
+                        .hasAnyAuthority(scope(Caller.APPROVER), scope(Caller.DECIDE), scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers("/v1/agents/*/quarantine", "/v1/agents/*/quarantine/**")
+                        .hasAnyAuthority(scope(Caller.SECURITY_ADMIN), scope(Caller.DECIDE))
+                        .requestMatchers("/error").permitAll()
+                        .anyRequest().denyAll())
+                .oauth2ResourceServer(oauth -> oauth
+                        .jwt(jwt -> {})
+                        .authenticationEntryPoint(unauthorized)
+                        .accessDeniedHandler(forbidden))
+                .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden));
+        return http.build();
+    }
+
+    private static String scope(String name) {
+        return "SCOPE_" + name;
+    }
+
+    @Override
+    public void addArgumentResolvers(List<HandlerMethodArgumentResolver> resolvers) {
+        resolvers.add(new CallerResolver());
+    }
+
+    /** Resolves {@link Caller} controller parameters from the authenticated JWT. */
+    private final class CallerResolver implements HandlerMethodArgumentResolver {
+
+        @Override
+        public boolean supportsParameter(MethodParameter parameter) {
+            return parameter.getParameterType() == Caller.class;
+        }
+
+        @Override
+        public Caller resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
+                                      NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
+            Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+            if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
+                throw new Caller.ForbiddenException("No authenticated caller.");
+            }
+            String tenant = jwt.getClaimAsString(properties.tenantClaim());
+            if (tenant == null || tenant.isBlank()) {
+                throw new Caller.ForbiddenException("The token carries no '" + properties.tenantClaim() + "' claim.");
+            }
+            Set<String> scopes = new TreeSet<>();
+            for (GrantedAuthority authority : authentication.getAuthorities()) {
+                String name = authority.getAuthority();
+                if (name != null && name.startsWith("SCOPE_")) {
+                    scopes.add(name.substring("SCOPE_".length()));
+                }
+            }
+            return new Caller(jwt.getSubject(), tenant, Set.copyOf(scopes));
+        }
+    }
+}

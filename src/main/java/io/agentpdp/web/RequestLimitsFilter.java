@@ -1,0 +1,121 @@
+package io.agentpdp.web;
+
+import java.io.IOException;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ReadListener;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * Caps request bodies for every endpoint in one place: a declared Content-Length over the limit is
+ * refused before reading; a chunked body is cut off as soon as it passes the limit.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE)
+class RequestLimitsFilter extends OncePerRequestFilter {
+
+    private final Problems problems;
+    private final long maxBodyBytes;
+
+    RequestLimitsFilter(Problems problems, WebProperties properties) {
+        this.problems = problems;
+        this.maxBodyBytes = properties.maxBodySize().toBytes();
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        if (request.getContentLengthLong() > maxBodyBytes) {
+            problems.write(request, response, 413, "Payload too large",
+                    "The request body exceeds the limit of " + maxBodyBytes + " bytes.");
+            return;
+        }
+        chain.doFilter(new LimitedRequest(request, maxBodyBytes), response);
+    }
+
+    static final class BodyTooLargeException extends IOException {
+        BodyTooLargeException(long limit) {
+            super("The request body exceeds the limit of " + limit + " bytes.");
+        }
+    }
+
+    private static final class LimitedRequest extends HttpServletRequestWrapper {
+
+        private final long limit;
+        private ServletInputStream stream;
+
+        LimitedRequest(HttpServletRequest request, long limit) {
+            super(request);
+            this.limit = limit;
+        }
+
+        @Override
+        public ServletInputStream getInputStream() throws IOException {
+            if (stream == null) {
+                stream = new LimitedStream(super.getInputStream(), limit);
+            }
+            return stream;
+        }
+    }
+
+    private static final class LimitedStream extends ServletInputStream {
+
+        private final ServletInputStream delegate;
+        private final long limit;
+        private long read;
+
+        LimitedStream(ServletInputStream delegate, long limit) {
+            this.delegate = delegate;
+            this.limit = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = delegate.read();
+            if (b >= 0) {
+                count(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = delegate.read(buffer, offset, length);
+            if (n > 0) {
+                count(n);
+            }
+            return n;
+        }
+
+        private void count(int n) throws BodyTooLargeException {
+            read += n;
+            if (read > limit) {
+                throw new BodyTooLargeException(limit);
+            }
+        }
+
+        @Override
+        public boolean isFinished() {
+            return delegate.isFinished();
+        }
+
+        @Override
+        public boolean isReady() {
+            return delegate.isReady();
+        }
+
+        @Override
+        public void setReadListener(ReadListener listener) {
+            delegate.setReadListener(listener);
+        }
+    }
+}

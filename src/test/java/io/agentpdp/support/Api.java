@@ -1,0 +1,98 @@
+package io.agentpdp.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Locale;
+
+import com.atlassian.oai.validator.OpenApiInteractionValidator;
+import com.atlassian.oai.validator.model.Request;
+import com.atlassian.oai.validator.model.SimpleResponse;
+import com.atlassian.oai.validator.report.ValidationReport;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A plain HTTP client for the running PDP that holds every answer to openapi.yaml: a response whose
+ * status, content type or body the contract does not describe fails the test (contract test on real traffic).
+ */
+public final class Api {
+
+    private static final OpenApiInteractionValidator CONTRACT = OpenApiInteractionValidator
+            .createForSpecificationUrl(TestStack.projectRoot().resolve("openapi.yaml").toUri().toString())
+            .build();
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final String baseUrl;
+
+    public Api(int port) {
+        this.baseUrl = "http://127.0.0.1:" + port;
+    }
+
+    /** An answer: status, content type and body (parsed when it is JSON). */
+    public record Answer(int status, String contentType, String body, JsonNode json) {
+        public String text(String field) {
+            JsonNode node = json.get(field);
+            return node == null || node.isNull() ? null : node.asString();
+        }
+    }
+
+    public Answer post(String path, String token, Object body) {
+        String text = body instanceof String s ? s : JSON.writeValueAsString(body);
+        return send(path, Request.Method.POST, token, "application/json",
+                HttpRequest.BodyPublishers.ofString(text));
+    }
+
+    public Answer postRaw(String path, String token, String contentType, HttpRequest.BodyPublisher body) {
+        return send(path, Request.Method.POST, token, contentType, body);
+    }
+
+    public Answer get(String path, String token) {
+        return send(path, Request.Method.GET, token, null, null);
+    }
+
+    private Answer send(String path, Request.Method method, String token, String contentType,
+                        HttpRequest.BodyPublisher body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .header("Accept", "application/json, application/problem+json");
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        request.method(method.name(), body == null ? HttpRequest.BodyPublishers.noBody() : body);
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            String type = response.headers().firstValue("Content-Type").orElse("");
+            JsonNode json = type.toLowerCase(Locale.ROOT).contains("json") && !response.body().isEmpty()
+                    ? JSON.readTree(response.body()) : null;
+            Answer answer = new Answer(response.statusCode(), type, response.body(), json);
+            assertHonoursContract(path, method, answer);
+            return answer;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void assertHonoursContract(String path, Request.Method method, Answer answer) {
+        String pathOnly = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+        ValidationReport report = CONTRACT.validateResponse(pathOnly, method, SimpleResponse.Builder
+                .status(answer.status())
+                .withContentType(answer.contentType().isEmpty() ? null : answer.contentType())
+                .withBody(answer.body())
+                .build());
+        assertThat(report.getMessages())
+                .as("%s %s answered %s, which openapi.yaml does not describe: %s", method, path, answer.status(), answer.body())
+                .isEmpty();
+    }
+}

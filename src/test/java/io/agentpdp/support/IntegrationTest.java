@@ -1,0 +1,79 @@
+package io.agentpdp.support;
+
+import java.util.Map;
+import java.util.UUID;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * Base of the integration tests: the whole PDP on a random port, wired to the real OPA, Vault and
+ * PostgreSQL of {@link TestStack}, trusting the keys of {@link TestJwts}. Each test works in its own
+ * tenant so that tests never see each other's data.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+public abstract class IntegrationTest {
+
+    protected static final TestStack.Endpoints STACK = TestStack.get();
+
+    @LocalServerPort
+    protected int port;
+
+    @Autowired
+    protected JdbcClient jdbc;
+
+    @DynamicPropertySource
+    static void stackProperties(DynamicPropertyRegistry registry) {
+        registry.add("spring.datasource.url", STACK::postgresUrl);
+        registry.add("spring.datasource.username", STACK::appUser);
+        registry.add("spring.datasource.password", STACK::appPassword);
+        registry.add("spring.flyway.user", STACK::ownerUser);
+        registry.add("spring.flyway.password", STACK::ownerPassword);
+        registry.add("spring.flyway.placeholders.app_role", STACK::appUser);
+        registry.add("pdp.opa.url", STACK::opaUrl);
+        registry.add("pdp.vault.url", STACK::vaultUrl);
+        registry.add("pdp.vault.token", STACK::vaultPdpToken);
+        registry.add("pdp.vault.token-role", STACK::vaultTokenRole);
+        registry.add("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts::publicKeyLocation);
+        registry.add("spring.security.oauth2.resourceserver.jwt.audiences", () -> TestJwts.AUDIENCE);
+        registry.add("management.server.port", () -> "0");
+    }
+
+    protected Api api() {
+        return new Api(port);
+    }
+
+    protected static String newTenant() {
+        return "t-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** Registers an agent with its tool manifest and home systems. */
+    protected void registerAgent(String tenant, String agentId, String owner, String[] tools, String[] homeSystems) {
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, ?, ?, ?)")
+                .params(tenant, agentId, owner, tools, homeSystems)
+                .update();
+    }
+
+    protected void classify(String ownerTenant, String system, String prefix, String classification) {
+        jdbc.sql("insert into resource_classification (owner_tenant, system, resource_prefix, classification) values (?, ?, ?, ?)")
+                .params(ownerTenant, system, prefix, classification)
+                .update();
+    }
+
+    /** A valid decision request body; tests change what they need. */
+    protected static Map<String, Object> request(String tenant, String agent, String tool, String action,
+                                                 String system, String resource, String classification) {
+        return new java.util.LinkedHashMap<>(Map.of(
+                "tenant", tenant,
+                "agent", Map.of("id", agent),
+                "task", Map.of("id", "task-1", "intent", "help the customer", "chain_depth", 0),
+                "tool", tool,
+                "action", action,
+                "target", Map.of("system", system, "resource", resource),
+                "data_classification", classification));
+    }
+}

@@ -1,0 +1,99 @@
+package io.agentpdp.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.NoSuchAlgorithmException;
+import java.security.interfaces.RSAPrivateKey;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.UUID;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+
+/**
+ * Tests mint their own bearer tokens: one RSA key pair per JVM, its public key written to a PEM file
+ * that the PDP is configured with (spring.security.oauth2.resourceserver.jwt.public-key-location).
+ */
+public final class TestJwts {
+
+    public static final String AUDIENCE = "agent-pdp";
+
+    private static final KeyPair KEYS = generate();
+    private static final KeyPair OTHER_KEYS = generate();
+    private static final Path PUBLIC_KEY = writePublicKey();
+
+    private TestJwts() {
+    }
+
+    public static String publicKeyLocation() {
+        return "file:" + PUBLIC_KEY;
+    }
+
+    /** A valid token for {@code subject} in {@code tenant} with the given scopes. */
+    public static String token(String subject, String tenant, String... scopes) {
+        return sign(KEYS, subject, tenant, Instant.now().plusSeconds(300), scopes);
+    }
+
+    public static String expiredToken(String subject, String tenant, String... scopes) {
+        return sign(KEYS, subject, tenant, Instant.now().minusSeconds(600), scopes);
+    }
+
+    /** Signed by a key the PDP does not trust. */
+    public static String foreignToken(String subject, String tenant, String... scopes) {
+        return sign(OTHER_KEYS, subject, tenant, Instant.now().plusSeconds(300), scopes);
+    }
+
+    private static String sign(KeyPair keys, String subject, String tenant, Instant expiry, String... scopes) {
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
+                .subject(subject)
+                .audience(AUDIENCE)
+                .jwtID(UUID.randomUUID().toString())
+                .issueTime(Date.from(Instant.now().minusSeconds(5)))
+                .expirationTime(Date.from(expiry))
+                .claim("scope", String.join(" ", scopes));
+        if (tenant != null) {
+            claims.claim("tenant_id", tenant);
+        }
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), claims.build());
+        try {
+            jwt.sign(new RSASSASigner((RSAPrivateKey) keys.getPrivate()));
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+        return jwt.serialize();
+    }
+
+    private static KeyPair generate() {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+            generator.initialize(2048);
+            return generator.generateKeyPair();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Path writePublicKey() {
+        try {
+            Path file = Files.createTempFile("pdp-test-jwt", ".pem");
+            file.toFile().deleteOnExit();
+            String pem = "-----BEGIN PUBLIC KEY-----\n"
+                    + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(KEYS.getPublic().getEncoded())
+                    + "\n-----END PUBLIC KEY-----\n";
+            Files.writeString(file, pem);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
