@@ -34,9 +34,11 @@ class DecisionService {
     private final CredentialIssuer credentials;
     private final AuditTrail audit;
     private final JsonMapper json;
+    private final DatabaseRetry database;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
-                    AuditTrail audit, JsonMapper json) {
+                    AuditTrail audit, JsonMapper json, DatabaseRetry database) {
+        this.database = database;
         this.contexts = contexts;
         this.policy = policy;
         this.credentials = credentials;
@@ -57,8 +59,8 @@ class DecisionService {
 
         DecisionContext context;
         try {
-            context = contexts.load(request.tenant(), request.agent().id(), request.target().system(),
-                    request.target().resource(), request.approvalId());
+            context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
+                    request.target().system(), request.target().resource(), request.approvalId()));
         } catch (DataAccessException e) {
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
@@ -171,12 +173,16 @@ class DecisionService {
                 issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
                 issued.numUses(), issued.wrapped());
         try {
-            audit.recordDecision(new AuditTrail.DecisionEntry(decisionId, tenant, request.agent().id(),
+            AuditTrail.DecisionEntry entry = new AuditTrail.DecisionEntry(decisionId, tenant, request.agent().id(),
                     request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
                     verdict.outcome(), verdict.reasons(), verdict.obligations(), request.approvalId(),
-                    verdict.revision(), caller.subject(), credential, null, now));
+                    verdict.revision(), caller.subject(), credential, null, now);
+            database.once(() -> {
+                audit.recordDecision(entry);
+                return entry.id();
+            });
         } catch (DataAccessException e) {
             if (issued != null) {
                 revokeUnrecorded(decisionId, issued);

@@ -88,7 +88,7 @@ public class PolicyEngine implements HealthIndicator {
                 .build();
         HttpResponse<byte[]> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            response = send(request);
         } catch (HttpTimeoutException e) {
             throw new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), e);
         } catch (ConnectException e) {
@@ -114,6 +114,20 @@ public class PolicyEngine implements HealthIndicator {
                     "OPA answered without a result (policy " + properties.decisionPath() + " undefined?)", null);
         }
         return parse(result, revision(document));
+    }
+
+    /**
+     * Sends once more when a pooled keep-alive connection turns out to be closed (OPA restarted): the
+     * evaluation is a pure read. Timeouts are not retried: the deadline is the deadline.
+     */
+    private HttpResponse<byte[]> send(HttpRequest request) throws IOException, InterruptedException {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (HttpTimeoutException e) {
+            throw e;
+        } catch (IOException e) {
+            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        }
     }
 
     private Result parse(JsonNode result, String revision) throws PolicyUnavailableException {

@@ -15,11 +15,4 @@ public record Caller(String subject, String tenant, Set<String> scopes) {
     public boolean hasScope(String scope) {
         return scopes.contains(scope);
     }
-
-    /** Thrown when an authenticated caller acts outside its tenant or scopes; answered with 403. */
-    public static final class ForbiddenException extends RuntimeException {
-        public ForbiddenException(String message) {
-            super(message);
-        }
-    }
 }

@@ -88,11 +88,11 @@ class SecurityConfig implements WebMvcConfigurer {
                                       NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
             Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
             if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
-                throw new Caller.ForbiddenException("No authenticated caller.");
+                throw new Problems.ApiException(403, "Forbidden", "No authenticated caller.");
             }
             String tenant = jwt.getClaimAsString(properties.tenantClaim());
             if (tenant == null || tenant.isBlank()) {
-                throw new Caller.ForbiddenException("The token carries no '" + properties.tenantClaim() + "' claim.");
+                throw new Problems.ApiException(403, "Forbidden", "The token carries no '" + properties.tenantClaim() + "' claim.");
             }
             Set<String> scopes = new TreeSet<>();
             for (GrantedAuthority authority : authentication.getAuthorities()) {

@@ -24,7 +24,6 @@ import org.springframework.web.method.annotation.HandlerMethodValidationExceptio
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
-import io.agentpdp.security.Caller;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 import tools.jackson.databind.exc.InvalidFormatException;
@@ -53,11 +52,6 @@ class ProblemHandler {
             log.warn("{} {} failed: {}", request.getMethod(), request.getRequestURI(), e.getMessage(), e.getCause());
         }
         return respond(problem);
-    }
-
-    @ExceptionHandler(Caller.ForbiddenException.class)
-    ResponseEntity<ProblemDetail> forbidden(Caller.ForbiddenException e, HttpServletRequest request) {
-        return respond(problems.problem(request, 403, "Forbidden", e.getMessage()));
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

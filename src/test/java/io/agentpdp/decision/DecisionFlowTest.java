@@ -108,9 +108,9 @@ class DecisionFlowTest extends IntegrationTest {
     @Test
     void theStoredClassificationWinsOverALowerDeclaredOne() {
         String tenant = tenantWithAgent();
-        classify(tenant, "crm", "contacts/vip/", "confidential");
+        classify(tenant, "crm", "contacts/" + tenant + "/vip/", "confidential");
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
-                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/vip/1", "internal"));
+                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/" + tenant + "/vip/1", "internal"));
         assertThat(answer.text("outcome")).isEqualTo("CONSTRAIN");
         assertThat(answer.json().path("obligations").toString()).contains("redact_pii");
         assertThat(answer.json().path("credential").path("num_uses").asInt()).isEqualTo(5);
@@ -124,9 +124,9 @@ class DecisionFlowTest extends IntegrationTest {
     @Test
     void restrictedDataNeedsAHuman() {
         String tenant = tenantWithAgent();
-        classify(tenant, "crm", "contacts/", "restricted");
+        classify(tenant, "crm", "contacts/" + tenant + "/", "restricted");
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
-                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "confidential"));
+                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/" + tenant + "/1", "confidential"));
         assertThat(answer.text("outcome")).isEqualTo("STEP_UP");
         assertThat(answer.json().path("reasons").toString()).contains("restricted_data");
     }
@@ -134,9 +134,9 @@ class DecisionFlowTest extends IntegrationTest {
     @Test
     void declaringDataFarBelowItsStoredClassificationIsDeniedAsEscalation() {
         String tenant = tenantWithAgent();
-        classify(tenant, "crm", "contacts/", "restricted");
+        classify(tenant, "crm", "contacts/" + tenant + "/", "restricted");
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
-                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/" + tenant + "/1", "public"));
         assertThat(answer.text("outcome")).isEqualTo("DENY");
         assertThat(answer.json().path("reasons").toString()).contains("classification_escalation");
     }
@@ -144,9 +144,9 @@ class DecisionFlowTest extends IntegrationTest {
     @Test
     void aResourceOfAnotherTenantIsDenied() {
         String tenant = tenantWithAgent();
-        classify(newTenant(), "crm", "contacts/foreign/", "internal");
+        classify(newTenant(), "crm", "contacts/foreign-" + tenant + "/", "internal");
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
-                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/foreign/1", "internal"));
+                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/foreign-" + tenant + "/1", "internal"));
         assertThat(answer.text("outcome")).isEqualTo("DENY");
         assertThat(answer.json().path("reasons").toString()).contains("cross_tenant_target");
     }

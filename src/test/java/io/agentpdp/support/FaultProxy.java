@@ -16,11 +16,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * A real TCP proxy on loopback placed between the PDP and a real dependency, to inject faults:
  * {@link Mode#PASS} forwards, {@link Mode#DOWN} refuses and cuts every connection (the dependency is
  * unreachable), {@link Mode#SLOW} delays the first answer bytes, {@link Mode#GARBAGE} answers every
- * request with a well-formed HTTP response whose body is not JSON.
+ * request with a well-formed HTTP response whose body is not JSON, {@link Mode#ERROR} answers HTTP 500.
  */
 public final class FaultProxy implements AutoCloseable {
 
-    public enum Mode { PASS, DOWN, SLOW, GARBAGE }
+    public enum Mode { PASS, DOWN, SLOW, GARBAGE, ERROR }
 
     private final String targetHost;
     private final int targetPort;
@@ -45,10 +45,12 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     public void mode(Mode mode) {
-        this.mode = mode;
-        if (mode != Mode.PASS) {
-            cutAll();
+        if (this.mode == mode) {
+            return;
         }
+        this.mode = mode;
+        // A changed dependency drops the connections it had, as a restarted process does.
+        cutAll();
     }
 
     public void delay(Duration delay) {
@@ -81,8 +83,8 @@ public final class FaultProxy implements AutoCloseable {
             return;
         }
         open.add(client);
-        if (current == Mode.GARBAGE) {
-            answerGarbage(client);
+        if (current == Mode.GARBAGE || current == Mode.ERROR) {
+            answer(client, current);
             return;
         }
         try (Socket upstream = new Socket()) {
@@ -99,15 +101,18 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
-    private void answerGarbage(Socket client) {
+    private void answer(Socket client, Mode current) {
         try (client) {
             InputStream in = client.getInputStream();
             byte[] buffer = new byte[8192];
             OutputStream out = client.getOutputStream();
             // One answer per request head seen; keep-alive clients may send several.
-            while (in.read(buffer) > 0 && mode == Mode.GARBAGE) {
-                byte[] body = "\u0000\u00ffnot json{{{".getBytes(StandardCharsets.ISO_8859_1);
-                out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+            while (in.read(buffer) > 0 && mode == current) {
+                byte[] body = current == Mode.GARBAGE
+                        ? "\u0000\u00ffnot json{{{".getBytes(StandardCharsets.ISO_8859_1)
+                        : "{\"code\":\"internal_error\"}".getBytes(StandardCharsets.US_ASCII);
+                String status = current == Mode.GARBAGE ? "200 OK" : "500 Internal Server Error";
+                out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
                         + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 out.write(body);
                 out.flush();

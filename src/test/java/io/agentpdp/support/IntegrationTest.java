@@ -28,14 +28,19 @@ public abstract class IntegrationTest {
 
     @DynamicPropertySource
     static void stackProperties(DynamicPropertyRegistry registry) {
-        registry.add("spring.datasource.url", STACK::postgresUrl);
+        registerStack(registry, STACK.opaUrl(), STACK.vaultUrl(), STACK.postgresUrl());
+    }
+
+    /** Wires the PDP to the stack; fault tests pass the URLs of proxies in front of it instead. */
+    public static void registerStack(DynamicPropertyRegistry registry, String opaUrl, String vaultUrl, String jdbcUrl) {
+        registry.add("spring.datasource.url", () -> jdbcUrl);
         registry.add("spring.datasource.username", STACK::appUser);
         registry.add("spring.datasource.password", STACK::appPassword);
         registry.add("spring.flyway.user", STACK::ownerUser);
         registry.add("spring.flyway.password", STACK::ownerPassword);
         registry.add("spring.flyway.placeholders.app_role", STACK::appUser);
-        registry.add("pdp.opa.url", STACK::opaUrl);
-        registry.add("pdp.vault.url", STACK::vaultUrl);
+        registry.add("pdp.opa.url", () -> opaUrl);
+        registry.add("pdp.vault.url", () -> vaultUrl);
         registry.add("pdp.vault.token", STACK::vaultPdpToken);
         registry.add("pdp.vault.token-role", STACK::vaultTokenRole);
         registry.add("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts::publicKeyLocation);
@@ -47,7 +52,7 @@ public abstract class IntegrationTest {
         return new Api(port);
     }
 
-    protected static String newTenant() {
+    public static String newTenant() {
         return "t-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
@@ -65,7 +70,7 @@ public abstract class IntegrationTest {
     }
 
     /** A valid decision request body; tests change what they need. */
-    protected static Map<String, Object> request(String tenant, String agent, String tool, String action,
+    public static Map<String, Object> request(String tenant, String agent, String tool, String action,
                                                  String system, String resource, String classification) {
         return new java.util.LinkedHashMap<>(Map.of(
                 "tenant", tenant,

@@ -131,7 +131,7 @@ public final class TestStack {
         return value;
     }
 
-    static Path projectRoot() {
+    public static Path projectRoot() {
         Path dir = Path.of("").toAbsolutePath();
         while (dir != null && !Files.exists(dir.resolve("openapi.yaml"))) {
             dir = dir.getParent();

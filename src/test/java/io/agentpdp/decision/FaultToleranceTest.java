@@ -1,0 +1,170 @@
+package io.agentpdp.decision;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Duration;
+
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import io.agentpdp.support.Api;
+import io.agentpdp.support.FaultProxy;
+import io.agentpdp.support.IntegrationTest;
+import io.agentpdp.support.TestJwts;
+import io.agentpdp.support.TestStack;
+import io.agentpdp.support.VaultProbe;
+
+/**
+ * Fail closed: with the real OPA, OpenBao and PostgreSQL behind fault-injecting proxies (or sealed),
+ * no failure ever yields ALLOW, each says why, and the PDP recovers without restart.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class FaultToleranceTest {
+
+    private static final TestStack.Endpoints STACK = TestStack.get();
+
+    private static final FaultProxy OPA = proxyTo(STACK.opaUrl());
+    private static final FaultProxy VAULT = proxyTo(STACK.vaultUrl());
+    private static final FaultProxy DATABASE = proxyTo("http://" + STACK.postgresUrl().substring("jdbc:postgresql://".length()).replaceFirst("/.*", ""));
+
+    @DynamicPropertySource
+    static void throughProxies(DynamicPropertyRegistry registry) {
+        IntegrationTest.registerStack(registry, OPA.url(), VAULT.url(),
+                STACK.postgresUrl().replaceFirst("//[^/]+/", "//127.0.0.1:" + DATABASE.port() + "/"));
+    }
+
+    @LocalServerPort
+    private int port;
+
+    @Autowired
+    private JdbcClient jdbc;
+
+    private String tenant;
+    private String token;
+
+    @BeforeEach
+    void setUp() {
+        tenant = IntegrationTest.newTenant();
+        token = TestJwts.token("gw-1", tenant, "decide");
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
+                .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+        assertThat(decide().text("outcome")).isEqualTo("ALLOW");
+    }
+
+    @AfterEach
+    void heal() {
+        OPA.mode(FaultProxy.Mode.PASS);
+        VAULT.mode(FaultProxy.Mode.PASS);
+        DATABASE.mode(FaultProxy.Mode.PASS);
+    }
+
+    private Api.Answer decide() {
+        return api().post("/v1/decisions", token, IntegrationTest.request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+    }
+
+    private void assertDeniedFor(String reason) {
+        Api.Answer answer = decide();
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.text("outcome")).isEqualTo("DENY");
+        assertThat(answer.json().path("reasons").toString()).contains(reason);
+        assertThat(answer.json().has("credential")).isFalse();
+        // Nothing lost: the failed decision has its audit record.
+        Api.Answer stored = api().get("/v1/decisions/" + answer.text("decision_id"), token);
+        assertThat(stored.status()).isEqualTo(200);
+        assertThat(stored.text("outcome")).isEqualTo("DENY");
+    }
+
+    private void assertRecovered() {
+        assertThat(decide().text("outcome")).isEqualTo("ALLOW");
+    }
+
+    @Test
+    void opaUnreachable() {
+        OPA.mode(FaultProxy.Mode.DOWN);
+        assertDeniedFor("policy_engine_unavailable");
+        OPA.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void opaSlowerThanTheTimeout() {
+        OPA.delay(Duration.ofSeconds(2));
+        OPA.mode(FaultProxy.Mode.SLOW);
+        assertDeniedFor("policy_engine_timeout");
+        OPA.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void opaAnsweringGarbage() {
+        OPA.mode(FaultProxy.Mode.GARBAGE);
+        assertDeniedFor("policy_result_invalid");
+        OPA.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void opaAnsweringServerError() {
+        OPA.mode(FaultProxy.Mode.ERROR);
+        assertDeniedFor("policy_engine_error");
+        OPA.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void vaultUnreachable() {
+        VAULT.mode(FaultProxy.Mode.DOWN);
+        assertDeniedFor("credential_unavailable");
+        VAULT.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void vaultSealed() {
+        VaultProbe vault = new VaultProbe(STACK.vaultUrl());
+        assertThat(STACK.vaultUnsealKey()).as("the stack must expose the dev server's unseal key").isNotBlank();
+        assertThat(vault.seal(STACK.vaultRootToken()).status()).isEqualTo(204);
+        try {
+            assertDeniedFor("credential_unavailable");
+        } finally {
+            assertThat(vault.unseal(STACK.vaultUnsealKey()).json().path("sealed").asBoolean()).isFalse();
+        }
+        assertRecovered();
+    }
+
+    @Test
+    void databaseDownIs503DenyAndRecovers() {
+        DATABASE.mode(FaultProxy.Mode.DOWN);
+        Api.Answer answer = decide();
+        assertThat(answer.status()).isEqualTo(503);
+        assertThat(answer.contentType()).startsWith("application/problem+json");
+        assertThat(answer.text("decision")).isEqualTo("DENY");
+        DATABASE.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    private Api api() {
+        return new Api(port);
+    }
+
+    private static FaultProxy proxyTo(String url) {
+        URI uri = URI.create(url);
+        try {
+            return new FaultProxy(uri.getHost(), uri.getPort());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+}

@@ -1,0 +1,74 @@
+package io.agentpdp.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.agentpdp.support.TestStack;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The OPA client against the real OPA of the test stack, outside Spring. */
+class PolicyEngineTest {
+
+    private static final TestStack.Endpoints STACK = TestStack.get();
+
+    private static PolicyEngine engine(String path) {
+        return new PolicyEngine(new PolicyProperties(URI.create(STACK.opaUrl()), path, Duration.ofSeconds(2),
+                Duration.ofMillis(500), Duration.ofHours(1), 100), JsonMapper.builder().build());
+    }
+
+    private static Map<String, Object> lowRiskRead() {
+        return Map.of(
+                "tenant", "acme",
+                "caller", Map.of("subject", "gw", "tenant", "acme", "scopes", List.of("decide")),
+                "agent", Map.of("id", "a", "registered", true, "owner", "o", "allowed_tools", List.of("crm.read"),
+                        "home_systems", List.of("crm"), "workload_identity_present", false),
+                "task", Map.of("id", "t", "intent", "i", "chain_depth", 0),
+                "tool", Map.of("name", "crm.read"),
+                "action", Map.of("kind", "read"),
+                "target", Map.of("system", "crm", "resource", "x"),
+                "classification", Map.of("declared", "internal", "effective", "internal"),
+                "quarantine", Map.of("active", false),
+                "context", Map.of());
+    }
+
+    @Test
+    void aWellFormedResultIsParsedWithTheBundleRevision() throws Exception {
+        PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(lowRiskRead());
+        assertThat(result.outcome()).isEqualTo("ALLOW");
+        assertThat(result.credential().policies()).containsExactly("agent-read");
+        assertThat(result.credential().numUses()).isEqualTo(10);
+        assertThat(result.credential().ttl()).isEqualTo(Duration.ofSeconds(300));
+        assertThat(result.revision()).matches("[0-9a-f]{16}");
+    }
+
+    @Test
+    void anUndefinedDecisionIsAMissingResult() {
+        assertThatThrownBy(() -> engine("agentpdp/decision/does_not_exist").evaluate(lowRiskRead()))
+                .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
+                .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
+                .isEqualTo("policy_result_missing");
+    }
+
+    @Test
+    void aResultOfTheWrongShapeIsInvalid() {
+        // A real document that is not a decision: the package's helper value, not the result object.
+        assertThatThrownBy(() -> engine("agentpdp/decision").evaluate(lowRiskRead()))
+                .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
+                .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
+                .isEqualTo("policy_result_invalid");
+    }
+
+    @Test
+    void anEmptyInputIsDeniedByTheDefaultRule() throws Exception {
+        PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(Map.of());
+        assertThat(result.outcome()).isEqualTo("DENY");
+        assertThat(result.credential()).isNull();
+    }
+}

@@ -1,0 +1,61 @@
+package io.agentpdp.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+import io.agentpdp.support.Api;
+import io.agentpdp.support.IntegrationTest;
+import io.agentpdp.support.TestJwts;
+
+/** Every endpoint needs a valid JWT with the right scope; failures are problem+json and DENY. */
+class AuthenticationTest extends IntegrationTest {
+
+    private Object body(String tenant) {
+        return request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
+    }
+
+    @Test
+    void noTokenIs401() {
+        Api.Answer answer = api().post("/v1/decisions", null, body("acme"));
+        assertThat(answer.status()).isEqualTo(401);
+        assertThat(answer.contentType()).startsWith("application/problem+json");
+        assertThat(answer.text("decision")).isEqualTo("DENY");
+    }
+
+    @Test
+    void expiredTokenIs401() {
+        assertThat(api().post("/v1/decisions", TestJwts.expiredToken("gw", "acme", "decide"), body("acme")).status()).isEqualTo(401);
+    }
+
+    @Test
+    void tokenSignedByAnUntrustedKeyIs401() {
+        assertThat(api().post("/v1/decisions", TestJwts.foreignToken("gw", "acme", "decide"), body("acme")).status()).isEqualTo(401);
+    }
+
+    @Test
+    void garbageTokenIs401() {
+        assertThat(api().post("/v1/decisions", "not.a.jwt", body("acme")).status()).isEqualTo(401);
+    }
+
+    @Test
+    void approverScopeCannotDecide() {
+        Api.Answer answer = api().post("/v1/decisions", TestJwts.token("human", "acme", "approver"), body("acme"));
+        assertThat(answer.status()).isEqualTo(403);
+        assertThat(answer.text("decision")).isEqualTo("DENY");
+    }
+
+    @Test
+    void tokenWithoutTenantClaimIs403() {
+        Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw", null, "decide"), body("acme"));
+        assertThat(answer.status()).isEqualTo(403);
+        assertThat(answer.body()).contains("tenant_id");
+    }
+
+    @Test
+    void readingADecisionNeedsAToken() {
+        assertThat(api().get("/v1/decisions/00000000-0000-0000-0000-000000000000", null).status()).isEqualTo(401);
+        assertThat(api().get("/v1/decisions/00000000-0000-0000-0000-000000000000",
+                TestJwts.token("gw", "acme", "decide")).status()).isEqualTo(404);
+    }
+}
