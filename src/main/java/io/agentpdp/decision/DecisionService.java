@@ -15,6 +15,7 @@ import org.springframework.stereotype.Service;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
+import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
 import tools.jackson.databind.json.JsonMapper;
@@ -35,10 +36,12 @@ class DecisionService {
     private final AuditTrail audit;
     private final JsonMapper json;
     private final DatabaseRetry database;
+    private final Quarantine quarantine;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
-                    AuditTrail audit, JsonMapper json, DatabaseRetry database) {
+                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine) {
         this.database = database;
+        this.quarantine = quarantine;
         this.contexts = contexts;
         this.policy = policy;
         this.credentials = credentials;
@@ -60,7 +63,8 @@ class DecisionService {
         DecisionContext context;
         try {
             context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
-                    request.target().system(), request.target().resource(), request.approvalId()));
+                    request.target().system(), request.target().resource(), request.approvalId(),
+                    quarantine.denyWindowStart(now), quarantine.rateWindowStart(now)));
         } catch (DataAccessException e) {
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
@@ -68,6 +72,17 @@ class DecisionService {
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
         Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
+
+        // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
+        String quarantineTrigger = context.quarantined() ? null : quarantine.trigger(
+                new Quarantine.Activity(context.recentDenies(), context.recentDecisions()),
+                "DENY".equals(verdict.outcome()), verdict.quarantineRequested(), verdict.quarantineReason()).orElse(null);
+        if (quarantineTrigger != null) {
+            List<String> reasons = new ArrayList<>(verdict.reasons());
+            reasons.add("quarantined");
+            reasons.add("quarantine_trigger:" + quarantineTrigger);
+            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, verdict.revision(), false, null);
+        }
 
         CredentialIssuer.Issued issued = null;
         if (verdict.grant() != null) {
@@ -82,6 +97,9 @@ class DecisionService {
         }
 
         record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued, now);
+        if (quarantineTrigger != null) {
+            quarantineAfterDecision(request, quarantineTrigger);
+        }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
                 issued == null ? null : credential(issued), null,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
@@ -92,7 +110,8 @@ class DecisionService {
         try {
             PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
-                    result.grantsCredential() ? result.credential() : null, result.revision());
+                    result.grantsCredential() ? result.credential() : null, result.revision(),
+                    result.quarantineRequested(), result.quarantineReason());
         } catch (PolicyEngine.PolicyUnavailableException e) {
             log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
             return Verdict.deny(e.reason());
@@ -208,16 +227,29 @@ class DecisionService {
                 issued.expiresAt(), issued.numUses(), issued.policies());
     }
 
+    /**
+     * The decision is recorded and stands; the quarantine (state, approvals, revocations) follows. If it
+     * fails, the agent is still denied by this decision, and the failure is logged loudly.
+     */
+    private void quarantineAfterDecision(DecisionRequest request, String trigger) {
+        try {
+            quarantine.quarantine(request.tenant(), request.agent().id(), "automatic: " + trigger, "pdp");
+        } catch (RuntimeException e) {
+            log.error("Automatic quarantine of {}/{} ({}) failed", request.tenant(), request.agent().id(), trigger, e);
+        }
+    }
+
     /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
     record Verdict(String outcome, List<String> reasons, List<String> obligations,
-                   PolicyEngine.CredentialGrant grant, String revision) {
+                   PolicyEngine.CredentialGrant grant, String revision, boolean quarantineRequested,
+                   String quarantineReason) {
 
         static Verdict deny(String reason) {
-            return new Verdict("DENY", List.of(reason), List.of(), null, null);
+            return new Verdict("DENY", List.of(reason), List.of(), null, null, false, null);
         }
 
         Verdict withRevision(String revision) {
-            return new Verdict(outcome, new ArrayList<>(reasons), obligations, grant, revision);
+            return new Verdict(outcome, reasons, obligations, grant, revision, quarantineRequested, quarantineReason);
         }
     }
 }

@@ -55,7 +55,7 @@ class SecurityConfig implements WebMvcConfigurer {
                         .requestMatchers("/v1/approvals", "/v1/approvals/**")
                         .hasAnyAuthority(scope(Caller.APPROVER), scope(Caller.DECIDE), scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/v1/agents/*/quarantine", "/v1/agents/*/quarantine/**")
-                        .hasAnyAuthority(scope(Caller.SECURITY_ADMIN), scope(Caller.DECIDE))
+                        .hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth
