@@ -37,9 +37,12 @@ class DecisionService {
     private final JsonMapper json;
     private final DatabaseRetry database;
     private final Quarantine quarantine;
+    private final DecisionMetrics metrics;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
-                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine) {
+                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
+                    DecisionMetrics metrics) {
+        this.metrics = metrics;
         this.database = database;
         this.quarantine = quarantine;
         this.contexts = contexts;
@@ -50,6 +53,18 @@ class DecisionService {
     }
 
     Decision decide(Caller caller, DecisionRequest request) {
+        long start = System.nanoTime();
+        try {
+            Decision decision = decideTimed(caller, request);
+            metrics.decided(caller.tenant(), decision.outcome(), decision.reasons(), start);
+            return decision;
+        } catch (Problems.ApiException e) {
+            metrics.decided(caller.tenant(), "DENY", List.of(e.status() == 403 ? "forbidden" : "unavailable"), start);
+            throw e;
+        }
+    }
+
+    private Decision decideTimed(Caller caller, DecisionRequest request) {
         UUID decisionId = UUID.randomUUID();
         Instant now = Instant.now();
         if (!caller.tenant().equals(request.tenant())) {
@@ -61,11 +76,14 @@ class DecisionService {
         }
 
         DecisionContext context;
+        long dbStart = System.nanoTime();
         try {
             context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
                     request.target().system(), request.target().resource(), request.approvalId(),
                     quarantine.denyWindowStart(now), quarantine.rateWindowStart(now)));
+            metrics.dependency("database", true, dbStart);
         } catch (DataAccessException e) {
+            metrics.dependency("database", false, dbStart);
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
         }
@@ -86,11 +104,14 @@ class DecisionService {
 
         CredentialIssuer.Issued issued = null;
         if (verdict.grant() != null) {
+            long vaultStart = System.nanoTime();
             try {
                 issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
                         verdict.grant().numUses(), request.tenant(), request.agent().id(), request.task().id(),
                         decisionId.toString()));
+                metrics.dependency("vault", true, vaultStart);
             } catch (CredentialIssuer.CredentialUnavailableException e) {
+                metrics.dependency("vault", false, vaultStart);
                 log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
                 verdict = Verdict.deny("credential_unavailable").withRevision(verdict.revision());
             }
@@ -107,12 +128,15 @@ class DecisionService {
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
                              Classification effective, Instant now) {
+        long opaStart = System.nanoTime();
         try {
             PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
+            metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.revision(),
                     result.quarantineRequested(), result.quarantineReason());
         } catch (PolicyEngine.PolicyUnavailableException e) {
+            metrics.dependency("opa", false, opaStart);
             log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
             return Verdict.deny(e.reason());
         }
@@ -197,7 +221,7 @@ class DecisionService {
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
                     verdict.outcome(), verdict.reasons(), verdict.obligations(), request.approvalId(),
-                    verdict.revision(), caller.subject(), credential, null, now);
+                    verdict.revision(), caller.subject(), credential, metrics.traceId(), now);
             database.once(() -> {
                 audit.recordDecision(entry);
                 return entry.id();
