@@ -73,6 +73,7 @@ class SecurityConfig implements WebMvcConfigurer {
                         .hasAnyAuthority(scope(Caller.APPROVER), scope(Caller.DECIDE), scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/v1/agents/*/quarantine", "/v1/agents/*/quarantine/**")
                         .hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers(HttpMethod.GET, "/v1/audit/verify").hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth
