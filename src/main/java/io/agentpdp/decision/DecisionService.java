@@ -38,11 +38,13 @@ class DecisionService {
     private final DatabaseRetry database;
     private final Quarantine quarantine;
     private final DecisionMetrics metrics;
+    private final RateLimiter rateLimiter;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
-                    DecisionMetrics metrics) {
+                    DecisionMetrics metrics, RateLimiter rateLimiter) {
         this.metrics = metrics;
+        this.rateLimiter = rateLimiter;
         this.database = database;
         this.quarantine = quarantine;
         this.contexts = contexts;
@@ -59,12 +61,22 @@ class DecisionService {
             metrics.decided(caller.tenant(), decision.outcome(), decision.reasons(), start);
             return decision;
         } catch (Problems.ApiException e) {
-            metrics.decided(caller.tenant(), "DENY", List.of(e.status() == 403 ? "forbidden" : "unavailable"), start);
+            String reason = switch (e.status()) {
+                case 403 -> "forbidden";
+                case 429 -> "rate_limited";
+                default -> "unavailable";
+            };
+            metrics.decided(caller.tenant(), "DENY", List.of(reason), start);
             throw e;
         }
     }
 
     private Decision decideTimed(Caller caller, DecisionRequest request) {
+        // Keyed by the caller's own tenant: a caller cannot spend another tenant's allowance.
+        if (!rateLimiter.tryAcquire(caller.tenant(), request.agent().id())) {
+            throw new Problems.ApiException(429, "Too many requests",
+                    "The decision rate limit for this tenant or agent is exceeded; the action is denied. Retry later.");
+        }
         UUID decisionId = UUID.randomUUID();
         Instant now = Instant.now();
         if (!caller.tenant().equals(request.tenant())) {
