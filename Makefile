@@ -1,0 +1,166 @@
+# agent-pdp — developer entry points. GNU make.
+#
+#   make run    build the jar, start OPA + OpenBao + PostgreSQL + the PDP locally, seed a demo
+#               tenant and print working curl examples (Ctrl-C stops everything)
+#   make test   Rego checks, Helm checks, then the Java unit + integration tests against a real
+#               local stack (started in .run-state/test, always stopped again)
+#
+# Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help.
+# JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+JAVA25_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
+export JAVA_HOME := $(JAVA25_HOME)
+export PATH := $(JAVA_HOME)/bin:$(PATH)
+
+MVN        := ./mvnw -B -ntp
+STATE_DIR  := .run-state
+TEST_STACK := $(STATE_DIR)/test
+RUN_DIR    := $(STATE_DIR)/run
+
+.PHONY: help deps build lint-policies helm-check test run run-detached stop clean
+
+help:
+	@echo "make run           start the PDP and its dependencies locally, print curl examples"
+	echo "make test          Rego + Helm checks, Java unit and integration tests on a real stack"
+	echo "make deps          install opa/bao/PostgreSQL if missing, check JDK 25 and the Maven wrapper"
+	echo "make build         build target/agent-pdp.jar (tests skipped)"
+	echo "make lint-policies policies/check.sh (opa fmt, check --strict, test, coverage >= 90%)"
+	echo "make helm-check    scripts/helm-check.sh (helm lint + render checks)"
+	echo "make run-detached  like run, but return once everything is up; make stop ends it"
+	echo "make stop          stop what run / run-detached started"
+	echo "make clean         stop local stacks, remove target/ and .run-state/"
+
+deps:
+	@scripts/stack/install.sh
+	if [[ ! -x "$$JAVA_HOME/bin/java" ]] && apt-cache show temurin-25-jdk >/dev/null 2>&1; then
+	  echo "installing temurin-25-jdk (apt)"
+	  apt-get install -y -q temurin-25-jdk
+	fi
+	if [[ ! -x "$$JAVA_HOME/bin/java" ]] || ! "$$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
+	  echo "make: no JDK 25 at $$JAVA_HOME." >&2
+	  echo "      Install Temurin 25 (https://adoptium.net/; apt package temurin-25-jdk from the Adoptium" >&2
+	  echo "      repository), or point make at one: make JAVA25_HOME=/path/to/jdk-25 ..." >&2
+	  exit 1
+	fi
+	printf 'java     %s (%s)\n' "$$JAVA_HOME" "$$("$$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
+	if ! mvn_version="$$($(MVN) -q -v 2>&1 | head -n 1)"; then
+	  echo "make: the Maven wrapper (./mvnw) does not work:" >&2
+	  $(MVN) -v >&2 || true
+	  exit 1
+	fi
+	printf 'maven    %s\n' "$$mvn_version"
+
+build: deps
+	@echo "==> ./mvnw package (tests skipped)"
+	$(MVN) -q -DskipTests package
+	echo "built target/agent-pdp.jar"
+
+lint-policies:
+	@policies/check.sh
+
+helm-check:
+	@if [[ -f scripts/helm-check.sh ]]; then bash scripts/helm-check.sh
+	else echo "scripts/helm-check.sh not present; nothing to check"; fi
+
+# Summarises target/surefire-reports/TEST-*.xml as "make test: N passed, M failed[, K skipped]".
+define SUREFIRE_SUMMARY
+import glob, sys, xml.etree.ElementTree as ET
+tests = failures = errors = skipped = 0
+reports = glob.glob("target/surefire-reports/TEST-*.xml")
+for path in reports:
+    root = ET.parse(path).getroot()
+    tests += int(root.get("tests", 0))
+    failures += int(root.get("failures", 0))
+    errors += int(root.get("errors", 0))
+    skipped += int(root.get("skipped", 0))
+if not reports:
+    print("make test: no test reports (the build failed before any test ran)")
+    sys.exit(0)
+failed = failures + errors
+line = f"make test: {tests - failed - skipped} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+endef
+export SUREFIRE_SUMMARY
+
+test: deps
+	@state="$(CURDIR)/$(TEST_STACK)"
+	stack_started=0
+	tests_ran=0
+	finish() {
+	  local rc=$$?
+	  trap '' INT TERM HUP
+	  trap - EXIT
+	  if ((stack_started)); then
+	    echo "==> stopping the test stack ($(TEST_STACK))"
+	    scripts/stack/stop.sh "$$state" || true
+	  fi
+	  if ((tests_ran)); then
+	    python3 -c "$$SUREFIRE_SUMMARY" || true
+	  elif ((rc != 0)); then
+	    echo "make test: FAILED before the Java tests ran (see above)"
+	  fi
+	  exit "$$rc"
+	}
+	# Further signals are ignored once one arrived (make re-sends SIGTERM), so the stack is always stopped.
+	on_signal() { trap '' INT TERM HUP; exit "$$1"; }
+	trap finish EXIT
+	trap 'on_signal 130' INT
+	trap 'on_signal 143' TERM
+	trap 'on_signal 129' HUP
+
+	echo "==> Rego policies: policies/check.sh"
+	policies/check.sh
+
+	if [[ -f scripts/helm-check.sh ]]; then
+	  echo "==> Helm chart: scripts/helm-check.sh"
+	  bash scripts/helm-check.sh
+	else
+	  echo "==> Helm chart: scripts/helm-check.sh not present, skipped"
+	fi
+
+	echo "==> starting OPA, OpenBao and PostgreSQL in $(TEST_STACK)"
+	mkdir -p "$$state"
+	stack_started=1
+	scripts/stack/start.sh "$$state"
+	set -a
+	source "$$state/env"
+	set +a
+
+	echo "==> ./mvnw verify (test output: target/surefire-reports/*-output.txt)"
+	rm -rf target/surefire-reports
+	tests_ran=1
+	$(MVN) -Dmaven.test.redirectTestOutputToFile=true verify
+
+	echo "==> API fuzzing from openapi.yaml: scripts/fuzz.sh (schemathesis)"
+	scripts/fuzz.sh "$$state"
+
+run: build
+	@scripts/demo/run.sh
+
+run-detached: build
+	@scripts/demo/run.sh --detach
+
+stop:
+	@scripts/demo/stop.sh
+
+clean:
+	@scripts/demo/stop.sh || true
+	for dir in "$(TEST_STACK)" "$(RUN_DIR)/stack"; do
+	  [[ -d "$$dir" ]] || continue
+	  scripts/stack/stop.sh "$$dir" || true
+	  # A cluster that postgres could not keep inside the repo lives in /tmp (see scripts/stack/start.sh).
+	  if [[ -s "$$dir/pgroot" ]]; then
+	    pgroot="$$(cat "$$dir/pgroot")"
+	    case "$$pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$$pgroot" ;; esac
+	  fi
+	done
+	rm -rf target "$(STATE_DIR)"
+	echo "removed target/ and $(STATE_DIR)/"

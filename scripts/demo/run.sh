@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Run agent-pdp locally for a demo: the local stack (OPA, OpenBao dev, PostgreSQL), the PDP jar,
+# a demo tenant, then print curl examples that work against it.
+#
+# Usage: scripts/demo/run.sh [--detach]
+#   default   stays in the foreground until the PDP exits; Ctrl-C stops the PDP and the stack
+#   --detach  returns once everything is up; stop it later with scripts/demo/stop.sh (make stop)
+#
+# Expects target/agent-pdp.jar (`make run` builds it) and JAVA_HOME pointing at a JDK 25.
+# Env: PDP_RUN_DIR          state directory (default <repo>/.run-state/run)
+#      PDP_HTTP_PORT        API port (default 8080)
+#      PDP_MANAGEMENT_PORT  actuator port (default 8081)
+#      PDP_READY_TIMEOUT    seconds to wait for readiness (default 180)
+#      PDP_JAVA_OPTS        extra JVM options
+#
+# PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt
+# (re-minted on every start), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+
+log() { printf '[run] %s\n' "$*" >&2; }
+die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
+
+DETACH=0
+case "${1:-}" in
+  "") ;;
+  --detach) DETACH=1 ;;
+  *) die "usage: $0 [--detach]" ;;
+esac
+
+RUN_DIR="${PDP_RUN_DIR:-$REPO_ROOT/.run-state/run}"
+mkdir -p "$RUN_DIR"
+RUN_DIR="$(cd "$RUN_DIR" && pwd)"
+STACK_DIR="$RUN_DIR/stack"
+HTTP_PORT="${PDP_HTTP_PORT:-8080}"
+MGMT_PORT="${PDP_MANAGEMENT_PORT:-8081}"
+READY_TIMEOUT="${PDP_READY_TIMEOUT:-180}"
+JAR="$REPO_ROOT/target/agent-pdp.jar"
+PRIVATE_KEY="$RUN_DIR/jwt-private.pem"
+PUBLIC_KEY="$RUN_DIR/jwt-public.pem"
+TOKEN_FILE="$RUN_DIR/demo-decide.jwt"
+PDP_LOG="$RUN_DIR/pdp.log"
+PID_FILE="$RUN_DIR/pdp.pid"
+API="http://127.0.0.1:$HTTP_PORT"
+READINESS="http://127.0.0.1:$MGMT_PORT/actuator/health/readiness"
+
+# --- preconditions ----------------------------------------------------------------------------
+JAVA="${JAVA_HOME:-}/bin/java"
+[[ -n "${JAVA_HOME:-}" && -x "$JAVA" ]] || die "JAVA_HOME must point at a JDK 25 (make run sets it)"
+"$JAVA" -version 2>&1 | grep -q 'version "25' || die "$JAVA is not Java 25"
+[[ -f "$JAR" ]] || die "$JAR not found; build it first (make run does: ./mvnw -B -DskipTests package)"
+for tool in curl openssl python3; do command -v "$tool" >/dev/null 2>&1 || die "$tool not found"; done
+
+if [[ -s "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$(cat "$PID_FILE")/cmdline" 2>/dev/null | grep -qF agent-pdp.jar; then
+  die "a demo PDP is already running (pid $(cat "$PID_FILE")); stop it with: make stop"
+fi
+port_free() {
+  python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: sys.exit(1)' "$1"
+}
+for port in "$HTTP_PORT" "$MGMT_PORT"; do
+  port_free "$port" || die "port $port is in use; free it or set PDP_HTTP_PORT / PDP_MANAGEMENT_PORT"
+done
+
+# --- stop everything on failure or Ctrl-C (not after a successful --detach) -------------------
+# A signal handler first ignores further signals (make re-sends SIGTERM to its children), so that
+# a second signal cannot cut the cleanup short.
+# shellcheck disable=SC2317  # invoked by traps
+cleanup() {
+  local rc=$?
+  trap '' INT TERM HUP
+  trap - EXIT
+  log "stopping the PDP and the stack"
+  PDP_RUN_DIR="$RUN_DIR" "$SCRIPT_DIR/stop.sh" || true
+  exit "$rc"
+}
+# shellcheck disable=SC2317  # invoked by traps
+on_signal() {
+  trap '' INT TERM HUP
+  exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
+
+# --- demo signing key (once) ------------------------------------------------------------------
+if [[ ! -s "$PRIVATE_KEY" || ! -s "$PUBLIC_KEY" ]]; then
+  log "generating the demo JWT signing key in $RUN_DIR"
+  (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PRIVATE_KEY" 2>/dev/null)
+  openssl pkey -in "$PRIVATE_KEY" -pubout -out "$PUBLIC_KEY"
+fi
+
+# --- stack --------------------------------------------------------------------------------------
+log "starting OPA, OpenBao and PostgreSQL (scripts/stack/start.sh $STACK_DIR)"
+"$REPO_ROOT/scripts/stack/start.sh" "$STACK_DIR"
+# shellcheck source=/dev/null
+source "$STACK_DIR/env"
+
+# --- PDP ----------------------------------------------------------------------------------------
+log "starting the PDP on $API (log: $PDP_LOG)"
+# Only what the PDP needs: no root token, unseal key or AppRole secrets in its environment.
+# shellcheck disable=SC2086  # PDP_JAVA_OPTS is a word list
+setsid env -u PDP_VAULT_ROOT_TOKEN -u PDP_VAULT_UNSEAL_KEY \
+    -u PDP_VAULT_APPROLE_ROLE_ID -u PDP_VAULT_APPROLE_SECRET_ID \
+    SERVER_PORT="$HTTP_PORT" \
+    MANAGEMENT_SERVER_PORT="$MGMT_PORT" \
+    SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$PUBLIC_KEY" \
+    SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
+    "$JAVA" ${PDP_JAVA_OPTS:-} -jar "$JAR" \
+    "--spring.flyway.placeholders.app_role=$SPRING_DATASOURCE_USERNAME" \
+    >"$PDP_LOG" 2>&1 </dev/null &
+PDP_PID=$!
+echo "$PDP_PID" >"$PID_FILE"
+
+# Ready when the readiness group (db, opa, vault) answers UP; Flyway has then created the schema.
+pdp_ready() { curl -fsS -o /dev/null "$READINESS" 2>/dev/null; }
+deadline=$((SECONDS + READY_TIMEOUT))
+until pdp_ready; do
+  if ! kill -0 "$PDP_PID" 2>/dev/null; then
+    tail -n 40 "$PDP_LOG" >&2 || true
+    die "the PDP exited during start-up (log: $PDP_LOG)"
+  fi
+  if ((SECONDS >= deadline)); then
+    tail -n 40 "$PDP_LOG" >&2 || true
+    die "the PDP was not ready after ${READY_TIMEOUT}s ($READINESS)"
+  fi
+  sleep 0.5
+done
+log "PDP ready"
+
+# --- demo tenant (after Flyway created the schema) ---------------------------------------------
+PSQL="${PDP_PG_BIN_DIR:-}/psql"
+[[ -x "$PSQL" ]] || PSQL="$(command -v psql)" || die "psql not found"
+log "seeding tenant demo (scripts/demo/seed.sql)"
+PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PDP_PG_PORT" \
+  -U "$SPRING_FLYWAY_USER" -d "${SPRING_DATASOURCE_URL##*/}" -f "$SCRIPT_DIR/seed.sql" >/dev/null
+
+# --- demo bearer token and self-check -----------------------------------------------------------
+(umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-gateway demo "decide" 43200 >"$TOKEN_FILE")
+
+decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION
+  printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s"}' \
+    "help a customer" "$1" "$2" "$3" "$4"
+}
+READ_BODY="$(decision_body crm.contacts.read read contacts/42 internal)"
+DELETE_BODY="$(decision_body crm.contacts.delete delete contacts/42 internal)"
+VIP_BODY="$(decision_body crm.contacts.read read contacts/vip/7 internal)"
+
+answer="$(curl -sS -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -H 'Content-Type: application/json' \
+  "$API/v1/decisions" -d "$READ_BODY")"
+wrap_token="$(printf '%s' "$answer" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d.get("outcome") == "ALLOW" and d["credential"]["type"] == "wrapped_token", d.get("reasons")
+print(d["credential"]["token"])' 2>/dev/null)" \
+  || die "self-check failed: the ALLOW example answered: $answer"
+unwrapped="$(curl -sS -X POST -H "X-Vault-Token: $wrap_token" "$PDP_VAULT_URL/v1/sys/wrapping/unwrap")"
+printf '%s' "$unwrapped" | python3 -c 'import json, sys; assert json.load(sys.stdin)["auth"]["client_token"]' 2>/dev/null \
+  || die "self-check failed: unwrapping the credential did not return a token"
+log "self-check passed: the read example is ALLOW and its wrapped credential unwraps"
+
+# --- the examples -------------------------------------------------------------------------------
+cat <<EOF
+
+agent-pdp is running
+  API          $API   (log: $PDP_LOG)
+  readiness    $READINESS
+  OPA          $PDP_OPA_URL
+  OpenBao      $PDP_VAULT_URL   (dev server, in memory)
+  PostgreSQL   $SPRING_DATASOURCE_URL
+  demo tenant  demo: agent agent-7 (owner alice), tools crm.contacts.read/update/delete and
+               payments.transfer, home system crm; crm contacts/vip/* is classified confidential
+
+# 1. A bearer token for an enforcement point (tenant demo, scope decide, valid 12 h):
+TOKEN=\$(cat $TOKEN_FILE)
+#    More tokens: scripts/demo/mint-jwt.sh $PRIVATE_KEY SUBJECT demo "decide approver" [TTL_SECONDS]
+
+# 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy agent-read, 300 s, 10 uses):
+curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY'
+
+# 3. Unwrap the credential (once, within 60 s); .auth.client_token is the agent's Vault token:
+curl -s -X POST -H "X-Vault-Token: <credential.token from step 2>" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
+#    or in one go:
+WRAP=\$(curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["token"])')
+curl -s -X POST -H "X-Vault-Token: \$WRAP" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
+
+# 4. Delete -> STEP_UP (high_risk_action), no credential:
+curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$DELETE_BODY'
+
+# 5. Read under contacts/vip/ (stored classification confidential beats the declared internal) -> CONSTRAIN
+#    (confidential_read; obligations no_export, redact_pii; 120 s, 5 uses):
+curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$VIP_BODY'
+
+# 6. The audit record of a decision (decision_id from any answer above):
+curl -s -H "Authorization: Bearer \$TOKEN" $API/v1/decisions/<decision_id>
+
+EOF
+
+if ((DETACH)); then
+  trap - EXIT INT TERM HUP
+  log "detached; stop with: make stop (or PDP_RUN_DIR=$RUN_DIR scripts/demo/stop.sh)"
+  exit 0
+fi
+
+log "press Ctrl-C to stop the PDP and the stack"
+rc=0
+wait "$PDP_PID" || rc=$?
+tail -n 20 "$PDP_LOG" >&2 || true
+log "the PDP exited with status $rc (log: $PDP_LOG)"
+exit "$rc"
