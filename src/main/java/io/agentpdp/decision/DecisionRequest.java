@@ -31,6 +31,9 @@ record DecisionRequest(
     static final String IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
     static final String IDENTIFIER_MESSAGE = "must be an ASCII identifier (letters, digits, ._:/@-), at most 128 characters";
     static final String TOOL = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$";
+    /** Free text may be any Unicode but no control characters (NUL cannot even be stored). */
+    static final String NO_CONTROL = "^[^\\p{Cntrl}]*$";
+    static final String NO_CONTROL_MESSAGE = "must not contain control characters";
 
     record Agent(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
                  @Size(max = 8192) String workloadIdentityToken) {
@@ -41,13 +44,13 @@ record DecisionRequest(
     }
 
     record Task(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
-                @NotBlank @Size(max = 1024) String intent,
+                @NotBlank @Size(max = 1024) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String intent,
                 @NotNull @Min(0) @Max(1000) Integer chainDepth,
                 UUID parentDecisionId) {
     }
 
     record Target(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String system,
-                  @NotBlank @Size(max = 512) String resource) {
+                  @NotBlank @Size(max = 512) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String resource) {
     }
 
     enum ActionKind {

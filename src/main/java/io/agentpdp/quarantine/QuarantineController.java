@@ -30,7 +30,8 @@ class QuarantineController {
         this.quarantine = quarantine;
     }
 
-    record ReasonRequest(@NotBlank @Size(max = 1000) String reason) {
+    record ReasonRequest(@NotBlank @Size(max = 1000)
+                         @Pattern(regexp = "^[^\\p{Cntrl}]*$", message = "must not contain control characters") String reason) {
     }
 
     record StateView(Quarantine.State state, List<Quarantine.Event> history) {

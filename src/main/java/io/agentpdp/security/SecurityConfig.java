@@ -18,6 +18,7 @@ import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.web.bind.support.WebDataBinderFactory;
 import org.springframework.web.context.request.NativeWebRequest;
@@ -82,6 +83,23 @@ class SecurityConfig implements WebMvcConfigurer {
                         .accessDeniedHandler(forbidden))
                 .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden));
         return http.build();
+    }
+
+    /**
+     * Requests the firewall rejects (unknown methods, malformed or smuggling URLs) get a problem answer
+     * too: 405 for a method HTTP does not define here, 400 otherwise.
+     */
+    @Bean
+    RequestRejectedHandler requestRejectedHandler(Problems problems) {
+        Set<String> methods = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE");
+        return (request, response, rejected) -> {
+            if (methods.contains(request.getMethod())) {
+                problems.write(request, response, 400, "Bad request", "The request was rejected: malformed URL or headers.");
+            } else {
+                response.setHeader("Allow", "GET, POST");
+                problems.write(request, response, 405, "Method not allowed", "This API does not support that method.");
+            }
+        };
     }
 
     private static String scope(String name) {

@@ -80,6 +80,11 @@ class ProblemHandler {
         return respond(problem);
     }
 
+    @ExceptionHandler(jakarta.validation.ConstraintViolationException.class)
+    ResponseEntity<ProblemDetail> constraint(jakarta.validation.ConstraintViolationException e, HttpServletRequest request) {
+        return respond(problems.problem(request, 400, "Invalid request", "A path or query parameter failed validation."));
+    }
+
     @ExceptionHandler(HandlerMethodValidationException.class)
     ResponseEntity<ProblemDetail> invalidParameter(HandlerMethodValidationException e, HttpServletRequest request) {
         return respond(problems.problem(request, 400, "Invalid request", "A request parameter failed validation."));
@@ -105,7 +110,19 @@ class ProblemHandler {
 
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
     ResponseEntity<ProblemDetail> method(HttpRequestMethodNotSupportedException e, HttpServletRequest request) {
-        return respond(problems.problem(request, 405, "Method not allowed", "Method " + e.getMethod() + " is not supported here."));
+        ProblemDetail problem = problems.problem(request, 405, "Method not allowed", "Method " + e.getMethod() + " is not supported here.");
+        return ResponseEntity.status(405)
+                .allow(e.getSupportedHttpMethods() == null ? new org.springframework.http.HttpMethod[0]
+                        : e.getSupportedHttpMethods().toArray(org.springframework.http.HttpMethod[]::new))
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .body(problem);
+    }
+
+    @ExceptionHandler({org.springframework.web.multipart.MultipartException.class,
+            org.springframework.http.InvalidMediaTypeException.class, org.springframework.util.InvalidMimeTypeException.class})
+    ResponseEntity<ProblemDetail> undecodableBody(Exception e, HttpServletRequest request) {
+        return respond(problems.problem(request, 415, "Unsupported media type",
+                "The request's Content-Type is malformed or not supported; send application/json."));
     }
 
     @ExceptionHandler(NoResourceFoundException.class)

@@ -148,6 +148,37 @@ class BadInputTest extends IntegrationTest {
         assertThat(answer.contentType()).startsWith("application/problem+json");
     }
 
+    // Regressions found by the schemathesis run (scripts/fuzz.sh).
+
+    @Test
+    void controlCharactersInFreeTextAreRejectedNotStored() {
+        Map<String, Object> body = valid();
+        body.put("target", Map.of("system", "crm", "resource", "contacts/\u0000evil"));
+        assertProblem(api().post("/v1/decisions", token, body), 400, "control characters");
+    }
+
+    @Test
+    void aNumberIsNotAString() {
+        Map<String, Object> body = valid();
+        body.put("task", Map.of("id", "t", "intent", 12345, "chain_depth", 0));
+        assertProblem(api().post("/v1/decisions", token, body), 400, "task.intent");
+        body.put("task", Map.of("id", "t", "intent", "x", "chain_depth", "3"));
+        assertProblem(api().post("/v1/decisions", token, body), 400, "task.chain_depth");
+    }
+
+    @Test
+    void malformedContentTypeIs415() {
+        assertProblem(api().postRaw("/v1/decisions", token, "multipart/form-data; boundary=",
+                HttpRequest.BodyPublishers.ofString("--x--")), 415, "Content-Type");
+    }
+
+    @Test
+    void aPathVariableOutsideItsPatternIs400() {
+        Api.Answer answer = api().get("/v1/agents/%C2%84/quarantine", TestJwts.token("sec", tenant, "security-admin"));
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.contentType()).startsWith("application/problem+json");
+    }
+
     private static String api_json(Object body) {
         return tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(body);
     }
