@@ -31,7 +31,8 @@ import io.agentpdp.support.VaultProbe;
  * no failure ever yields ALLOW, each says why, and the PDP recovers without restart.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = "pdp.quarantine.revocation-retry-interval=500ms")
+@TestPropertySource(properties = {"pdp.quarantine.revocation-retry-interval=500ms",
+        "pdp.quarantine.rate-threshold=100000", "pdp.limits.agent-per-second=100000", "pdp.limits.agent-burst=100000"})
 class FaultToleranceTest {
 
     private static final TestStack.Endpoints STACK = TestStack.get();
@@ -184,6 +185,49 @@ class FaultToleranceTest {
         assertThat(vault.lookupSelf(live).status()).isEqualTo(403);
         assertThat(api().get("/v1/agents/agent-7/quarantine", admin).json().path("history").findValuesAsString("action"))
                 .contains("REVOKE_FAILED", "REVOKE");
+    }
+
+    @Test
+    void databaseLostMidLoadLosesNothingAndAllowsNothingUnrecorded() throws Exception {
+        java.util.List<java.util.concurrent.Future<Api.Answer>> answers = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+            // ~6 s of load; the database is gone for ~3.5 s, longer than the pool's 2 s connection timeout.
+            for (int i = 0; i < 600; i++) {
+                if (i == 100) {
+                    DATABASE.mode(FaultProxy.Mode.DOWN);
+                }
+                if (i == 450) {
+                    DATABASE.mode(FaultProxy.Mode.PASS);
+                }
+                answers.add(pool.submit(this::decide));
+                Thread.sleep(10);
+            }
+        }
+        java.util.List<String> recordedIds = new java.util.ArrayList<>();
+        int unavailable = 0;
+        for (var future : answers) {
+            Api.Answer answer = future.get();
+            if (answer.status() == 200) {
+                recordedIds.add(answer.text("decision_id"));
+            } else {
+                // The only failure allowed is the deliberate one: 503, a DENY, never a credential.
+                assertThat(answer.status()).as(answer.body()).isEqualTo(503);
+                assertThat(answer.text("decision")).isEqualTo("DENY");
+                assertThat(answer.json().has("credential")).isFalse();
+                unavailable++;
+            }
+        }
+        assertThat(unavailable).as("the outage must have been felt").isPositive();
+        assertThat(recordedIds).as("and the PDP must have recovered").hasSizeGreaterThan(200);
+        try (var db = java.sql.DriverManager.getConnection(STACK.postgresUrl(), STACK.appUser(), STACK.appPassword());
+             var query = db.prepareStatement("select count(*) from decision_record where id = any (?)")) {
+            query.setArray(1, db.createArrayOf("uuid", recordedIds.stream().map(java.util.UUID::fromString).toArray()));
+            var rs = query.executeQuery();
+            rs.next();
+            assertThat(rs.getLong(1)).as("every answered decision has its audit record").isEqualTo(recordedIds.size());
+        }
+        Api.Answer chain = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
+        assertThat(chain.json().path("valid").asBoolean()).isTrue();
     }
 
     private static FaultProxy proxyTo(String url) {
