@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
+import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
@@ -28,6 +29,8 @@ import tools.jackson.databind.json.JsonMapper;
 class DecisionService {
 
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
+    private static final String APPROVED_BY_HUMAN = "approved_by_human";
+    private static final String APPROVAL_INVALID = "approval_invalid";
 
     private final DecisionContextLoader contexts;
     private final PolicyEngine policy;
@@ -35,10 +38,12 @@ class DecisionService {
     private final AuditTrail audit;
     private final JsonMapper json;
     private final DatabaseRetry database;
+    private final Approvals approvals;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
-                    AuditTrail audit, JsonMapper json, DatabaseRetry database) {
+                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Approvals approvals) {
         this.database = database;
+        this.approvals = approvals;
         this.contexts = contexts;
         this.policy = policy;
         this.credentials = credentials;
@@ -68,6 +73,25 @@ class DecisionService {
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
         Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
+        verdict = explainInvalidApproval(verdict, request, context, effective, now);
+
+        Decision.Approval approval = null;
+        if ("STEP_UP".equals(verdict.outcome())) {
+            try {
+                Approvals.Ticket ticket = approvals.request(new Approvals.Request(request.tenant(), request.agent().id(),
+                        request.task().id(), request.tool(), request.action().wire(),
+                        ActionFingerprint.targetHash(json, request), effective.wire(),
+                        ActionFingerprint.of(json, request, effective), verdict.requiredApprovals(), caller.subject(),
+                        context.agentOwner(), decisionId));
+                approval = new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals());
+            } catch (RuntimeException e) {
+                log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
+                verdict = Verdict.deny("approval_unavailable").withRevision(verdict.revision());
+            }
+        } else if (verdict.grant() != null && verdict.reasons().contains(APPROVED_BY_HUMAN)) {
+            // Spend the approval before minting: of concurrent replays exactly one gets past this.
+            verdict = consumeApproval(verdict, caller, request, effective, decisionId);
+        }
 
         CredentialIssuer.Issued issued = null;
         if (verdict.grant() != null) {
@@ -83,8 +107,53 @@ class DecisionService {
 
         record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued, now);
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
-                issued == null ? null : credential(issued), null,
+                issued == null ? null : credential(issued), approval,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    private Verdict consumeApproval(Verdict verdict, Caller caller, DecisionRequest request, Classification effective,
+                                    UUID decisionId) {
+        try {
+            Approvals.Consumption consumption = approvals.consume(request.tenant(), request.approvalId(),
+                    ActionFingerprint.of(json, request, effective), caller.subject(), decisionId);
+            return consumption == Approvals.Consumption.CONSUMED ? verdict
+                    : Verdict.deny(APPROVAL_INVALID, consumption.reason()).withRevision(verdict.revision());
+        } catch (RuntimeException e) {
+            log.warn("Decision {} denied: the approval could not be consumed: {}", decisionId, e.getMessage());
+            return Verdict.deny(APPROVAL_INVALID, "approval_unavailable").withRevision(verdict.revision());
+        }
+    }
+
+    /**
+     * The policy says only {@code approval_invalid}; the agent deserves to know why (expired, consumed,
+     * denied, still pending, for another action, unknown), so the PDP adds the specific reason.
+     */
+    private Verdict explainInvalidApproval(Verdict verdict, DecisionRequest request, DecisionContext context,
+                                           Classification effective, Instant now) {
+        if (request.approvalId() == null || !verdict.reasons().contains(APPROVAL_INVALID)) {
+            return verdict;
+        }
+        DecisionContext.ApprovalState approval = context.approval();
+        String reason;
+        if (approval == null) {
+            reason = "approval_unknown";
+        } else if ("CONSUMED".equals(approval.status()) || approval.consumedAt() != null) {
+            reason = "approval_consumed";
+        } else if ("EXPIRED".equals(approval.status()) || approval.expired(now)) {
+            reason = "approval_expired";
+        } else if ("DENIED".equals(approval.status())) {
+            reason = "approval_denied";
+        } else if ("PENDING".equals(approval.status())) {
+            reason = "approval_pending";
+        } else if (!approval.fingerprint().equals(ActionFingerprint.of(json, request, effective))) {
+            reason = "approval_mismatch";
+        } else {
+            reason = "approval_not_approved";
+        }
+        List<String> reasons = new ArrayList<>(verdict.reasons());
+        reasons.add(reason);
+        return new Verdict(verdict.outcome(), List.copyOf(reasons), verdict.obligations(), verdict.grant(),
+                verdict.requiredApprovals(), verdict.revision());
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
@@ -92,7 +161,7 @@ class DecisionService {
         try {
             PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
-                    result.grantsCredential() ? result.credential() : null, result.revision());
+                    result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision());
         } catch (PolicyEngine.PolicyUnavailableException e) {
             log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
             return Verdict.deny(e.reason());
@@ -210,14 +279,14 @@ class DecisionService {
 
     /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
     record Verdict(String outcome, List<String> reasons, List<String> obligations,
-                   PolicyEngine.CredentialGrant grant, String revision) {
+                   PolicyEngine.CredentialGrant grant, int requiredApprovals, String revision) {
 
-        static Verdict deny(String reason) {
-            return new Verdict("DENY", List.of(reason), List.of(), null, null);
+        static Verdict deny(String... reasons) {
+            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null);
         }
 
         Verdict withRevision(String revision) {
-            return new Verdict(outcome, new ArrayList<>(reasons), obligations, grant, revision);
+            return new Verdict(outcome, new ArrayList<>(reasons), obligations, grant, requiredApprovals, revision);
         }
     }
 }
