@@ -177,10 +177,10 @@ public class Approvals {
     ApprovalView await(Caller caller, UUID id, Duration wait) throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            ApprovalView view = view(caller, id);
+            ApprovalRow row = find(caller.tenant(), id).orElseThrow(() -> notFound(id));
             long left = deadline - System.nanoTime();
-            if (!ApprovalRow.PENDING.equals(view.status()) || left <= 0) {
-                return view;
+            if (!ApprovalRow.PENDING.equals(row.status()) || left <= 0) {
+                return view(caller, id);
             }
             Thread.sleep(Duration.ofNanos(Math.min(left, properties.pollInterval().toNanos())));
         }

@@ -57,7 +57,8 @@ class DecisionService {
         if (!caller.tenant().equals(request.tenant())) {
             // Recorded under the caller's own tenant: an attempt to cross tenants is evidence about the caller.
             Verdict denied = Verdict.deny("tenant_mismatch");
-            record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null, now);
+            record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
+                    request.approvalId(), now);
             throw new Problems.ApiException(403, "Forbidden",
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
@@ -105,7 +106,9 @@ class DecisionService {
             }
         }
 
-        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued, now);
+        // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
+        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued,
+                approval != null ? approval.id() : request.approvalId(), now);
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
                 issued == null ? null : credential(issued), approval,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
@@ -237,7 +240,7 @@ class DecisionService {
 
     private void record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
                         Classification stored, Classification effective, Verdict verdict,
-                        CredentialIssuer.Issued issued, Instant now) {
+                        CredentialIssuer.Issued issued, UUID approvalId, Instant now) {
         AuditTrail.CredentialEntry credential = issued == null ? null : new AuditTrail.CredentialEntry(
                 issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
                 issued.numUses(), issued.wrapped());
@@ -246,7 +249,7 @@ class DecisionService {
                     request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
-                    verdict.outcome(), verdict.reasons(), verdict.obligations(), request.approvalId(),
+                    verdict.outcome(), verdict.reasons(), verdict.obligations(), approvalId,
                     verdict.revision(), caller.subject(), credential, null, now);
             database.once(() -> {
                 audit.recordDecision(entry);

@@ -54,6 +54,9 @@ class ApprovalFlowTest extends ApprovalTestBase {
         assertThat(row.get("decision_id").toString()).isEqualTo(first.text("decision_id"));
         assertThat((String) row.get("target_hash")).hasSize(64);
         assertThat(events(approval.path("id").asString())).containsExactly("REQUESTED:" + GATEWAY);
+        Api.Answer record = api().get("/v1/decisions/" + first.text("decision_id"), TestJwts.token(GATEWAY, tenant, "decide"));
+        assertThat(record.text("outcome")).isEqualTo("STEP_UP");
+        assertThat(record.text("approval_id")).isEqualTo(approval.path("id").asString());
     }
 
     @Test
