@@ -34,6 +34,22 @@ record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
                           @DefaultValue("5m") Duration webhookMaxBackoff,
                           @DefaultValue("1s") Duration webhookPollInterval) {
 
+    ApprovalProperties {
+        for (Duration d : new Duration[] {pendingTtl, approvedTtl, sweepInterval, maxWait, pollInterval, webhookTimeout,
+                webhookBackoff, webhookMaxBackoff, webhookPollInterval}) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("pdp.approval durations must be positive, got " + d);
+            }
+        }
+        if (webhookMaxAttempts < 1) {
+            throw new IllegalArgumentException("pdp.approval.webhook-max-attempts must be at least 1");
+        }
+        if (webhookUrl != null && !webhookUrl.toString().isBlank()
+                && !("http".equals(webhookUrl.getScheme()) || "https".equals(webhookUrl.getScheme()))) {
+            throw new IllegalArgumentException("pdp.approval.webhook-url must be an http(s) URL");
+        }
+    }
+
     boolean webhookEnabled() {
         return webhookUrl != null && !webhookUrl.toString().isBlank();
     }
