@@ -49,19 +49,31 @@ public class AuditTrail {
     public record StoredDecision(DecisionEntry entry, String accessorHash) {
     }
 
-    /** Writes the decision (and its credential, if any) in one round trip; throws if it could not be stored. */
-    public void recordDecision(DecisionEntry d) {
+    /**
+     * Writes the decision (and its credential, if any) in one round trip, as the next link of the
+     * tenant's hash chain; throws if it could not be stored.
+     */
+    public void recordDecision(DecisionEntry entry) {
+        DecisionEntry d = AuditChain.normalised(entry);
         CredentialEntry c = d.credential();
+        String accessorHash = c == null ? null : sha256(c.accessor());
         jdbc.sql("""
-                with decision as (
+                with head as (
+                    insert into audit_chain_head as h (tenant_id, seq, last_hash)
+                    values (:tenant, 1, encode(sha256(convert_to('genesis' || :content, 'UTF8')), 'hex'))
+                    on conflict (tenant_id) do update
+                    set seq = h.seq + 1, last_hash = encode(sha256(convert_to(h.last_hash || :content, 'UTF8')), 'hex')
+                    returning seq, last_hash),
+                decision as (
                     insert into decision_record (id, tenant_id, agent_id, task_id, parent_decision_id, chain_depth, tool,
                         action, target_system, target_resource, classification_declared, classification_stored,
                         classification_effective, outcome, reasons, obligations, approval_id, policy_revision, caller,
                         credential_accessor_hash, credential_ttl_seconds, credential_expires_at, credential_num_uses,
-                        credential_wrapped, trace_id, decided_at)
-                    values (:id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
+                        credential_wrapped, trace_id, decided_at, chain_seq, record_hash)
+                    select :id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
                         :stored, :effective, :outcome, :reasons, :obligations, :approval, :revision, :caller,
-                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :traceId, :decidedAt)
+                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :traceId, :decidedAt, head.seq, head.last_hash
+                    from head
                     returning id)
                 insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at, expires_at)
                 select :accessor, :tenant, :agent, :task, id, :policies, :decidedAt, :expiresAt
@@ -86,7 +98,8 @@ public class AuditTrail {
                 .param("approval", d.approvalId())
                 .param("revision", d.policyRevision())
                 .param("caller", d.caller())
-                .param("accessorHash", c == null ? null : sha256(c.accessor()))
+                .param("accessorHash", accessorHash)
+                .param("content", AuditChain.content(d, accessorHash))
                 .param("ttl", c == null ? null : c.ttlSeconds())
                 .param("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
                 .param("uses", c == null ? null : c.numUses())
@@ -105,6 +118,19 @@ public class AuditTrail {
                 .param("id", id)
                 .query((rs, row) -> read(rs))
                 .optional();
+    }
+
+    /** Result of walking a tenant's chain: how many links were checked and the first broken one, if any. */
+    public record ChainVerification(String tenant, long recordsChecked, boolean valid, Long brokenAtSeq,
+                                    UUID brokenDecisionId, String problem) {
+    }
+
+    /** Recomputes the tenant's hash chain from the stored records and reports the first broken link. */
+    public ChainVerification verifyChain(String tenant) {
+        return AuditChain.verify(tenant, jdbc.sql("select * from decision_record where tenant_id = ? order by chain_seq")
+                .param(tenant)
+                .query((rs, row) -> new AuditChain.Link(rs.getLong("chain_seq"), rs.getString("record_hash"), read(rs)))
+                .stream());
     }
 
     private static StoredDecision read(ResultSet rs) throws SQLException {

@@ -97,7 +97,23 @@ public class CredentialIssuer implements HealthIndicator {
 
     /** Revokes a minted token by its accessor (the token itself is never kept). */
     public void revoke(String accessor) throws CredentialUnavailableException {
-        post("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
+        try {
+            RestResponse response = send("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
+            if (response.getStatus() == 403) {
+                session.invalidate();
+                response = send("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
+            }
+            // 400 "invalid accessor": the token no longer exists (expired or used up), which is what revocation wants.
+            if (response.getStatus() == 400 && errors(response).contains("invalid accessor")) {
+                return;
+            }
+            if (response.getStatus() / 100 != 2) {
+                throw new CredentialUnavailableException("Vault answered HTTP " + response.getStatus()
+                        + " on revoke-accessor" + errors(response), null);
+            }
+        } catch (VaultException | RestException | RuntimeException e) {
+            throw new CredentialUnavailableException("Vault revoke-accessor failed: " + e.getMessage(), e);
+        }
     }
 
     private JsonNode post(String path, Map<String, Object> body, boolean wrap) throws CredentialUnavailableException {

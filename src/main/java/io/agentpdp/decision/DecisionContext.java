@@ -6,7 +6,8 @@ import java.util.UUID;
 
 /**
  * What the database knows about one decision: the agent's registration and quarantine state, the
- * target's stored classification and owner, and the referenced approval. Loaded in one round trip.
+ * target's stored classification and owner, the referenced approval, and the agent's recent DENY and
+ * decision counts for the quarantine triggers. Loaded in one round trip.
  */
 record DecisionContext(boolean agentRegistered,
                        String agentOwner,
@@ -16,7 +17,9 @@ record DecisionContext(boolean agentRegistered,
                        boolean quarantined,
                        String targetOwnerTenant,
                        Classification storedClassification,
-                       ApprovalState approval) {
+                       ApprovalState approval,
+                       long recentDenies,
+                       long recentDecisions) {
 
     record ApprovalState(UUID id, String status, String fingerprint, Instant expiresAt, Instant consumedAt) {
         boolean expired(Instant now) {

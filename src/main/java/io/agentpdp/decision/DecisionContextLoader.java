@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.util.Arrays;
 import java.util.List;
+import java.time.Instant;
 import java.util.UUID;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -21,13 +22,15 @@ class DecisionContextLoader {
         this.jdbc = jdbc;
     }
 
-    DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId) {
+    DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId,
+                         Instant denySince, Instant rateSince) {
         return jdbc.sql("""
                 select a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
                        coalesce(q.active, false) as quarantined,
                        rc.owner_tenant, rc.classification,
                        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
-                       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at
+                       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at,
+                       activity.denies, activity.decisions
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
                 left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
@@ -36,12 +39,20 @@ class DecisionContextLoader {
                     where system = :system and starts_with(:resource, resource_prefix)
                     order by length(resource_prefix) desc limit 1) rc on true
                 left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
+                cross join lateral (
+                    select count(*) filter (where outcome = 'DENY' and decided_at > cast(:denySince as timestamptz)) as denies,
+                           count(*) filter (where decided_at > cast(:rateSince as timestamptz)) as decisions
+                    from decision_record
+                    where tenant_id = :tenant and agent_id = :agent
+                      and decided_at > least(cast(:denySince as timestamptz), cast(:rateSince as timestamptz))) activity
                 """)
                 .param("tenant", tenant)
                 .param("agent", agentId)
                 .param("system", system)
                 .param("resource", resource)
                 .param("approval", approvalId)
+                .param("denySince", Timestamp.from(denySince))
+                .param("rateSince", Timestamp.from(rateSince))
                 .query((rs, row) -> map(rs))
                 .single();
     }
@@ -60,7 +71,9 @@ class DecisionContextLoader {
                 rs.getBoolean("quarantined"),
                 rs.getString("owner_tenant"),
                 Classification.fromWire(rs.getString("classification")),
-                approval);
+                approval,
+                rs.getLong("denies"),
+                rs.getLong("decisions"));
     }
 
     private static List<String> strings(Array array) throws SQLException {

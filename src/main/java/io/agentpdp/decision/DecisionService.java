@@ -16,6 +16,7 @@ import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
+import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
 import tools.jackson.databind.json.JsonMapper;
@@ -38,11 +39,18 @@ class DecisionService {
     private final AuditTrail audit;
     private final JsonMapper json;
     private final DatabaseRetry database;
+    private final Quarantine quarantine;
+    private final DecisionMetrics metrics;
+    private final RateLimiter rateLimiter;
     private final Approvals approvals;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
-                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Approvals approvals) {
+                    AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
+                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals) {
+        this.metrics = metrics;
+        this.rateLimiter = rateLimiter;
         this.database = database;
+        this.quarantine = quarantine;
         this.approvals = approvals;
         this.contexts = contexts;
         this.policy = policy;
@@ -52,6 +60,28 @@ class DecisionService {
     }
 
     Decision decide(Caller caller, DecisionRequest request) {
+        long start = System.nanoTime();
+        try {
+            Decision decision = decideTimed(caller, request);
+            metrics.decided(caller.tenant(), decision.outcome(), decision.reasons(), start);
+            return decision;
+        } catch (Problems.ApiException e) {
+            String reason = switch (e.status()) {
+                case 403 -> "forbidden";
+                case 429 -> "rate_limited";
+                default -> "unavailable";
+            };
+            metrics.decided(caller.tenant(), "DENY", List.of(reason), start);
+            throw e;
+        }
+    }
+
+    private Decision decideTimed(Caller caller, DecisionRequest request) {
+        // Keyed by the caller's own tenant: a caller cannot spend another tenant's allowance.
+        if (!rateLimiter.tryAcquire(caller.tenant(), request.agent().id())) {
+            throw new Problems.ApiException(429, "Too many requests",
+                    "The decision rate limit for this tenant or agent is exceeded; the action is denied. Retry later.");
+        }
         UUID decisionId = UUID.randomUUID();
         Instant now = Instant.now();
         if (!caller.tenant().equals(request.tenant())) {
@@ -64,10 +94,14 @@ class DecisionService {
         }
 
         DecisionContext context;
+        long dbStart = System.nanoTime();
         try {
             context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
-                    request.target().system(), request.target().resource(), request.approvalId()));
+                    request.target().system(), request.target().resource(), request.approvalId(),
+                    quarantine.denyWindowStart(now), quarantine.rateWindowStart(now)));
+            metrics.dependency("database", true, dbStart);
         } catch (DataAccessException e) {
+            metrics.dependency("database", false, dbStart);
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
         }
@@ -76,6 +110,18 @@ class DecisionService {
         Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
         verdict = explainInvalidApproval(verdict, request, context, effective, now);
 
+        // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
+        String quarantineTrigger = context.quarantined() ? null : quarantine.trigger(
+                new Quarantine.Activity(context.recentDenies(), context.recentDecisions()),
+                "DENY".equals(verdict.outcome()), verdict.quarantineRequested(), verdict.quarantineReason()).orElse(null);
+        if (quarantineTrigger != null) {
+            List<String> reasons = new ArrayList<>(verdict.reasons());
+            reasons.add("quarantined");
+            reasons.add("quarantine_trigger:" + quarantineTrigger);
+            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, 0, verdict.revision(), false, null);
+        }
+
+        // Only a decision that stands opens or spends an approval: after the quarantine triggers.
         Decision.Approval approval = null;
         if ("STEP_UP".equals(verdict.outcome())) {
             try {
@@ -96,11 +142,14 @@ class DecisionService {
 
         CredentialIssuer.Issued issued = null;
         if (verdict.grant() != null) {
+            long vaultStart = System.nanoTime();
             try {
                 issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
                         verdict.grant().numUses(), request.tenant(), request.agent().id(), request.task().id(),
                         decisionId.toString()));
+                metrics.dependency("vault", true, vaultStart);
             } catch (CredentialIssuer.CredentialUnavailableException e) {
+                metrics.dependency("vault", false, vaultStart);
                 log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
                 verdict = Verdict.deny("credential_unavailable").withRevision(verdict.revision());
             }
@@ -109,6 +158,9 @@ class DecisionService {
         // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
         record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued,
                 approval != null ? approval.id() : request.approvalId(), now);
+        if (quarantineTrigger != null) {
+            quarantineAfterDecision(request, quarantineTrigger);
+        }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
                 issued == null ? null : credential(issued), approval,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
@@ -156,16 +208,20 @@ class DecisionService {
         List<String> reasons = new ArrayList<>(verdict.reasons());
         reasons.add(reason);
         return new Verdict(verdict.outcome(), List.copyOf(reasons), verdict.obligations(), verdict.grant(),
-                verdict.requiredApprovals(), verdict.revision());
+                verdict.requiredApprovals(), verdict.revision(), verdict.quarantineRequested(), verdict.quarantineReason());
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
                              Classification effective, Instant now) {
+        long opaStart = System.nanoTime();
         try {
             PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
+            metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
-                    result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision());
+                    result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
+                    result.quarantineRequested(), result.quarantineReason());
         } catch (PolicyEngine.PolicyUnavailableException e) {
+            metrics.dependency("opa", false, opaStart);
             log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
             return Verdict.deny(e.reason());
         }
@@ -250,7 +306,7 @@ class DecisionService {
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
                     verdict.outcome(), verdict.reasons(), verdict.obligations(), approvalId,
-                    verdict.revision(), caller.subject(), credential, null, now);
+                    verdict.revision(), caller.subject(), credential, metrics.traceId(), now);
             database.once(() -> {
                 audit.recordDecision(entry);
                 return entry.id();
@@ -280,16 +336,30 @@ class DecisionService {
                 issued.expiresAt(), issued.numUses(), issued.policies());
     }
 
+    /**
+     * The decision is recorded and stands; the quarantine (state, approvals, revocations) follows. If it
+     * fails, the agent is still denied by this decision, and the failure is logged loudly.
+     */
+    private void quarantineAfterDecision(DecisionRequest request, String trigger) {
+        try {
+            quarantine.quarantine(request.tenant(), request.agent().id(), "automatic: " + trigger, "pdp");
+        } catch (RuntimeException e) {
+            log.error("Automatic quarantine of {}/{} ({}) failed", request.tenant(), request.agent().id(), trigger, e);
+        }
+    }
+
     /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
     record Verdict(String outcome, List<String> reasons, List<String> obligations,
-                   PolicyEngine.CredentialGrant grant, int requiredApprovals, String revision) {
+                   PolicyEngine.CredentialGrant grant, int requiredApprovals, String revision,
+                   boolean quarantineRequested, String quarantineReason) {
 
         static Verdict deny(String... reasons) {
-            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null);
+            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null, false, null);
         }
 
         Verdict withRevision(String revision) {
-            return new Verdict(outcome, new ArrayList<>(reasons), obligations, grant, requiredApprovals, revision);
+            return new Verdict(outcome, reasons, obligations, grant, requiredApprovals, revision, quarantineRequested,
+                    quarantineReason);
         }
     }
 }

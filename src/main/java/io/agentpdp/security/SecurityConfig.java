@@ -6,6 +6,8 @@ import java.util.TreeSet;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
 import org.springframework.core.MethodParameter;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
@@ -38,7 +40,22 @@ class SecurityConfig implements WebMvcConfigurer {
         this.properties = properties;
     }
 
+    /**
+     * Actuator endpoints live on the separate management port (8081), reached only by probes and the
+     * metrics scraper (NetworkPolicy); they expose no details and carry no JWT.
+     */
     @Bean
+    @Order(1)
+    SecurityFilterChain managementSecurity(HttpSecurity http) throws Exception {
+        http.securityMatcher(EndpointRequest.toAnyEndpoint())
+                .authorizeHttpRequests(auth -> auth.anyRequest().permitAll())
+                .csrf(csrf -> csrf.disable())
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
+        return http.build();
+    }
+
+    @Bean
+    @Order(2)
     SecurityFilterChain apiSecurity(HttpSecurity http, Problems problems) throws Exception {
         AuthenticationEntryPoint unauthorized = (request, response, exception) ->
                 problems.write(request, response, 401, "Unauthorized", "A valid bearer token is required.");
@@ -59,7 +76,8 @@ class SecurityConfig implements WebMvcConfigurer {
                         .requestMatchers(HttpMethod.POST, "/v1/approvals/*/approve", "/v1/approvals/*/deny")
                         .hasAuthority(scope(Caller.APPROVER))
                         .requestMatchers("/v1/agents/*/quarantine", "/v1/agents/*/quarantine/**")
-                        .hasAnyAuthority(scope(Caller.SECURITY_ADMIN), scope(Caller.DECIDE))
+                        .hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers(HttpMethod.GET, "/v1/audit/verify").hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth

@@ -51,6 +51,10 @@ class ProblemHandler {
         if (e.status() >= 500) {
             log.warn("{} {} failed: {}", request.getMethod(), request.getRequestURI(), e.getMessage(), e.getCause());
         }
+        if (e.status() == 429) {
+            return ResponseEntity.status(429).header("Retry-After", "1")
+                    .contentType(MediaType.APPLICATION_PROBLEM_JSON).body(problem);
+        }
         return respond(problem);
     }
 

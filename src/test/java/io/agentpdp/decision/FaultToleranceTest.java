@@ -16,6 +16,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.context.DynamicPropertySource;
 
 import io.agentpdp.support.Api;
@@ -30,6 +31,7 @@ import io.agentpdp.support.VaultProbe;
  * no failure ever yields ALLOW, each says why, and the PDP recovers without restart.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = "pdp.quarantine.revocation-retry-interval=500ms")
 class FaultToleranceTest {
 
     private static final TestStack.Endpoints STACK = TestStack.get();
@@ -156,6 +158,32 @@ class FaultToleranceTest {
 
     private Api api() {
         return new Api(port);
+    }
+
+    @Test
+    void aRevocationThatFailsIsKeptRetriedAndReportedWhileTheQuarantineHolds() throws InterruptedException {
+        VaultProbe vault = new VaultProbe(STACK.vaultUrl());
+        String live = vault.unwrap(decide().json().path("credential").path("token").asString());
+        String admin = TestJwts.token("sec-alice", tenant, "security-admin");
+
+        VAULT.mode(FaultProxy.Mode.DOWN);
+        Api.Answer quarantined = api().post("/v1/agents/agent-7/quarantine", admin, java.util.Map.of("reason", "drift"));
+        assertThat(quarantined.status()).isEqualTo(200);
+        assertThat(quarantined.json().path("revocations_pending").asInt()).isPositive();
+        assertThat(decide().json().path("reasons").toString()).isEqualTo("[\"quarantined\"]");
+        assertThat(vault.lookupSelf(live).status()).isEqualTo(200);
+
+        VAULT.mode(FaultProxy.Mode.PASS);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int pending;
+        do {
+            Thread.sleep(200);
+            pending = api().get("/v1/agents/agent-7/quarantine", admin).json().path("state").path("pending_revocations").asInt();
+        } while (pending > 0 && System.nanoTime() < deadline);
+        assertThat(pending).isZero();
+        assertThat(vault.lookupSelf(live).status()).isEqualTo(403);
+        assertThat(api().get("/v1/agents/agent-7/quarantine", admin).json().path("history").findValuesAsString("action"))
+                .contains("REVOKE_FAILED", "REVOKE");
     }
 
     private static FaultProxy proxyTo(String url) {

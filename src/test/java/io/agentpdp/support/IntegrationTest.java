@@ -33,19 +33,26 @@ public abstract class IntegrationTest {
 
     /** Wires the PDP to the stack; fault tests pass the URLs of proxies in front of it instead. */
     public static void registerStack(DynamicPropertyRegistry registry, String opaUrl, String vaultUrl, String jdbcUrl) {
-        registry.add("spring.datasource.url", () -> jdbcUrl);
-        registry.add("spring.datasource.username", STACK::appUser);
-        registry.add("spring.datasource.password", STACK::appPassword);
-        registry.add("spring.flyway.user", STACK::ownerUser);
-        registry.add("spring.flyway.password", STACK::ownerPassword);
-        registry.add("spring.flyway.placeholders.app_role", STACK::appUser);
-        registry.add("pdp.opa.url", () -> opaUrl);
-        registry.add("pdp.vault.url", () -> vaultUrl);
-        registry.add("pdp.vault.token", STACK::vaultPdpToken);
-        registry.add("pdp.vault.token-role", STACK::vaultTokenRole);
-        registry.add("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts::publicKeyLocation);
-        registry.add("spring.security.oauth2.resourceserver.jwt.audiences", () -> TestJwts.AUDIENCE);
-        registry.add("management.server.port", () -> "0");
+        stackProperties(opaUrl, vaultUrl, jdbcUrl).forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    /** The PDP's configuration for the test stack, as property name to value. */
+    public static Map<String, String> stackProperties(String opaUrl, String vaultUrl, String jdbcUrl) {
+        Map<String, String> properties = new java.util.LinkedHashMap<>();
+        properties.put("spring.datasource.url", jdbcUrl);
+        properties.put("spring.datasource.username", STACK.appUser());
+        properties.put("spring.datasource.password", STACK.appPassword());
+        properties.put("spring.flyway.user", STACK.ownerUser());
+        properties.put("spring.flyway.password", STACK.ownerPassword());
+        properties.put("spring.flyway.placeholders.app_role", STACK.appUser());
+        properties.put("pdp.opa.url", opaUrl);
+        properties.put("pdp.vault.url", vaultUrl);
+        properties.put("pdp.vault.token", STACK.vaultPdpToken());
+        properties.put("pdp.vault.token-role", STACK.vaultTokenRole());
+        properties.put("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts.publicKeyLocation());
+        properties.put("spring.security.oauth2.resourceserver.jwt.audiences", TestJwts.AUDIENCE);
+        properties.put("management.server.port", "0");
+        return properties;
     }
 
     protected Api api() {

@@ -170,6 +170,14 @@ public final class TestStack {
             PostgreSQLContainer postgres = new PostgreSQLContainer("postgres:17-alpine")
                     .withDatabaseName("agentpdp").withUsername("pdp_owner").withPassword("pdp_owner");
             postgres.start();
+            // As in production: migrations as the owner, the application as a role that cannot rewrite the trail.
+            try (var owner = java.sql.DriverManager.getConnection(postgres.getJdbcUrl(), "pdp_owner", "pdp_owner");
+                 var sql = owner.createStatement()) {
+                sql.execute("create role pdp_app login password 'pdp_app'");
+                sql.execute("grant connect on database agentpdp to pdp_app");
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("Could not create the application role", e);
+            }
 
             GenericContainer<?> opa = new GenericContainer<>(System.getenv().getOrDefault("PDP_TEST_OPA_IMAGE", "openpolicyagent/opa:1.22.2-static"))
                     .withCopyFileToContainer(MountableFile.forHostPath(bundle), "/bundle")
@@ -188,7 +196,7 @@ public final class TestStack {
             Matcher unseal = Pattern.compile("Unseal Key: (\\S+)").matcher(bao.getLogs());
             String pdpToken = VaultBootstrap.configure(vaultUrl, rootToken);
 
-            return new Endpoints("testcontainers", postgres.getJdbcUrl(), "pdp_owner", "pdp_owner", "pdp_owner", "pdp_owner",
+            return new Endpoints("testcontainers", postgres.getJdbcUrl(), "pdp_app", "pdp_app", "pdp_owner", "pdp_owner",
                     "http://" + opa.getHost() + ":" + opa.getMappedPort(8181), vaultUrl, rootToken, pdpToken,
                     "agent-pdp", unseal.find() ? unseal.group(1) : null);
         } catch (IOException e) {

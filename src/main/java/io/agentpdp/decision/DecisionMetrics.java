@@ -1,0 +1,63 @@
+package io.agentpdp.decision;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.stereotype.Component;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.tracing.Span;
+import io.micrometer.tracing.Tracer;
+
+/**
+ * Decision metrics (Prometheus names): {@code pdp_decisions_total{outcome,reason,tenant}},
+ * {@code pdp_decision_duration_seconds{outcome}} and {@code pdp_dependency_duration_seconds{dependency,result}}
+ * for opa, vault and database; plus the current trace id for the audit record.
+ */
+@Component
+class DecisionMetrics {
+
+    private final MeterRegistry registry;
+    private final ObjectProvider<Tracer> tracer;
+
+    DecisionMetrics(MeterRegistry registry, ObjectProvider<Tracer> tracer) {
+        this.registry = registry;
+        this.tracer = tracer;
+    }
+
+    void decided(String tenant, String outcome, List<String> reasons, long startNanos) {
+        Counter.builder("pdp.decisions")
+                .description("Decisions by outcome, first reason and tenant")
+                .tag("outcome", outcome)
+                .tag("reason", reasons.isEmpty() ? "none" : reasons.getFirst())
+                .tag("tenant", tenant)
+                .register(registry)
+                .increment();
+        Timer.builder("pdp.decision.duration")
+                .description("Time to decide, from validated request to recorded decision")
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    void dependency(String dependency, boolean ok, long startNanos) {
+        Timer.builder("pdp.dependency.duration")
+                .description("Time spent in a dependency of the decision path")
+                .tag("dependency", dependency)
+                .tag("result", ok ? "ok" : "error")
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The trace id of the current request, recorded with the decision to join logs, traces and audit. */
+    String traceId() {
+        Tracer current = tracer.getIfAvailable();
+        Span span = current == null ? null : current.currentSpan();
+        return span == null ? null : span.context().traceId();
+    }
+}

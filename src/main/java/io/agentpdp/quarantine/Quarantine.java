@@ -1,0 +1,225 @@
+package io.agentpdp.quarantine;
+
+import java.sql.Timestamp;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.web.Problems;
+
+/**
+ * The kill switch. Quarantining an agent commits its state first (so every replica denies from the
+ * next decision on), then cancels its open approvals and revokes every live credential by accessor.
+ * A revocation that fails is kept, retried and reported; it never disappears silently.
+ */
+@Component
+public class Quarantine {
+
+    private static final Logger log = LoggerFactory.getLogger(Quarantine.class);
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final CredentialIssuer credentials;
+    private final QuarantineProperties properties;
+
+    Quarantine(JdbcClient jdbc, TransactionTemplate transactions, CredentialIssuer credentials,
+               QuarantineProperties properties) {
+        this.jdbc = jdbc;
+        this.transactions = transactions;
+        this.credentials = credentials;
+        this.properties = properties;
+    }
+
+    /** Current state of an agent; {@code active=false} when it was never quarantined. */
+    public record State(String agentId, boolean active, String reason, String changedBy, Instant changedAt,
+                        String quarantinedBy, int pendingRevocations) {
+    }
+
+    public record Event(String action, String reason, String actor, Instant at) {
+    }
+
+    /** What a quarantine did: approvals cancelled, credentials revoked, revocations still pending. */
+    public record Outcome(State state, int approvalsCancelled, int credentialsRevoked, int revocationsPending) {
+    }
+
+    /** Recent activity of an agent, as loaded with the decision context. */
+    public record Activity(long recentDenies, long recentDecisions) {
+    }
+
+    /** Since when to count for the sliding windows, so the decision's single query can load {@link Activity}. */
+    public Instant denyWindowStart(Instant now) {
+        return now.minus(properties.denyWindow());
+    }
+
+    public Instant rateWindowStart(Instant now) {
+        return now.minus(properties.rateWindow());
+    }
+
+    /**
+     * The automatic triggers, evaluated for a decision before any credential is minted: the policy asks
+     * for quarantine, too many DENYs in the window, or an abnormal decision rate.
+     */
+    public Optional<String> trigger(Activity activity, boolean thisIsDeny, boolean policyRequested, String policyReason) {
+        if (policyRequested) {
+            return Optional.of("policy:" + (policyReason == null ? "requested" : policyReason));
+        }
+        if (thisIsDeny && activity.recentDenies() + 1 >= properties.denyThreshold()) {
+            return Optional.of("deny_burst");
+        }
+        if (activity.recentDecisions() + 1 > properties.rateThreshold()) {
+            return Optional.of("abnormal_rate");
+        }
+        return Optional.empty();
+    }
+
+    /** Quarantines the agent (idempotent) and runs the cascade. */
+    public Outcome quarantine(String tenant, String agentId, String reason, String actor) {
+        int cancelled = transactions.execute(status -> {
+            jdbc.sql("""
+                    insert into quarantine (tenant_id, agent_id, active, reason, changed_by, changed_at, quarantined_by)
+                    values (:tenant, :agent, true, :reason, :actor, now(), :actor)
+                    on conflict (tenant_id, agent_id) do update
+                    set active = true, reason = excluded.reason, changed_by = excluded.changed_by,
+                        changed_at = now(), quarantined_by = excluded.quarantined_by
+                    """)
+                    .param("tenant", tenant).param("agent", agentId).param("reason", reason).param("actor", actor)
+                    .update();
+            event(tenant, agentId, "QUARANTINE", reason, actor);
+            int n = jdbc.sql("""
+                    update approval set status = 'CANCELLED', status_reason = 'agent quarantined', decided_at = now()
+                    where tenant_id = :tenant and agent_id = :agent and status in ('PENDING', 'APPROVED')
+                    """).param("tenant", tenant).param("agent", agentId).update();
+            if (n > 0) {
+                event(tenant, agentId, "CANCEL_APPROVALS", n + " approval(s) cancelled", actor);
+            }
+            jdbc.sql("""
+                    update issued_credential set revoke_requested_at = coalesce(revoke_requested_at, now())
+                    where tenant_id = :tenant and agent_id = :agent and revoked_at is null
+                    """).param("tenant", tenant).param("agent", agentId).update();
+            return n;
+        });
+        log.warn("Agent {}/{} quarantined by {}: {}", tenant, agentId, actor, reason);
+        int revoked = revokePending(tenant, agentId);
+        State state = state(tenant, agentId).orElseThrow();
+        return new Outcome(state, cancelled, revoked, state.pendingRevocations());
+    }
+
+    /** Releases a quarantined agent; 409 when it is not quarantined, 403 when four-eyes release is violated. */
+    public State release(String tenant, String agentId, String reason, String actor) {
+        State current = state(tenant, agentId).filter(State::active)
+                .orElseThrow(() -> notQuarantined(agentId));
+        if (properties.releaseRequiresDifferentPrincipal() && actor.equals(current.quarantinedBy())) {
+            throw new Problems.ApiException(403, "Forbidden",
+                    "Release must be done by a different principal than the one who quarantined.");
+        }
+        transactions.executeWithoutResult(status -> {
+            int updated = jdbc.sql("""
+                    update quarantine set active = false, reason = :reason, changed_by = :actor, changed_at = now()
+                    where tenant_id = :tenant and agent_id = :agent and active
+                    """).param("tenant", tenant).param("agent", agentId).param("reason", reason).param("actor", actor).update();
+            if (updated != 1) {
+                throw notQuarantined(agentId);
+            }
+            event(tenant, agentId, "RELEASE", reason, actor);
+        });
+        log.warn("Agent {}/{} released by {}: {}", tenant, agentId, actor, reason);
+        return state(tenant, agentId).orElseThrow();
+    }
+
+    public Optional<State> state(String tenant, String agentId) {
+        return jdbc.sql("""
+                select q.agent_id, q.active, q.reason, q.changed_by, q.changed_at, q.quarantined_by,
+                       (select count(*) from issued_credential c where c.tenant_id = q.tenant_id and c.agent_id = q.agent_id
+                            and c.revoke_requested_at is not null and c.revoked_at is null) as pending
+                from quarantine q where q.tenant_id = :tenant and q.agent_id = :agent
+                """).param("tenant", tenant).param("agent", agentId)
+                .query((rs, row) -> new State(rs.getString("agent_id"), rs.getBoolean("active"), rs.getString("reason"),
+                        rs.getString("changed_by"), rs.getTimestamp("changed_at").toInstant(),
+                        rs.getString("quarantined_by"), rs.getInt("pending")))
+                .optional();
+    }
+
+    public List<Event> history(String tenant, String agentId) {
+        return jdbc.sql("""
+                select action, reason, actor, at from quarantine_event
+                where tenant_id = :tenant and agent_id = :agent order by at, id
+                """).param("tenant", tenant).param("agent", agentId)
+                .query((rs, row) -> new Event(rs.getString("action"), rs.getString("reason"), rs.getString("actor"),
+                        rs.getTimestamp("at").toInstant()))
+                .list();
+    }
+
+    /** Retries revocations that failed earlier, for every agent. */
+    @Scheduled(fixedDelayString = "${pdp.quarantine.revocation-retry-interval:30s}",
+            initialDelayString = "${pdp.quarantine.revocation-retry-interval:30s}")
+    void retryRevocations() {
+        revokePending(null, null);
+    }
+
+    /** Removes rows of credentials that expired long ago: Vault has forgotten them, revocation is moot. */
+    @Scheduled(fixedDelayString = "${pdp.quarantine.cleanup-interval:10m}", initialDelayString = "${pdp.quarantine.cleanup-interval:10m}")
+    int cleanUpExpired() {
+        return jdbc.sql("delete from issued_credential where expires_at < :before")
+                .param("before", Timestamp.from(Instant.now().minus(properties.cleanupGrace())))
+                .update();
+    }
+
+    private int revokePending(String tenant, String agentId) {
+        record Pending(String accessor, String tenant, String agentId, int attempts) {
+        }
+        List<Pending> pending = jdbc.sql("""
+                select accessor, tenant_id, agent_id, revocation_attempts from issued_credential
+                where revoke_requested_at is not null and revoked_at is null and revocation_attempts < :max
+                  and (cast(:tenant as text) is null or (tenant_id = :tenant and agent_id = :agent))
+                """).param("max", properties.revocationMaxAttempts()).param("tenant", tenant).param("agent", agentId)
+                .query((rs, row) -> new Pending(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4)))
+                .list();
+        int revoked = 0;
+        for (Pending p : pending) {
+            try {
+                credentials.revoke(p.accessor());
+                jdbc.sql("update issued_credential set revoked_at = now(), last_revocation_error = null where accessor = ?")
+                        .param(p.accessor()).update();
+                event(p.tenant(), p.agentId(), "REVOKE", "credential revoked", "pdp");
+                revoked++;
+            } catch (CredentialIssuer.CredentialUnavailableException e) {
+                jdbc.sql("""
+                        update issued_credential set revocation_attempts = revocation_attempts + 1, last_revocation_error = ?
+                        where accessor = ?
+                        """).params(truncate(e.getMessage()), p.accessor()).update();
+                event(p.tenant(), p.agentId(), "REVOKE_FAILED", truncate(e.getMessage()), "pdp");
+                if (p.attempts() + 1 >= properties.revocationMaxAttempts()) {
+                    log.error("Giving up revoking a credential of {}/{} after {} attempts; it expires on its own",
+                            p.tenant(), p.agentId(), p.attempts() + 1);
+                } else {
+                    log.warn("Revocation for {}/{} failed (attempt {}), will retry: {}", p.tenant(), p.agentId(),
+                            p.attempts() + 1, e.getMessage());
+                }
+            }
+        }
+        return revoked;
+    }
+
+    private void event(String tenant, String agentId, String action, String reason, String actor) {
+        jdbc.sql("insert into quarantine_event (tenant_id, agent_id, action, reason, actor) values (?, ?, ?, ?, ?)")
+                .params(tenant, agentId, action, reason, actor).update();
+    }
+
+    private static String truncate(String message) {
+        return message == null ? null : message.length() > 500 ? message.substring(0, 500) : message;
+    }
+
+    private static Problems.ApiException notQuarantined(String agentId) {
+        return new Problems.ApiException(409, "Conflict", "Agent " + agentId + " is not quarantined.");
+    }
+
+}
