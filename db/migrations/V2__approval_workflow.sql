@@ -7,7 +7,7 @@ create table approval_event (
     id          bigserial   primary key,
     approval_id uuid        not null references approval (id),
     tenant_id   text        not null,
-    event       text        not null check (event in ('REQUESTED', 'VOTED', 'APPROVED', 'DENIED', 'EXPIRED', 'CONSUMED')),
+    event       text        not null check (event in ('REQUESTED', 'VOTED', 'APPROVED', 'DENIED', 'EXPIRED', 'CONSUMED', 'CANCELLED')),
     status      text        not null,
     actor       text        not null,
     reason      text,

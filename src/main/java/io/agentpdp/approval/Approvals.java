@@ -152,6 +152,26 @@ public class Approvals {
         });
     }
 
+    /**
+     * Cancels every open request of an agent (the quarantine cascade), each with its audit event;
+     * joins the caller's transaction when there is one. Returns how many were cancelled.
+     */
+    public int cancelOpen(String tenant, String agentId, String actor, String reason) {
+        Integer cancelled = tx.execute(status -> {
+            List<ApprovalRow> rows = jdbc.sql("update approval set status = 'CANCELLED', status_reason = :reason,"
+                            + " decided_at = now() where tenant_id = :tenant and agent_id = :agent"
+                            + " and status in ('PENDING', 'APPROVED') returning " + ApprovalRow.COLUMNS)
+                    .param("reason", reason)
+                    .param("tenant", tenant)
+                    .param("agent", agentId)
+                    .query(ApprovalRow::map)
+                    .list();
+            rows.forEach(row -> events.record(row, "CANCELLED", actor, reason));
+            return rows.size();
+        });
+        return cancelled == null ? 0 : cancelled;
+    }
+
     // ---- the approvers' side (ApprovalController) ---------------------------------------------------
 
     Optional<ApprovalRow> find(String tenant, UUID id) {

@@ -194,6 +194,25 @@ class ApprovalFlowTest extends ApprovalTestBase {
     }
 
     @Test
+    void quarantiningTheAgentCancelsItsOpenApprovalsInTheAuditTrail() {
+        String tenant = tenantWithAgent();
+        String pending = stepUp(tenant, deleteRequest(tenant, "contacts/1"));
+        String approved = stepUp(tenant, deleteRequest(tenant, "contacts/2"));
+        approve(tenant, approved, "bob");
+
+        Api.Answer quarantined = api().post("/v1/agents/agent-7/quarantine", TestJwts.token("sec-1", tenant, "security-admin"),
+                Map.of("reason", "drifted from its task"));
+        assertThat(quarantined.status()).isEqualTo(200);
+        assertThat(quarantined.json().path("approvals_cancelled").asInt()).isEqualTo(2);
+        for (String id : List.of(pending, approved)) {
+            assertThat(get(tenant, id).text("status")).isEqualTo("CANCELLED");
+            assertThat(events(id)).last().isEqualTo("CANCELLED:sec-1");
+            assertThat(approve(tenant, id, "carol").status()).isEqualTo(409);
+        }
+        assertThat(reasons(decide(tenant, with(deleteRequest(tenant, "contacts/2"), "approval_id", approved)))).contains("quarantined");
+    }
+
+    @Test
     void theRequesterAndTheAgentOwnerMayNotApprove() {
         String tenant = tenantWithAgent();
         String id = stepUp(tenant, deleteRequest(tenant, "contacts/42"));
