@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
+import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
@@ -29,6 +30,8 @@ import tools.jackson.databind.json.JsonMapper;
 class DecisionService {
 
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
+    private static final String APPROVED_BY_HUMAN = "approved_by_human";
+    private static final String APPROVAL_INVALID = "approval_invalid";
 
     private final DecisionContextLoader contexts;
     private final PolicyEngine policy;
@@ -39,14 +42,16 @@ class DecisionService {
     private final Quarantine quarantine;
     private final DecisionMetrics metrics;
     private final RateLimiter rateLimiter;
+    private final Approvals approvals;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
-                    DecisionMetrics metrics, RateLimiter rateLimiter) {
+                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals) {
         this.metrics = metrics;
         this.rateLimiter = rateLimiter;
         this.database = database;
         this.quarantine = quarantine;
+        this.approvals = approvals;
         this.contexts = contexts;
         this.policy = policy;
         this.credentials = credentials;
@@ -82,7 +87,8 @@ class DecisionService {
         if (!caller.tenant().equals(request.tenant())) {
             // Recorded under the caller's own tenant: an attempt to cross tenants is evidence about the caller.
             Verdict denied = Verdict.deny("tenant_mismatch");
-            record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null, now);
+            record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
+                    request.approvalId(), now);
             throw new Problems.ApiException(403, "Forbidden",
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
@@ -102,6 +108,7 @@ class DecisionService {
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
         Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
+        verdict = explainInvalidApproval(verdict, request, context, effective, now);
 
         // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
         String quarantineTrigger = context.quarantined() ? null : quarantine.trigger(
@@ -111,7 +118,26 @@ class DecisionService {
             List<String> reasons = new ArrayList<>(verdict.reasons());
             reasons.add("quarantined");
             reasons.add("quarantine_trigger:" + quarantineTrigger);
-            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, verdict.revision(), false, null);
+            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, 0, verdict.revision(), false, null);
+        }
+
+        // Only a decision that stands opens or spends an approval: after the quarantine triggers.
+        Decision.Approval approval = null;
+        if ("STEP_UP".equals(verdict.outcome())) {
+            try {
+                Approvals.Ticket ticket = approvals.request(new Approvals.Request(request.tenant(), request.agent().id(),
+                        request.task().id(), request.tool(), request.action().wire(),
+                        ActionFingerprint.targetHash(json, request), effective.wire(),
+                        ActionFingerprint.of(json, request, effective), verdict.requiredApprovals(), caller.subject(),
+                        context.agentOwner(), decisionId));
+                approval = new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals());
+            } catch (RuntimeException e) {
+                log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
+                verdict = Verdict.deny("approval_unavailable").withRevision(verdict.revision());
+            }
+        } else if (verdict.grant() != null && verdict.reasons().contains(APPROVED_BY_HUMAN)) {
+            // Spend the approval before minting: of concurrent replays exactly one gets past this.
+            verdict = consumeApproval(verdict, caller, request, effective, decisionId);
         }
 
         CredentialIssuer.Issued issued = null;
@@ -129,13 +155,60 @@ class DecisionService {
             }
         }
 
-        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued, now);
+        // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
+        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued,
+                approval != null ? approval.id() : request.approvalId(), now);
         if (quarantineTrigger != null) {
             quarantineAfterDecision(request, quarantineTrigger);
         }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
-                issued == null ? null : credential(issued), null,
+                issued == null ? null : credential(issued), approval,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    private Verdict consumeApproval(Verdict verdict, Caller caller, DecisionRequest request, Classification effective,
+                                    UUID decisionId) {
+        try {
+            Approvals.Consumption consumption = approvals.consume(request.tenant(), request.approvalId(),
+                    ActionFingerprint.of(json, request, effective), caller.subject(), decisionId);
+            return consumption == Approvals.Consumption.CONSUMED ? verdict
+                    : Verdict.deny(APPROVAL_INVALID, consumption.reason()).withRevision(verdict.revision());
+        } catch (RuntimeException e) {
+            log.warn("Decision {} denied: the approval could not be consumed: {}", decisionId, e.getMessage());
+            return Verdict.deny(APPROVAL_INVALID, "approval_unavailable").withRevision(verdict.revision());
+        }
+    }
+
+    /**
+     * The policy says only {@code approval_invalid}; the agent deserves to know why (expired, consumed,
+     * denied, still pending, for another action, unknown), so the PDP adds the specific reason.
+     */
+    private Verdict explainInvalidApproval(Verdict verdict, DecisionRequest request, DecisionContext context,
+                                           Classification effective, Instant now) {
+        if (request.approvalId() == null || !verdict.reasons().contains(APPROVAL_INVALID)) {
+            return verdict;
+        }
+        DecisionContext.ApprovalState approval = context.approval();
+        String reason;
+        if (approval == null) {
+            reason = "approval_unknown";
+        } else if ("CONSUMED".equals(approval.status()) || approval.consumedAt() != null) {
+            reason = "approval_consumed";
+        } else if ("EXPIRED".equals(approval.status()) || approval.expired(now)) {
+            reason = "approval_expired";
+        } else if ("DENIED".equals(approval.status())) {
+            reason = "approval_denied";
+        } else if ("PENDING".equals(approval.status())) {
+            reason = "approval_pending";
+        } else if (!approval.fingerprint().equals(ActionFingerprint.of(json, request, effective))) {
+            reason = "approval_mismatch";
+        } else {
+            reason = "approval_not_approved";
+        }
+        List<String> reasons = new ArrayList<>(verdict.reasons());
+        reasons.add(reason);
+        return new Verdict(verdict.outcome(), List.copyOf(reasons), verdict.obligations(), verdict.grant(),
+                verdict.requiredApprovals(), verdict.revision(), verdict.quarantineRequested(), verdict.quarantineReason());
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
@@ -145,7 +218,7 @@ class DecisionService {
             PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
-                    result.grantsCredential() ? result.credential() : null, result.revision(),
+                    result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
                     result.quarantineRequested(), result.quarantineReason());
         } catch (PolicyEngine.PolicyUnavailableException e) {
             metrics.dependency("opa", false, opaStart);
@@ -223,7 +296,7 @@ class DecisionService {
 
     private void record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
                         Classification stored, Classification effective, Verdict verdict,
-                        CredentialIssuer.Issued issued, Instant now) {
+                        CredentialIssuer.Issued issued, UUID approvalId, Instant now) {
         AuditTrail.CredentialEntry credential = issued == null ? null : new AuditTrail.CredentialEntry(
                 issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
                 issued.numUses(), issued.wrapped());
@@ -232,7 +305,7 @@ class DecisionService {
                     request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
-                    verdict.outcome(), verdict.reasons(), verdict.obligations(), request.approvalId(),
+                    verdict.outcome(), verdict.reasons(), verdict.obligations(), approvalId,
                     verdict.revision(), caller.subject(), credential, metrics.traceId(), now);
             database.once(() -> {
                 audit.recordDecision(entry);
@@ -277,15 +350,16 @@ class DecisionService {
 
     /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
     record Verdict(String outcome, List<String> reasons, List<String> obligations,
-                   PolicyEngine.CredentialGrant grant, String revision, boolean quarantineRequested,
-                   String quarantineReason) {
+                   PolicyEngine.CredentialGrant grant, int requiredApprovals, String revision,
+                   boolean quarantineRequested, String quarantineReason) {
 
-        static Verdict deny(String reason) {
-            return new Verdict("DENY", List.of(reason), List.of(), null, null, false, null);
+        static Verdict deny(String... reasons) {
+            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null, false, null);
         }
 
         Verdict withRevision(String revision) {
-            return new Verdict(outcome, reasons, obligations, grant, revision, quarantineRequested, quarantineReason);
+            return new Verdict(outcome, reasons, obligations, grant, requiredApprovals, revision, quarantineRequested,
+                    quarantineReason);
         }
     }
 }

@@ -13,6 +13,7 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import io.agentpdp.approval.Approvals;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.web.Problems;
 
@@ -30,9 +31,11 @@ public class Quarantine {
     private final TransactionTemplate transactions;
     private final CredentialIssuer credentials;
     private final QuarantineProperties properties;
+    private final Approvals approvals;
 
     Quarantine(JdbcClient jdbc, TransactionTemplate transactions, CredentialIssuer credentials,
-               QuarantineProperties properties) {
+               QuarantineProperties properties, Approvals approvals) {
+        this.approvals = approvals;
         this.jdbc = jdbc;
         this.transactions = transactions;
         this.credentials = credentials;
@@ -94,10 +97,7 @@ public class Quarantine {
                     .param("tenant", tenant).param("agent", agentId).param("reason", reason).param("actor", actor)
                     .update();
             event(tenant, agentId, "QUARANTINE", reason, actor);
-            int n = jdbc.sql("""
-                    update approval set status = 'CANCELLED', status_reason = 'agent quarantined', decided_at = now()
-                    where tenant_id = :tenant and agent_id = :agent and status in ('PENDING', 'APPROVED')
-                    """).param("tenant", tenant).param("agent", agentId).update();
+            int n = approvals.cancelOpen(tenant, agentId, actor, "agent quarantined");
             if (n > 0) {
                 event(tenant, agentId, "CANCEL_APPROVALS", n + " approval(s) cancelled", actor);
             }

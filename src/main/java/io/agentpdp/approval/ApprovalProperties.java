@@ -1,0 +1,56 @@
+package io.agentpdp.approval;
+
+import java.net.URI;
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * The step-up approval workflow.
+ *
+ * @param pendingTtl          how long a request waits for its approvers (default 15m); then it is EXPIRED
+ * @param approvedTtl         how long an approved request stays usable, counted from the approval (default 5m)
+ * @param sweepInterval       how often the sweeper marks expired requests (default 30s); the decide path never waits for it
+ * @param maxWait             longest long-poll a client may ask for with {@code ?wait=} (default 30s)
+ * @param pollInterval        how often a long-poll re-reads the request (default 200ms)
+ * @param webhookUrl          receiver of approval events (optional; no URL, no notifications)
+ * @param webhookTimeout      deadline for one delivery (default 2s)
+ * @param webhookMaxAttempts  deliveries tried per event before it is marked failed (default 8)
+ * @param webhookBackoff      wait after the first failed delivery, doubled after each further one (default 1s)
+ * @param webhookMaxBackoff   longest wait between two deliveries (default 5m)
+ * @param webhookPollInterval how often the outbox is scanned for due deliveries (default 1s)
+ */
+@ConfigurationProperties("pdp.approval")
+record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
+                          @DefaultValue("5m") Duration approvedTtl,
+                          @DefaultValue("30s") Duration sweepInterval,
+                          @DefaultValue("30s") Duration maxWait,
+                          @DefaultValue("200ms") Duration pollInterval,
+                          URI webhookUrl,
+                          @DefaultValue("2s") Duration webhookTimeout,
+                          @DefaultValue("8") int webhookMaxAttempts,
+                          @DefaultValue("1s") Duration webhookBackoff,
+                          @DefaultValue("5m") Duration webhookMaxBackoff,
+                          @DefaultValue("1s") Duration webhookPollInterval) {
+
+    ApprovalProperties {
+        for (Duration d : new Duration[] {pendingTtl, approvedTtl, sweepInterval, maxWait, pollInterval, webhookTimeout,
+                webhookBackoff, webhookMaxBackoff, webhookPollInterval}) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("pdp.approval durations must be positive, got " + d);
+            }
+        }
+        if (webhookMaxAttempts < 1) {
+            throw new IllegalArgumentException("pdp.approval.webhook-max-attempts must be at least 1");
+        }
+        if (webhookUrl != null && !webhookUrl.toString().isBlank()
+                && !("http".equals(webhookUrl.getScheme()) || "https".equals(webhookUrl.getScheme()))) {
+            throw new IllegalArgumentException("pdp.approval.webhook-url must be an http(s) URL");
+        }
+    }
+
+    boolean webhookEnabled() {
+        return webhookUrl != null && !webhookUrl.toString().isBlank();
+    }
+}
