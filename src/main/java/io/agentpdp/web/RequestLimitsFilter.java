@@ -16,8 +16,9 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Caps request bodies for every endpoint in one place: a declared Content-Length over the limit is
- * refused before reading; a chunked body is cut off as soon as it passes the limit.
+ * Request limits for every endpoint in one place: a declared Content-Length over the limit is refused
+ * before reading, a chunked body is cut off as soon as it passes the limit, and a malformed query
+ * string or an empty query parameter is refused.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE)
@@ -39,7 +40,43 @@ class RequestLimitsFilter extends OncePerRequestFilter {
                     "The request body exceeds the limit of " + maxBodyBytes + " bytes.");
             return;
         }
+        String badParameter = badQueryParameter(request);
+        if (badParameter != null) {
+            problems.write(request, response, 400, "Invalid request", badParameter);
+            return;
+        }
         chain.doFilter(new LimitedRequest(request, maxBodyBytes), response);
+    }
+
+    /**
+     * A query string must parse, and a parameter that is present must have a value: {@code ?status=}
+     * would otherwise silently become the default. Only the query string is read, never the body.
+     */
+    private static String badQueryParameter(HttpServletRequest request) {
+        String query = request.getQueryString();
+        if (query == null || query.isEmpty()) {
+            return null;
+        }
+        for (String pair : query.split("&", -1)) {
+            int equals = pair.indexOf('=');
+            String name = equals < 0 ? pair : pair.substring(0, equals);
+            String value = equals < 0 ? "" : pair.substring(equals + 1);
+            if (name.isEmpty()) {
+                return "The query string is malformed.";
+            }
+            if (value.isEmpty()) {
+                return "Query parameter '" + decode(name) + "' has no value.";
+            }
+        }
+        return null;
+    }
+
+    private static String decode(String text) {
+        try {
+            return java.net.URLDecoder.decode(text, java.nio.charset.StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
+        } catch (IllegalArgumentException e) {
+            return "?";
+        }
     }
 
     static final class BodyTooLargeException extends IOException {

@@ -179,6 +179,16 @@ class BadInputTest extends IntegrationTest {
         assertThat(answer.contentType()).startsWith("application/problem+json");
     }
 
+    @Test
+    void emptyOrMalformedQueryParametersAre400() {
+        String approver = TestJwts.token("h", tenant, "approver");
+        Api.Answer empty = api().get("/v1/approvals?status=&size=5", approver);
+        assertThat(empty.status()).isEqualTo(400);
+        assertThat(empty.text("detail")).contains("'status' has no value");
+        assertThat(api().get("/v1/approvals?=1401", approver).status()).isEqualTo(400);
+        assertThat(api().get("/v1/approvals?status=PENDING&size=5", approver).status()).isEqualTo(200);
+    }
+
     private static String api_json(Object body) {
         return tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(body);
     }
