@@ -101,7 +101,10 @@ required_approvals := 2 if action in dual_approval_actions
 
 else := 1
 
+# Only a registered agent can be quarantined: asking for an unknown id would let any caller create
+# quarantine state (and its cascade) at will.
 quarantine := {"requested": true, "reason": sort(quarantine_reasons)[0]} if {
+	input.agent.registered == true
 	count(quarantine_reasons) > 0
 } else := {"requested": false, "reason": null}
 

@@ -594,7 +594,9 @@ test_all_matching_deny_reasons_sorted if {
 		"tool_not_in_manifest",
 		"unknown_agent",
 	]
-	r.quarantine == {"requested": true, "reason": "chain_depth_exceeded"}
+
+	# An unregistered agent is never quarantined, whatever else it did.
+	r.quarantine == no_quarantine
 }
 
 test_step_up_beats_constrain if {
@@ -636,4 +638,11 @@ test_every_outcome_is_well_formed if {
 	] {
 		well_formed(decide(p))
 	}
+}
+
+test_unknown_agent_is_denied_but_never_quarantined if {
+	r := decide({"agent": {"registered": false, "allowed_tools": []}})
+	r.outcome == "DENY"
+	"unknown_agent" in r.reasons
+	r.quarantine == no_quarantine
 }

@@ -130,6 +130,12 @@ public class Quarantine {
                 throw notQuarantined(agentId);
             }
             event(tenant, agentId, "RELEASE", reason, actor);
+            // A quarantined agent cannot open approvals, so any still open was opened in a race with the
+            // quarantine and escaped its cancellation: it must not outlive the quarantine.
+            int stale = approvals.cancelOpen(tenant, agentId, actor, "opened before or during the quarantine");
+            if (stale > 0) {
+                event(tenant, agentId, "CANCEL_APPROVALS", stale + " stale approval(s) cancelled at release", actor);
+            }
         });
         log.warn("Agent {}/{} released by {}: {}", tenant, agentId, actor, reason);
         return state(tenant, agentId).orElseThrow();
@@ -158,10 +164,22 @@ public class Quarantine {
                 .list();
     }
 
-    /** Retries revocations that failed earlier, for every agent. */
+    /**
+     * Retries revocations that failed earlier, for every agent, and catches stragglers: a credential
+     * minted by a decision that read the agent's state just before the quarantine committed is recorded
+     * after the cascade ran; any live credential of a quarantined agent is revoked here.
+     */
     @Scheduled(fixedDelayString = "${pdp.quarantine.revocation-retry-interval:30s}",
             initialDelayString = "${pdp.quarantine.revocation-retry-interval:30s}")
     void retryRevocations() {
+        int stragglers = jdbc.sql("""
+                update issued_credential c set revoke_requested_at = now()
+                where c.revoked_at is null and c.revoke_requested_at is null and c.expires_at > now()
+                  and exists (select 1 from quarantine q where q.tenant_id = c.tenant_id and q.agent_id = c.agent_id and q.active)
+                """).update();
+        if (stragglers > 0) {
+            log.warn("{} credential(s) issued in a race with a quarantine are being revoked", stragglers);
+        }
         revokePending(null, null);
     }
 

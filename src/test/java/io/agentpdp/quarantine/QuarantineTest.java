@@ -158,6 +158,38 @@ class QuarantineTest extends IntegrationTest {
                 .query(Long.class).single()).isZero();
     }
 
+    @Test
+    void aCredentialRecordedAfterTheCascadeIsStillRevoked() {
+        quarantineVia(api(), admin, "agent-7");
+        // As if a decision that read the state just before the quarantine committed recorded its token now.
+        VaultProbe.Reply minted = vault.call("POST", "auth/token/create/" + STACK.vaultTokenRole(), STACK.vaultPdpToken(),
+                "{\"policies\":[\"agent-read\"],\"ttl\":\"300s\",\"num_uses\":5}");
+        String token = minted.json().path("auth").path("client_token").asString();
+        jdbc.sql("""
+                insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at, expires_at)
+                values (?, ?, 'agent-7', 't', ?, '{agent-read}', now(), now() + interval '5 minutes')
+                """).params(minted.json().path("auth").path("accessor").asString(), tenant, UUID.randomUUID()).update();
+        assertThat(vault.lookupSelf(token).status()).isEqualTo(200);
+
+        quarantine.retryRevocations();
+
+        assertThat(vault.lookupSelf(token).status()).isEqualTo(403);
+    }
+
+    @Test
+    void releaseCancelsApprovalsThatEscapedTheQuarantine() {
+        quarantineVia(api(), admin, "agent-7");
+        UUID raced = UUID.randomUUID();
+        jdbc.sql("""
+                insert into approval (id, tenant_id, agent_id, task_id, tool, action, target_hash, classification, fingerprint,
+                    status, requested_by, decision_id, expires_at)
+                values (?, ?, 'agent-7', 't', 'crm.contacts.delete', 'delete', 'h', 'internal', ?, 'APPROVED', 'gw-1', ?, ?)
+                """).params(raced, tenant, UUID.randomUUID().toString(), UUID.randomUUID(), Timestamp.from(Instant.now().plusSeconds(300)))
+                .update();
+        assertThat(api().post("/v1/agents/agent-7/quarantine/release", otherAdmin, Map.of("reason", "reviewed")).status()).isEqualTo(200);
+        assertThat(jdbc.sql("select status from approval where id = ?").param(raced).query(String.class).single()).isEqualTo("CANCELLED");
+    }
+
     private static ConfigurableApplicationContext secondReplica() {
         // As command-line arguments: they outrank application.yaml (default properties would not).
         java.util.List<String> arguments = new java.util.ArrayList<>();
