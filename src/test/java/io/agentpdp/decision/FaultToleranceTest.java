@@ -102,7 +102,7 @@ class FaultToleranceTest {
 
     @Test
     void opaSlowerThanTheTimeout() {
-        OPA.delay(Duration.ofSeconds(2));
+        OPA.delay(Duration.ofSeconds(5));
         OPA.mode(FaultProxy.Mode.SLOW);
         assertDeniedFor("policy_engine_timeout");
         OPA.mode(FaultProxy.Mode.PASS);

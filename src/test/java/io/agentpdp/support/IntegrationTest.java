@@ -46,6 +46,9 @@ public abstract class IntegrationTest {
         properties.put("spring.flyway.password", STACK.ownerPassword());
         properties.put("spring.flyway.placeholders.app_role", STACK.appUser());
         properties.put("pdp.opa.url", opaUrl);
+        // Generous deadlines: a loaded 2-core CI machine must not turn expected outcomes into (correct) fail-closed DENYs.
+        properties.put("pdp.opa.timeout", "2s");
+        properties.put("pdp.vault.timeout", "5s");
         properties.put("pdp.vault.url", vaultUrl);
         properties.put("pdp.vault.token", STACK.vaultPdpToken());
         properties.put("pdp.vault.token-role", STACK.vaultTokenRole());
