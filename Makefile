@@ -23,7 +23,7 @@ STATE_DIR  := .run-state
 TEST_STACK := $(STATE_DIR)/test
 RUN_DIR    := $(STATE_DIR)/run
 
-.PHONY: help deps build lint-policies helm-check test run run-detached stop clean
+.PHONY: help deps build lint-policies helm-check test run run-detached stop clean bench
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
@@ -35,6 +35,7 @@ help:
 	echo "make run-detached  like run, but return once everything is up; make stop ends it"
 	echo "make stop          stop what run / run-detached started"
 	echo "make clean         stop local stacks, remove target/ and .run-state/"
+	echo "make bench         benchmark (bench/run.sh): PDP vs raw OPA and raw token create, ratios to bench/results/"
 
 deps:
 	@scripts/stack/install.sh
@@ -144,6 +145,10 @@ test: deps
 
 run: build
 	@scripts/demo/run.sh
+
+# Side-by-side benchmark (issue 6): raw OPA, PDP DENY/ALLOW+mint, raw token create, DB statements, 1..3 replicas.
+bench: deps build
+	@bench/run.sh
 
 run-detached: build
 	@scripts/demo/run.sh --detach

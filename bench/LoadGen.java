@@ -1,0 +1,348 @@
+/*
+ * agent-pdp benchmark load generator: a single-file program for the JDK source launcher
+ * (java bench/LoadGen.java ...), JDK only (java.net.http, virtual threads).
+ *
+ * Two modes:
+ *   closed  N virtual threads send back to back (closed loop) -> peak throughput.
+ *   rate    open model, wrk2 style: a fixed number of connections, each with its own schedule of
+ *           intended send times (together the target rate). Latency is measured from the INTENDED send
+ *           time, so a stalled server cannot hide its backlog (coordinated omission corrected).
+ *
+ * Prints one JSON object on stdout:
+ *   {"name":..,"mode":..,"target_rps":..,"throughput_rps":..,"requests":..,"errors":..,
+ *    "latency_ms":{"p50":..,"p90":..,"p99":..,"p999":..,"max":..,"mean":..}, ...}
+ *
+ * Options:
+ *   --name NAME            label in the output
+ *   --url U[,U2,...]       target URL(s); requests are spread round robin over them
+ *   --bodies FILE          JSON lines, one request body per line, used round robin (POST); absent: GET
+ *   --header "K: V"        request header (repeatable)
+ *   --mode closed|rate
+ *   --concurrency N        closed: in-flight requests; rate: connections/workers (default 32)
+ *   --rate R               rate mode: target requests per second (all workers together)
+ *   --warmup S             seconds before measuring (default 10)
+ *   --duration S           seconds measured (default 15)
+ *   --expect CODE          expected HTTP status (default 200); others count as errors
+ *   --contains TEXT        response body must contain TEXT; otherwise counted as an error
+ *   --timeout S            per-request timeout (default 10)
+ */
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+public class LoadGen {
+
+    /** Growable primitive array of latencies in nanoseconds, one per worker (no sharing). */
+    static final class Samples {
+        long[] values = new long[4096];
+        int size;
+
+        void add(long v) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = v;
+        }
+    }
+
+    static String name = "run";
+    static List<URI> urls = new ArrayList<>();
+    static List<byte[]> bodies = new ArrayList<>();
+    static List<String[]> headers = new ArrayList<>();
+    static String mode = "closed";
+    static int concurrency = 32;
+    static double rate = 0;
+    static double warmupSeconds = 10;
+    static double durationSeconds = 15;
+    static int expect = 200;
+    static String contains;
+    static Duration timeout = Duration.ofSeconds(10);
+
+    static final AtomicLong errors = new AtomicLong();
+    static final AtomicLong okTotal = new AtomicLong();
+    static final AtomicLong unexpected = new AtomicLong();
+    static final AtomicReference<String> firstError = new AtomicReference<>();
+
+    public static void main(String[] args) throws Exception {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (a) {
+                case "--name" -> { name = v; i++; }
+                case "--url" -> { for (String u : v.split(",")) urls.add(URI.create(u.trim())); i++; }
+                case "--bodies" -> {
+                    for (String line : Files.readAllLines(Path.of(v))) {
+                        if (!line.isBlank()) bodies.add(line.getBytes(StandardCharsets.UTF_8));
+                    }
+                    i++;
+                }
+                case "--header" -> {
+                    int c = v.indexOf(':');
+                    headers.add(new String[] {v.substring(0, c).trim(), v.substring(c + 1).trim()});
+                    i++;
+                }
+                case "--mode" -> { mode = v; i++; }
+                case "--concurrency" -> { concurrency = Integer.parseInt(v); i++; }
+                case "--rate" -> { rate = Double.parseDouble(v); i++; }
+                case "--warmup" -> { warmupSeconds = Double.parseDouble(v); i++; }
+                case "--duration" -> { durationSeconds = Double.parseDouble(v); i++; }
+                case "--expect" -> { expect = Integer.parseInt(v); i++; }
+                case "--contains" -> { contains = v; i++; }
+                case "--timeout" -> { timeout = Duration.ofMillis((long) (Double.parseDouble(v) * 1000)); i++; }
+                default -> throw new IllegalArgumentException("unknown option " + a);
+            }
+        }
+        if (urls.isEmpty()) throw new IllegalArgumentException("--url is required");
+        if (!mode.equals("closed") && !mode.equals("rate")) throw new IllegalArgumentException("--mode closed|rate");
+        if (mode.equals("rate") && rate <= 0) throw new IllegalArgumentException("--rate must be > 0 in rate mode");
+
+        long cpuAtStart = cpuNanos();
+        HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+        // One prepared request per (url, body) pair; HttpRequest is immutable and reusable.
+        int nb = Math.max(1, bodies.size());
+        HttpRequest[][] requests = new HttpRequest[urls.size()][nb];
+        for (int u = 0; u < urls.size(); u++) {
+            for (int b = 0; b < nb; b++) {
+                HttpRequest.Builder rb = HttpRequest.newBuilder(urls.get(u)).timeout(timeout);
+                for (String[] h : headers) rb.header(h[0], h[1]);
+                if (bodies.isEmpty()) {
+                    rb.GET();
+                } else {
+                    rb.header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(b)));
+                }
+                requests[u][b] = rb.build();
+            }
+        }
+
+        long t0 = System.nanoTime() + 200_000_000L; // all workers start together
+        long measureStart = t0 + (long) (warmupSeconds * 1e9);
+        long measureEnd = measureStart + (long) (durationSeconds * 1e9);
+        long hardStop = measureEnd + timeout.toNanos() + 5_000_000_000L;
+
+        Samples[] samples = new Samples[concurrency];
+        long[] completedInWindow = new long[concurrency];
+        long[] scheduledInWindow = new long[concurrency];
+        long[] maxBehind = new long[concurrency];
+        CountDownLatch done = new CountDownLatch(concurrency);
+        for (int w = 0; w < concurrency; w++) {
+            final int worker = w;
+            samples[w] = new Samples();
+            Thread.ofVirtual().name("w" + w).start(() -> {
+                try {
+                    if (mode.equals("closed")) {
+                        closedLoop(client, requests, worker, t0, measureStart, measureEnd, samples[worker], completedInWindow);
+                    } else {
+                        rateLoop(client, requests, worker, t0, measureStart, measureEnd, hardStop, samples[worker],
+                                completedInWindow, scheduledInWindow, maxBehind);
+                    }
+                } catch (Throwable t) {
+                    recordError("worker: " + t);
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        done.await();
+
+        int total = 0;
+        for (Samples s : samples) total += s.size;
+        long[] all = new long[total];
+        int pos = 0;
+        for (Samples s : samples) {
+            System.arraycopy(s.values, 0, all, pos, s.size);
+            pos += s.size;
+        }
+        Arrays.sort(all);
+        long completed = 0, scheduled = 0, behind = 0;
+        for (int w = 0; w < concurrency; w++) {
+            completed += completedInWindow[w];
+            scheduled += scheduledInWindow[w];
+            behind = Math.max(behind, maxBehind[w]);
+        }
+        double sum = 0;
+        for (long v : all) sum += v;
+
+        StringBuilder out = new StringBuilder();
+        out.append('{');
+        field(out, "name", name).append(',');
+        field(out, "mode", mode).append(',');
+        out.append("\"urls\":").append(urls.size()).append(',');
+        out.append("\"concurrency\":").append(concurrency).append(',');
+        out.append("\"target_rps\":").append(mode.equals("rate") ? num(rate) : "null").append(',');
+        out.append("\"warmup_s\":").append(num(warmupSeconds)).append(',');
+        out.append("\"duration_s\":").append(num(durationSeconds)).append(',');
+        out.append("\"requests\":").append(all.length).append(',');
+        if (mode.equals("rate")) {
+            out.append("\"scheduled\":").append(scheduled).append(',');
+            out.append("\"max_behind_ms\":").append(num(behind / 1e6)).append(',');
+        }
+        out.append("\"errors\":").append(errors.get()).append(',');
+        // every successful request of the run (warm-up included), to relate the processes' CPU time to requests
+        out.append("\"requests_total\":").append(okTotal.get()).append(',');
+        out.append("\"client_cpu_ms_run\":").append(num((cpuNanos() - cpuAtStart) / 1e6)).append(',');
+        out.append("\"client_cpu_ms_total\":").append(num(cpuNanos() / 1e6)).append(',');
+        out.append("\"throughput_rps\":").append(num(completed / durationSeconds)).append(',');
+        out.append("\"latency_ms\":{");
+        out.append("\"p50\":").append(num(pct(all, 50.0) / 1e6)).append(',');
+        out.append("\"p90\":").append(num(pct(all, 90.0) / 1e6)).append(',');
+        out.append("\"p99\":").append(num(pct(all, 99.0) / 1e6)).append(',');
+        out.append("\"p999\":").append(num(pct(all, 99.9) / 1e6)).append(',');
+        out.append("\"max\":").append(num(all.length == 0 ? 0 : all[all.length - 1] / 1e6)).append(',');
+        out.append("\"mean\":").append(num(all.length == 0 ? 0 : sum / all.length / 1e6)).append('}');
+        out.append(",\"latency_from\":\"").append(mode.equals("rate") ? "intended_send_time" : "actual_send_time").append('"');
+        if (firstError.get() != null) {
+            out.append(',');
+            field(out, "first_error", firstError.get());
+        }
+        out.append('}');
+        System.out.println(out);
+        System.exit(0);
+    }
+
+    /** Closed loop: send, wait for the answer, send again. Latency from the actual send. */
+    static void closedLoop(HttpClient client, HttpRequest[][] requests, int worker, long t0, long measureStart,
+                           long measureEnd, Samples samples, long[] completedInWindow) throws InterruptedException {
+        parkUntil(t0);
+        int nu = requests.length, nb = requests[0].length;
+        long k = worker;
+        while (true) {
+            long start = System.nanoTime();
+            if (start >= measureEnd) return;
+            HttpRequest req = requests[(int) (k % nu)][(int) (k % nb)];
+            k += concurrency;
+            boolean ok = send(client, req);
+            long end = System.nanoTime();
+            if (start >= measureStart && end <= measureEnd) {
+                if (ok) {
+                    samples.add(end - start);
+                    completedInWindow[worker]++;
+                }
+            }
+        }
+    }
+
+    /**
+     * Open model (wrk2): worker w owns the intended send times t0 + (w + k*N)/rate. It sends as soon as
+     * the intended time has come (immediately when behind) and the latency counts from that intended time.
+     */
+    static void rateLoop(HttpClient client, HttpRequest[][] requests, int worker, long t0, long measureStart,
+                         long measureEnd, long hardStop, Samples samples, long[] completedInWindow,
+                         long[] scheduledInWindow, long[] maxBehind) throws InterruptedException {
+        double intervalNanos = 1e9 / rate;
+        int nu = requests.length, nb = requests[0].length;
+        for (long k = worker; ; k += concurrency) {
+            long intended = t0 + (long) (k * intervalNanos);
+            if (intended >= measureEnd) return;
+            if (System.nanoTime() > hardStop) return; // bounded even when the server hangs
+            parkUntil(intended);
+            long now = System.nanoTime();
+            boolean inWindow = intended >= measureStart;
+            if (inWindow) {
+                scheduledInWindow[worker]++;
+                maxBehind[worker] = Math.max(maxBehind[worker], now - intended);
+            }
+            boolean ok = send(client, requests[(int) (k % nu)][(int) (k % nb)]);
+            long end = System.nanoTime();
+            if (inWindow && ok) {
+                samples.add(end - intended);
+                if (end <= measureEnd + timeout.toNanos()) completedInWindow[worker]++;
+            }
+        }
+    }
+
+    static boolean send(HttpClient client, HttpRequest request) {
+        try {
+            HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != expect) {
+                recordError("HTTP " + response.statusCode() + ": " + snippet(response.body()));
+                return false;
+            }
+            if (contains != null && !new String(response.body(), StandardCharsets.ISO_8859_1).contains(contains)) {
+                unexpected.incrementAndGet();
+                recordError("body without '" + contains + "': " + snippet(response.body()));
+                return false;
+            }
+            okTotal.incrementAndGet();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            recordError("interrupted");
+            return false;
+        } catch (Exception e) {
+            recordError(e.getClass().getSimpleName() + ": " + e.getMessage());
+            return false;
+        }
+    }
+
+    static void recordError(String message) {
+        errors.incrementAndGet();
+        firstError.compareAndSet(null, message);
+    }
+
+    static String snippet(byte[] body) {
+        String s = new String(body, StandardCharsets.UTF_8);
+        return s.length() > 300 ? s.substring(0, 300) : s;
+    }
+
+    static void parkUntil(long deadline) throws InterruptedException {
+        long wait;
+        while ((wait = deadline - System.nanoTime()) > 0) {
+            if (wait > 2_000_000L) {
+                Thread.sleep(Duration.ofNanos(wait - 1_000_000L));
+            } else {
+                LockSupport.parkNanos(wait);
+            }
+        }
+    }
+
+    /** CPU time of this whole process (source-launcher compilation included). */
+    static long cpuNanos() {
+        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    static double pct(long[] sorted, double p) {
+        if (sorted.length == 0) return 0;
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+    }
+
+    static String num(double v) {
+        return String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    static StringBuilder field(StringBuilder out, String key, String value) {
+        out.append('"').append(key).append("\":\"");
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+                    else out.append(c);
+                }
+            }
+        }
+        return out.append('"');
+    }
+}

@@ -1,0 +1,392 @@
+#!/usr/bin/env bash
+# agent-pdp benchmark: real OPA + OpenBao (dev) + PostgreSQL on loopback, 1..3 PDP instances, one run.
+# See bench/README.md. Usage: bench/run.sh   (knobs: BENCH_* environment variables, listed below)
+#
+# Writes bench/results/<UTC timestamp>.json and bench/results/latest.json (+ pdp.jfr, profile text).
+# Everything started here is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+JAVA="$JAVA_HOME/bin/java"
+JCMD="$JAVA_HOME/bin/jcmd"
+JFR="$JAVA_HOME/bin/jfr"
+
+# --- knobs ---------------------------------------------------------------------------------------
+JAR="${BENCH_JAR:-$REPO_ROOT/target/agent-pdp.jar}"
+AGENTS="${BENCH_AGENTS:-1000}"                       # seeded agents; requests go round robin over them
+PEAK_WARMUP="${BENCH_PEAK_WARMUP:-10}"               # s, closed loop warm-up per target (not measured)
+PEAK_DURATION="${BENCH_PEAK_DURATION:-12}"           # s, measured per concurrency level
+PEAK_CONCURRENCY="${BENCH_PEAK_CONCURRENCY:-8 32}"   # closed-loop levels tried; peak = best of them
+RATE_WARMUP="${BENCH_RATE_WARMUP:-5}"                # s, constant-rate warm-up (JVMs are warm by then)
+RATE_DURATION="${BENCH_RATE_DURATION:-15}"           # s, constant-rate measured
+RATE_CONNECTIONS="${BENCH_RATE_CONNECTIONS:-32}"     # connections (workers) of the open-model generator
+RATE_FRACTION="${BENCH_RATE_FRACTION:-0.5}"          # constant rate = this fraction of the PDP's own peak
+DB_DURATION="${BENCH_DB_DURATION:-10}"               # s per pgbench run
+DB_CLIENTS="${BENCH_DB_CLIENTS:-8}"
+SCALING="${BENCH_SCALING:-1}"                        # 0 skips the 2/3-instance runs
+SCALING_WARMUP="${BENCH_SCALING_WARMUP:-20}"         # s, closed-loop warm-up for the fresh instances
+MAX_SECONDS="${BENCH_MAX_SECONDS:-1200}"             # hard bound for the whole run
+PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
+RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ -x "$JAVA" ]] || die "JDK 25 not found at $JAVA_HOME"
+for t in curl openssl python3; do command -v "$t" >/dev/null || die "$t not found"; done
+if [[ ! -f "$JAR" ]]; then
+  log "building $JAR"
+  (cd "$REPO_ROOT" && ./mvnw -B -q -DskipTests package) || die "build failed"
+fi
+
+# --- state, cleanup, time bound ------------------------------------------------------------------
+WORK="$(mktemp -d /tmp/agent-pdp-bench.XXXXXX)"
+STATE="$WORK/stack"
+STEPS="$WORK/steps"           # one JSON file per measurement; composed at the end
+mkdir -p "$STEPS" "$RESULTS" "$WORK/pdp" "$WORK/bodies" "$WORK/pgbench"
+PDP_PIDS=()
+WATCHDOG=""
+WATCHDOG_SLEEP=""
+STACK_STARTED=0
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n "$WATCHDOG" ]] && kill "$WATCHDOG" 2>/dev/null || true
+  [[ -n "$WATCHDOG_SLEEP" ]] && kill "$WATCHDOG_SLEEP" 2>/dev/null || true
+  for pid in "${PDP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PDP_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if ((STACK_STARTED)); then
+    "$REPO_ROOT/scripts/stack/stop.sh" "$STATE" >/dev/null 2>&1 || true
+    if [[ -f "$STATE/pgroot" ]]; then
+      pgroot="$(cat "$STATE/pgroot")"
+      case "$pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$pgroot" ;; esac
+    fi
+  fi
+  if [[ "${BENCH_KEEP_WORK:-0}" == 1 ]]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
+  log "stopped everything (exit $rc)"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated (time bound ${MAX_SECONDS}s reached?)"; exit 124' TERM
+sleep "$MAX_SECONDS" </dev/null >/dev/null 2>&1 &
+WATCHDOG_SLEEP=$!
+( wait_for_sleep() { while kill -0 "$WATCHDOG_SLEEP" 2>/dev/null; do sleep 2; done; }
+  wait_for_sleep; kill -0 $$ 2>/dev/null && { log "time bound of ${MAX_SECONDS}s reached; stopping"; kill -TERM $$; } ) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+
+BENCH_START=$SECONDS
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- stack -----------------------------------------------------------------------------------------
+log "starting OPA + OpenBao + PostgreSQL in $STATE"
+STACK_STARTED=1
+PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
+  || { tail -n 30 "$WORK/stack.log" >&2; die "stack did not start"; }
+# shellcheck disable=SC1091
+source "$STATE/env"
+OPA_DECISION_URL="$PDP_OPA_URL/v1/data/agentpdp/decision/result?provenance=true"
+VAULT_CREATE_URL="$PDP_VAULT_URL/v1/auth/token/create/${PDP_VAULT_TOKEN_ROLE}"
+
+# --- caller JWT ------------------------------------------------------------------------------------
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-key.pem" 2>/dev/null
+openssl pkey -in "$WORK/jwt-key.pem" -pubout -out "$WORK/jwt-pub.pem"
+JWT="$(python3 "$BENCH_DIR/util.py" jwt "$WORK/jwt-key.pem" bench-caller bench agent-pdp decide 7200)"
+
+# --- PDP instances ---------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+declare -A API_PORT MGMT_PORT
+# start_pdp N: instance N on its own SERVER_PORT / MANAGEMENT_SERVER_PORT, sharing the stack.
+start_pdp() {
+  local n="$1"
+  API_PORT[$n]="$(free_port)"; MGMT_PORT[$n]="$(free_port)"
+  while [[ "${MGMT_PORT[$n]}" == "${API_PORT[$n]}" ]]; do MGMT_PORT[$n]="$(free_port)"; done
+  log "starting PDP #$n on :${API_PORT[$n]} (management :${MGMT_PORT[$n]})"
+  # Quarantine thresholds are raised: at bench rates every agent would otherwise be quarantined after
+  # 5 DENYs or 120 decisions a minute, and all later decisions would be cheap "quarantined" DENYs (no OPA).
+  # The per-replica rate limits (pdp.limits, default 500/s per tenant, 50/s per agent) are raised too, so
+  # the bench measures capacity and not the limiter (a limited request is a 429, counted as an error).
+  # shellcheck disable=SC2086
+  SERVER_PORT="${API_PORT[$n]}" MANAGEMENT_SERVER_PORT="${MGMT_PORT[$n]}" \
+  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt-pub.pem" \
+  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
+  SPRING_FLYWAY_PLACEHOLDERS_APP_ROLE=pdp_app \
+  PDP_QUARANTINE_DENY_THRESHOLD=1000000000 PDP_QUARANTINE_RATE_THRESHOLD=1000000000 \
+  PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
+  PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
+  setsid "$JAVA" $PDP_JAVA_OPTS $([[ "$n" == 1 ]] && echo "-XX:FlightRecorderOptions=stackdepth=512") -jar "$JAR" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
+  PDP_PIDS+=("$!")
+  echo "$!" >"$WORK/pdp/pdp$n.pid"
+}
+wait_ready() {
+  local n="$1" pid deadline=$((SECONDS + 120))
+  pid="$(cat "$WORK/pdp/pdp$n.pid")"
+  until curl -fsS --max-time 2 "http://127.0.0.1:${MGMT_PORT[$n]}/actuator/health/readiness" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n exited"; }
+    ((SECONDS < deadline)) || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n not ready after 120s"; }
+    sleep 0.5
+  done
+  log "PDP #$n ready"
+}
+pdp_url() { printf 'http://127.0.0.1:%s/v1/decisions' "${API_PORT[$1]}"; }
+prom_url() { printf 'http://127.0.0.1:%s/actuator/prometheus' "${MGMT_PORT[$1]}"; }
+
+start_pdp 1
+wait_ready 1   # Flyway has run once readiness is UP
+ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid")"
+
+# --- seed the bench tenant -------------------------------------------------------------------------
+log "seeding tenant 'bench': $AGENTS agents (manifest crm.contacts.read/update, home system crm)"
+PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -p "$PDP_PG_PORT" \
+  -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 -v agents="$AGENTS" <<'SQL'
+insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
+select 'bench', 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update'], array['crm'], null
+from generate_series(1, :agents) g;
+insert into resource_classification (owner_tenant, system, resource_prefix, classification)
+values ('bench', 'crm', 'contacts/', 'internal');
+analyze agent; analyze resource_classification;
+SQL
+python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
+
+# smoke test: the two decision paths answer what the bench assumes
+check() { # NAME BODY_FILE EXPECTED_SUBSTRING
+  local out
+  out="$(head -n 1 "$2" | curl -sS --max-time 10 -H "Authorization: Bearer $JWT" -H 'Content-Type: application/json' \
+    --data-binary @- "$(pdp_url 1)")"
+  [[ "$out" == *"$3"* ]] || die "$1: expected $3, got: $out"
+}
+check deny "$WORK/bodies/pdp-deny.jsonl" '"reasons":["chain_depth_exceeded"]'
+check allow "$WORK/bodies/pdp-allow.jsonl" '"credential":{"type":"wrapped_token"'
+
+# --- measurement helpers -----------------------------------------------------------------------------
+AUTH_PDP="Authorization: Bearer $JWT"
+AUTH_VAULT="X-Vault-Token: $PDP_VAULT_TOKEN"
+DENY_OK='"reasons":["chain_depth_exceeded"]'
+ALLOW_OK='"credential":{"type":"wrapped_token"'
+OPA_OK='"reasons":["chain_depth_exceeded"]'
+VAULT_OK='"wrapped_accessor"'
+
+# CPU time of every process of the bench (per measurement: cores used and CPU ms per request).
+ACTIVE_PDPS="${ACTIVE_PDPS:-}"   # comma-separated PIDs of the PDP instances under load
+cpu_snap() {
+  python3 "$BENCH_DIR/util.py" cpu-snap "$1" "pdp=$ACTIVE_PDPS" "opa=$(cat "$STATE/opa.pid")" \
+    "openbao=$(cat "$STATE/bao.pid")" "postgres=tree:$(cat "$STATE/postgres.pid")"
+}
+# loadgen STEP_NAME ARGS... -> $STEPS/STEP_NAME.json (or an {"error"} document); never aborts the run.
+loadgen() {
+  local name="$1"; shift
+  local la out rc=0
+  la="$(loadavg)"
+  cpu_snap "$WORK/cpu-before.json"
+  out="$(timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name "$name" "$@" 2>"$WORK/$name.err")" || rc=$?
+  cpu_snap "$WORK/cpu-after.json"
+  if ((rc == 0)) && [[ "$out" == "{"* ]]; then
+    printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["loadavg_before"]=sys.argv[1]; d["loadavg_after"]=sys.argv[2]; print(json.dumps(d))' \
+      "$la" "$(loadavg)" >"$STEPS/$name.json"
+    python3 "$BENCH_DIR/util.py" cpu-merge "$STEPS/$name.json" "$WORK/cpu-before.json" "$WORK/cpu-after.json" || true
+    python3 "$BENCH_DIR/util.py" line "$STEPS/$name.json" >&2
+  else
+    log "  $name failed (rc $rc): $(tail -n 3 "$WORK/$name.err" | tr '\n' ' ')"
+    python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "rc $rc: $(tail -n 3 "$WORK/$name.err")" >"$STEPS/$name.json"
+  fi
+}
+# peak STEP_NAME ARGS...: closed-loop warm-up, then one measurement per concurrency level; the best one
+# is STEP_NAME.json (all levels are kept in it under "levels").
+peak() {
+  local name="$1"; shift
+  log "peak $name: warm-up ${PEAK_WARMUP}s"
+  timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name "$name-warmup" "$@" --mode closed --concurrency 16 \
+    --warmup 0 --duration "$PEAK_WARMUP" >/dev/null 2>&1 || true
+  local c levels=()
+  for c in $PEAK_CONCURRENCY; do
+    loadgen "$name-c$c" "$@" --mode closed --concurrency "$c" --warmup 2 --duration "$PEAK_DURATION"
+    levels+=("$STEPS/$name-c$c.json")
+  done
+  python3 - "$STEPS/$name.json" "${levels[@]}" <<'PY'
+import json, os, sys
+levels = [json.load(open(p)) for p in sys.argv[2:]]
+ok = [l for l in levels if "throughput_rps" in l]
+best = dict(max(ok, key=lambda l: l["throughput_rps"])) if ok else {"error": "no successful level"}
+best["levels"] = [{k: l.get(k) for k in ("concurrency", "throughput_rps", "latency_ms", "errors", "error")} for l in levels]
+json.dump(best, open(sys.argv[1], "w"))
+for p in sys.argv[2:]:
+    os.remove(p)
+PY
+}
+rate_of() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(float(d.get("throughput_rps") or 0)*float(sys.argv[2]), 1))' "$1" "$2"; }
+prom() { python3 "$BENCH_DIR/util.py" prom-sum "$@"; }
+bao_token_creates() {
+  curl -sS --max-time 5 -H "X-Vault-Token: $PDP_VAULT_ROOT_TOKEN" "$PDP_VAULT_URL/v1/sys/metrics?format=prometheus" 2>/dev/null \
+    | awk '$1 == "vault_token_create_count" { print $2; found=1 } END { if (!found) print "null" }'
+}
+# snapshot FILE: Vault-call counters (PDP metric of instance 1 + OpenBao's own token-create counter)
+snapshot() {
+  printf '{"pdp_vault_calls": %s, "pdp_decisions_deny": %s, "pdp_decisions_allow": %s, "openbao_token_creates": %s}\n' \
+    "$(prom "$(prom_url 1)" pdp_dependency_duration_seconds_count dependency=vault)" \
+    "$(prom "$(prom_url 1)" pdp_decisions_total outcome=DENY)" \
+    "$(prom "$(prom_url 1)" pdp_decisions_total outcome=ALLOW)" \
+    "$(bao_token_creates)" >"$1"
+}
+
+# --- 1. closed-loop peaks (single PDP instance) ----------------------------------------------------------
+log "== peaks (closed loop, concurrency levels: $PEAK_CONCURRENCY)"
+peak peak_opa_deny --url "$OPA_DECISION_URL" --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$OPA_OK"
+
+snapshot "$WORK/snap-deny-before.json"
+PDP1_PID="$(cat "$WORK/pdp/pdp1.pid")"
+"$JCMD" "$PDP1_PID" JFR.start name=bench settings=profile filename="$RESULTS/pdp.jfr" >/dev/null 2>&1 \
+  || log "JFR.start failed; no profile"
+peak peak_pdp_deny --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
+"$JCMD" "$PDP1_PID" JFR.stop name=bench >/dev/null 2>&1 || true
+snapshot "$WORK/snap-deny-after.json"
+
+R_DENY="$(rate_of "$STEPS/peak_pdp_deny.json" "$RATE_FRACTION")"
+RATE_ARGS=(--mode rate --concurrency "$RATE_CONNECTIONS" --warmup "$RATE_WARMUP" --duration "$RATE_DURATION")
+# --- 2a. constant rate (open model), DENY path, at a fraction of the PDP's own peak ------------------------
+# (before any minting: OpenBao expires the minted wrapping tokens later, which costs CPU in later runs)
+log "== constant rate: DENY path at $R_DENY req/s (${RATE_FRACTION} x PDP DENY peak), PDP then raw OPA"
+if [[ "$R_DENY" != 0 && "$R_DENY" != 0.0 ]]; then
+  snapshot "$WORK/snap-deny-rate-before.json"
+  loadgen rate_pdp_deny --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" \
+    --contains "$DENY_OK" --rate "$R_DENY" "${RATE_ARGS[@]}"
+  snapshot "$WORK/snap-deny-rate-after.json"
+  loadgen rate_opa_deny --url "$OPA_DECISION_URL" --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$OPA_OK" \
+    --rate "$R_DENY" "${RATE_ARGS[@]}"
+fi
+
+# --- 2b. ALLOW path (mint) and raw token create: peaks, then constant rate --------------------------------
+snapshot "$WORK/snap-allow-before.json"
+peak peak_pdp_allow --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
+snapshot "$WORK/snap-allow-after.json"
+peak peak_vault_create --url "$VAULT_CREATE_URL" --header "$AUTH_VAULT" --header "X-Vault-Wrap-TTL: 60s" \
+  --bodies "$WORK/bodies/vault-create.jsonl" --contains "$VAULT_OK"
+R_ALLOW="$(rate_of "$STEPS/peak_pdp_allow.json" "$RATE_FRACTION")"
+log "== constant rate: ALLOW path at $R_ALLOW req/s (${RATE_FRACTION} x PDP ALLOW peak), PDP then raw token create"
+if [[ "$R_ALLOW" != 0 && "$R_ALLOW" != 0.0 ]]; then
+  loadgen rate_pdp_allow --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-allow.jsonl" \
+    --contains "$ALLOW_OK" --rate "$R_ALLOW" "${RATE_ARGS[@]}"
+  loadgen rate_vault_create --url "$VAULT_CREATE_URL" --header "$AUTH_VAULT" --header "X-Vault-Wrap-TTL: 60s" \
+    --bodies "$WORK/bodies/vault-create.jsonl" --contains "$VAULT_OK" --rate "$R_ALLOW" "${RATE_ARGS[@]}"
+fi
+
+python3 - "$WORK" "$STEPS/vault_calls_during_deny.json" <<'PY'
+import json, os, sys
+w = sys.argv[1]
+def snap(n):
+    p = os.path.join(w, n)
+    return json.load(open(p)) if os.path.exists(p) else None
+def delta(a, b, k):
+    return None if not a or not b or a.get(k) is None or b.get(k) is None else b[k] - a[k]
+out = {}
+for label, before, after in (("deny_peak", "snap-deny-before.json", "snap-deny-after.json"),
+                             ("deny_constant_rate", "snap-deny-rate-before.json", "snap-deny-rate-after.json"),
+                             ("allow_peak_for_contrast", "snap-allow-before.json", "snap-allow-after.json")):
+    a, b = snap(before), snap(after)
+    out[label] = {k: delta(a, b, k) for k in ("pdp_decisions_deny", "pdp_decisions_allow", "pdp_vault_calls", "openbao_token_creates")}
+runs = [out["deny_peak"], out["deny_constant_rate"]]
+out["no_vault_call"] = all(r["pdp_vault_calls"] == 0 and (r["openbao_token_creates"] in (0, None)) and (r["pdp_decisions_deny"] or 0) > 0
+                           for r in runs if r["pdp_decisions_deny"] is not None)
+out["method"] = ("PDP metric pdp_dependency_duration_seconds_count{dependency=vault} (management port /actuator/prometheus) "
+                 "and OpenBao's vault_token_create_count (sys/metrics) before/after each DENY run; the ALLOW peak is the contrast.")
+json.dump(out, open(sys.argv[2], "w"))
+PY
+
+# --- 3. scaling: 2 and 3 instances on the same PostgreSQL / OPA / OpenBao ---------------------------------
+if [[ "$SCALING" == 1 ]]; then
+  log "== scaling: starting PDP #2 and #3"
+  start_pdp 2; start_pdp 3
+  wait_ready 2; wait_ready 3
+  ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid"),$(cat "$WORK/pdp/pdp2.pid")"
+  PEAK_WARMUP="$SCALING_WARMUP"
+  peak peak_pdp_deny_x2 --url "$(pdp_url 1),$(pdp_url 2)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
+  ACTIVE_PDPS="$ACTIVE_PDPS,$(cat "$WORK/pdp/pdp3.pid")"
+  peak peak_pdp_deny_x3 --url "$(pdp_url 1),$(pdp_url 2),$(pdp_url 3)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
+  for n in 3 2; do
+    pid="$(cat "$WORK/pdp/pdp$n.pid")"; kill -TERM "$pid" 2>/dev/null || true
+  done
+fi
+
+# --- 4. the PDP's database statements alone (pgbench) ------------------------------------------------------
+log "== database statements alone (pgbench, $DB_CLIENTS clients)"
+PGBENCH="$PDP_PG_BIN_DIR/pgbench"
+{ cat "$BENCH_DIR/sql/context.sql"; grep -v '^\\set' "$BENCH_DIR/sql/audit.sql"; } >"$WORK/pgbench/decision.sql"
+# pgbench_run STEP SCRIPT [extra pgbench args]
+pgbench_run() {
+  local name="$1" script="$2"; shift 2
+  local dir="$WORK/pgbench/$name" la
+  mkdir -p "$dir"; la="$(loadavg)"
+  if (cd "$dir" && PGPASSWORD="$SPRING_DATASOURCE_PASSWORD" timeout 120 "$PGBENCH" -n -M prepared -h 127.0.0.1 \
+        -p "$PDP_PG_PORT" -U "$SPRING_DATASOURCE_USERNAME" -j 2 -T "$DB_DURATION" -D agents="$AGENTS" -l \
+        -f "$script" "$@" agentpdp >"$dir/out.txt" 2>&1); then
+    python3 "$BENCH_DIR/util.py" pgbench-stats "$dir" "$DB_DURATION" | python3 -c 'import json,sys
+d=json.load(sys.stdin); d.update(name=sys.argv[1], tool="pgbench -M prepared", args=sys.argv[2], loadavg_before=sys.argv[3]); print(json.dumps(d))' \
+      "$name" "$*" "$la" >"$STEPS/$name.json"
+    python3 "$BENCH_DIR/util.py" line "$STEPS/$name.json" >&2
+  else
+    log "  $name failed: $(tail -n 3 "$dir/out.txt" | tr '\n' ' ')"
+    python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "$(tail -n 3 "$dir/out.txt")" >"$STEPS/$name.json"
+  fi
+  rm -f "$dir"/pgbench_log.*
+}
+pgbench_run db_peak_context_select "$BENCH_DIR/sql/context.sql" -c "$DB_CLIENTS"
+pgbench_run db_peak_audit_insert "$BENCH_DIR/sql/audit.sql" -c "$DB_CLIENTS"
+pgbench_run db_peak_decision_both "$WORK/pgbench/decision.sql" -c "$DB_CLIENTS"
+if [[ "$R_DENY" != 0 && "$R_DENY" != 0.0 ]]; then
+  # The DB work of the DENY path at the PDP's constant rate (select + insert per transaction; pgbench's
+  # --rate latency counts from the scheduled start, like LoadGen's).
+  pgbench_run db_rate_decision_both "$WORK/pgbench/decision.sql" -c "$DB_CLIENTS" -R "$R_DENY"
+fi
+
+# --- 5. profile --------------------------------------------------------------------------------------------
+if [[ -s "$RESULTS/pdp.jfr" ]]; then
+  log "== profile ($RESULTS/pdp.jfr)"
+  {
+    echo "# JFR of PDP #1 during the DENY peak run ($STAMP)"
+    "$JFR" view --width 200 hot-methods "$RESULTS/pdp.jfr" 2>&1 || true
+    "$JFR" view --width 200 gc "$RESULTS/pdp.jfr" 2>&1 | head -n 30 || true
+    "$JFR" view --width 200 cpu-load "$RESULTS/pdp.jfr" 2>&1 | head -n 30 || true
+  } >"$RESULTS/pdp-profile.txt"
+  python3 "$BENCH_DIR/util.py" jfr-top "$RESULTS/pdp.jfr" "$JFR" 25 >"$STEPS/profile.json" 2>"$WORK/jfr.err" \
+    || python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "$(tail -n 3 "$WORK/jfr.err")" >"$STEPS/profile.json"
+fi
+
+# --- 6. report ---------------------------------------------------------------------------------------------
+python3 - "$STEPS/meta.json" "$STAMP" "$REPO_ROOT" "$JAR" "$AGENTS" "$((SECONDS - BENCH_START))" \
+  "$("$JAVA" -version 2>&1 | head -n 1)" "$("$PDP_OPA_BIN" version 2>/dev/null | head -n 1)" \
+  "$("$PDP_BAO_BIN" version 2>/dev/null | head -n 1)" "$("$PDP_PG_BIN_DIR/postgres" --version 2>/dev/null)" <<PY
+import json, os, platform, subprocess, sys
+out, stamp, repo, jar, agents, elapsed, java, opa, bao, pg = sys.argv[1:]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+try:
+    commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "src", "db", "policies", "pom.xml"],
+                                capture_output=True, text=True).stdout.strip())
+except Exception:
+    commit, dirty = None, None
+json.dump({
+    "timestamp_utc": stamp, "elapsed_s": int(elapsed),
+    "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "mem_total": mem, "kernel": platform.release()},
+    "versions": {"java": java, "opa": opa, "openbao": bao, "postgres": pg},
+    "git_commit": commit, "git_dirty_src": dirty, "jar": jar,
+    "config": {"agents": int(agents), "peak_concurrency_levels": "$PEAK_CONCURRENCY", "peak_warmup_s": $PEAK_WARMUP,
+               "peak_duration_s": $PEAK_DURATION, "rate_warmup_s": $RATE_WARMUP, "rate_duration_s": $RATE_DURATION,
+               "rate_connections": $RATE_CONNECTIONS, "rate_fraction_of_pdp_peak": $RATE_FRACTION,
+               "db_clients": $DB_CLIENTS, "db_duration_s": $DB_DURATION, "pdp_java_opts": "$PDP_JAVA_OPTS",
+               "pdp_env": {"PDP_QUARANTINE_DENY_THRESHOLD": 1000000000, "PDP_QUARANTINE_RATE_THRESHOLD": 1000000000,
+                           "PDP_LIMITS_TENANT_PER_SECOND": 1000000, "PDP_LIMITS_TENANT_BURST": 1000000,
+                           "PDP_LIMITS_AGENT_PER_SECOND": 1000000, "PDP_LIMITS_AGENT_BURST": 1000000}},
+    "loadavg_end": open("/proc/loadavg").read().split()[:3],
+}, open(out, "w"))
+PY
+python3 "$BENCH_DIR/util.py" compose "$STEPS" "$RESULTS/$STAMP.json"
+cp "$RESULTS/$STAMP.json" "$RESULTS/latest.json"
+python3 "$BENCH_DIR/util.py" table "$RESULTS/latest.json" >&2 || true
+log "results: $RESULTS/$STAMP.json (and latest.json), $((SECONDS - BENCH_START))s"

@@ -1,0 +1,23 @@
+-- The decision context SELECT of DecisionContextLoader.load, one agent chosen at random per transaction.
+-- Bound like the PDP binds it: tenant/agent/system/resource as text, approval null, the two window starts.
+\set a random(1, :agents)
+select a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
+       coalesce(q.active, false) as quarantined,
+       rc.owner_tenant, rc.classification,
+       ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
+       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at,
+       activity.denies, activity.decisions
+from (values (1)) as one (x)
+left join agent a on a.tenant_id = 'bench' and a.agent_id = 'bench-agent-' || cast(:a as text)
+left join quarantine q on q.tenant_id = 'bench' and q.agent_id = 'bench-agent-' || cast(:a as text)
+left join lateral (
+    select owner_tenant, classification from resource_classification
+    where system = 'crm' and starts_with('contacts/42', resource_prefix)
+    order by length(resource_prefix) desc limit 1) rc on true
+left join approval ap on ap.id = cast(null as uuid) and ap.tenant_id = 'bench'
+cross join lateral (
+    select count(*) filter (where outcome = 'DENY' and decided_at > now() - interval '1 minute') as denies,
+           count(*) filter (where decided_at > now() - interval '1 minute') as decisions
+    from decision_record
+    where tenant_id = 'bench' and agent_id = 'bench-agent-' || cast(:a as text)
+      and decided_at > now() - interval '1 minute') activity;

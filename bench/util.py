@@ -1,0 +1,479 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh (python3 standard library only).
+
+  util.py jwt KEY.pem SUB TENANT AUD SCOPE TTL_S         -> RS256 JWT on stdout (signed with openssl)
+  util.py bodies OUT_DIR AGENTS                          -> request bodies (JSON lines) for every target
+  util.py pgbench-stats LOG_DIR DURATION_S               -> JSON: throughput and latency percentiles
+  util.py prom-sum URL METRIC [LABEL=VALUE ...]          -> sum of a Prometheus series (0 if absent)
+  util.py jfr-top JFR_FILE JFR_BIN N                     -> JSON: top frames of jdk.ExecutionSample
+  util.py compose RESULTS_DIR OUT_FILE                   -> the final results document
+  util.py line STEP.json | table RESULTS.json            -> one-line / markdown summaries
+"""
+import base64
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+
+TENANT = "bench"
+CALLER = "bench-caller"
+TOOLS = ["crm.contacts.read", "crm.contacts.update"]
+HOME = ["crm"]
+OWNER = "bench-owner"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def cmd_jwt(key, sub, tenant, aud, scope, ttl):
+    now = int(time.time())
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    claims = {"sub": sub, "aud": aud, "iat": now, "nbf": now - 5, "exp": now + int(ttl),
+              "tenant_id": tenant, "scope": scope}
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key, "-binary"], input=signing_input,
+                         capture_output=True, check=True).stdout
+    print(f"{header}.{payload}.{b64url(sig)}")
+
+
+def decision_request(agent, chain_depth):
+    return {
+        "tenant": TENANT,
+        "agent": {"id": agent},
+        "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth},
+        "tool": "crm.contacts.read",
+        "action": "read",
+        "target": {"system": "crm", "resource": "contacts/42"},
+        "data_classification": "internal",
+    }
+
+
+def policy_input(agent, chain_depth):
+    """What DecisionService.policyInput builds for decision_request() of a seeded agent (same key order)."""
+    return {"input": {
+        "tenant": TENANT,
+        "caller": {"subject": CALLER, "tenant": TENANT, "scopes": ["decide"]},
+        "agent": {"id": agent, "registered": True, "owner": OWNER, "allowed_tools": TOOLS, "home_systems": HOME,
+                  "max_chain_depth": None, "workload_identity_present": False},
+        "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth,
+                 "parent_decision_id": None},
+        "tool": {"name": "crm.contacts.read"},
+        "action": {"kind": "read"},
+        "target": {"system": "crm", "resource": "contacts/42", "owner_tenant": TENANT},
+        "classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
+        "approval": None,
+        "quarantine": {"active": False},
+        "context": {},
+    }}
+
+
+def token_create(agent, i):
+    """What CredentialIssuer.issue posts for the ALLOW (low_risk_read: agent-read, 300 s, 10 uses)."""
+    return {"policies": ["agent-read"], "ttl": "300s", "explicit_max_ttl": "300s", "num_uses": 10,
+            "renewable": False, "display_name": "agent-" + agent,
+            "meta": {"tenant": TENANT, "agent": agent, "task": "bench-task",
+                     "decision": "00000000-0000-4000-8000-%012d" % i}}
+
+
+def cmd_bodies(out, agents):
+    agents = int(agents)
+    os.makedirs(out, exist_ok=True)
+    names = [f"bench-agent-{i}" for i in range(1, agents + 1)]
+    files = {
+        # chain_depth 6 > default max 5 (and <= 10, so the policy does not ask for quarantine): DENY, no credential.
+        "pdp-deny.jsonl": [decision_request(a, 6) for a in names],
+        # chain_depth 0, read of an internal resource: ALLOW low_risk_read, mints a wrapped token.
+        "pdp-allow.jsonl": [decision_request(a, 0) for a in names],
+        "opa-deny.jsonl": [policy_input(a, 6) for a in names],
+        "opa-allow.jsonl": [policy_input(a, 0) for a in names],
+        "vault-create.jsonl": [token_create(a, i) for i, a in enumerate(names)],
+    }
+    for name, docs in files.items():
+        with open(os.path.join(out, name), "w") as f:
+            for d in docs:
+                f.write(json.dumps(d, separators=(",", ":")) + "\n")
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0.0
+    import math
+    rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
+    return sorted_values[min(len(sorted_values), rank) - 1]
+
+
+def cmd_pgbench_stats(log_dir, duration):
+    # Per-transaction log: client_id transaction_no time script_no time_epoch time_us [schedule_lag].
+    # With --rate, pgbench measures `time` from the scheduled start (lag included).
+    lat = []
+    for path in glob.glob(os.path.join(log_dir, "pgbench_log.*")):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and parts[2] not in ("skipped", "failed"):
+                    lat.append(int(parts[2]))
+    lat.sort()
+    ms = lambda us: round(us / 1000.0, 3)
+    print(json.dumps({
+        "requests": len(lat),
+        "throughput_rps": round(len(lat) / float(duration), 3),
+        "latency_ms": {"p50": ms(percentile(lat, 50)), "p90": ms(percentile(lat, 90)), "p99": ms(percentile(lat, 99)),
+                       "p999": ms(percentile(lat, 99.9)), "max": ms(lat[-1] if lat else 0),
+                       "mean": ms(sum(lat) / len(lat) if lat else 0)},
+    }))
+
+
+def cmd_prom_sum(url, metric, *labels):
+    want = [l.split("=", 1) for l in labels]
+    total = 0.0
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+    except Exception as e:  # noqa: BLE001
+        print(f"error: {e}", file=sys.stderr)
+        print("null")
+        return
+    for line in text.splitlines():
+        if not line.startswith(metric):
+            continue
+        name_part, _, value = line.rpartition(" ")
+        name = name_part.split("{", 1)[0]
+        if name != metric:
+            continue
+        if all(f'{k}="{v}"' in name_part for k, v in want):
+            total += float(value)
+    print(int(total) if total == int(total) else total)
+
+
+# Inclusive categories for the JFR samples: a sample counts for every category whose marker is on its stack.
+CATEGORIES = [
+    ("jwt_decode_and_rsa_verify", ("org.springframework.security.oauth2.jwt.", "com.nimbusds.")),
+    ("spring_security_filter_chain", ("org.springframework.security.",)),
+    ("bean_validation", ("org.hibernate.validator.",)),
+    ("json_jackson", ("tools.jackson.", "com.fasterxml.jackson.")),
+    ("opa_call_PolicyEngine", ("io.agentpdp.policy.PolicyEngine",)),
+    ("vault_call_CredentialIssuer", ("io.agentpdp.credential.",)),
+    ("jdk_http_client", ("jdk.internal.net.http.", "java.net.http.")),
+    ("context_select_DecisionContextLoader", ("io.agentpdp.decision.DecisionContextLoader",)),
+    ("audit_insert_AuditTrail", ("io.agentpdp.audit.AuditTrail",)),
+    ("jdbc_pgjdbc_hikari", ("org.postgresql.", "com.zaxxer.hikari.")),
+    ("metrics_micrometer", ("io.micrometer.core.",)),
+    ("tracing", ("io.micrometer.tracing.", "io.opentelemetry.", "brave.")),
+    ("logging", ("ch.qos.logback.", "org.slf4j.", "org.apache.logging.")),
+    ("tomcat", ("org.apache.catalina.", "org.apache.coyote.", "org.apache.tomcat.")),
+    ("spring_mvc", ("org.springframework.web.",)),
+    ("DecisionService_total", ("io.agentpdp.decision.DecisionService",)),
+]
+
+
+# Exclusive layers: a sample belongs to the innermost frame that matches one of these (first match per frame).
+LAYERS = [
+    ("jackson", ("tools.jackson.", "com.fasterxml.jackson.")),
+    ("pgjdbc_hikari", ("org.postgresql.", "com.zaxxer.hikari.")),
+    ("jdk_http_client", ("jdk.internal.net.http.", "java.net.http.")),
+    ("jwt_nimbus_spring_jwt", ("com.nimbusds.", "org.springframework.security.oauth2.jwt.")),
+    ("hibernate_validator", ("org.hibernate.validator.",)),
+    ("micrometer_tracing_otel", ("io.micrometer.tracing.", "io.opentelemetry.")),
+    ("micrometer_observation", ("io.micrometer.observation.",)),
+    ("micrometer_core", ("io.micrometer.core.",)),
+    ("logback_slf4j", ("ch.qos.logback.", "org.slf4j.")),
+    ("spring_jdbc", ("org.springframework.jdbc.",)),
+    ("agentpdp_own_code", ("io.agentpdp.",)),
+    ("spring_security", ("org.springframework.security.",)),
+    ("spring_web_mvc", ("org.springframework.web.", "org.springframework.http.")),
+    ("spring_other", ("org.springframework.",)),
+    ("tomcat", ("org.apache.catalina.", "org.apache.coyote.", "org.apache.tomcat.")),
+    ("jdk_crypto_bigint(rsa verify)", ("java.math.", "sun.security.", "java.security.")),
+]
+
+
+def cmd_jfr_top(jfr_file, jfr_bin, n):
+    n = int(n)
+    out = subprocess.run([jfr_bin, "print", "--json", "--stack-depth", "300", "--events", "jdk.ExecutionSample", jfr_file],
+                         capture_output=True, text=True, check=True).stdout
+    events = json.loads(out)["recording"]["events"]
+    top, ours, cats, layers, threads = Counter(), Counter(), Counter(), Counter(), Counter()
+
+    def tname(fr):
+        return fr["method"]["type"]["name"].replace("/", ".")
+
+    for e in events:
+        frames = (e.get("values", {}).get("stackTrace") or {}).get("frames") or []
+        if not frames:
+            continue
+        types = [tname(fr) for fr in frames]
+        top[types[0] + "." + frames[0]["method"]["name"]] += 1
+        for fr, t in zip(frames, types):  # innermost frame of our own code (where our code spends/calls)
+            if t.startswith("io.agentpdp."):
+                ours[t.split("$$")[0] + "." + fr["method"]["name"]] += 1
+                break
+        seen = set()
+        for cat, markers in CATEGORIES:
+            if any(t.startswith(m) for t in types for m in markers):
+                seen.add(cat)
+        if not seen:
+            seen.add("other")
+        for c in seen:
+            cats[c] += 1
+        layer = None
+        for t in types:
+            layer = next((name for name, ms in LAYERS if any(t.startswith(m) for m in ms)), None)
+            if layer:
+                break
+        layers[layer or "jdk_only"] += 1
+        th = (e.get("values", {}).get("sampledThread") or {}).get("javaName") or ""
+        threads["virtual/unnamed" if not th else th.rstrip("0123456789")] += 1
+    total = len([e for e in events if (e.get("values", {}).get("stackTrace") or {}).get("frames")]) or 1
+    pct = lambda c, k: [{"method": m, "samples": v, "percent": round(100.0 * v / total, 1)} for m, v in c.most_common(k)]
+    share = lambda c: [{"name": m, "samples": v, "percent": round(100.0 * v / total, 1)} for m, v in c.most_common()]
+    print(json.dumps({"samples": total,
+                      "exclusive_layers": share(layers),
+                      "threads": share(threads)[:12],
+                      "inclusive_categories": [{"category": m, "samples": v, "percent": round(100.0 * v / total, 1)}
+                                               for m, v in cats.most_common()],
+                      "top_self_frames": pct(top, n),
+                      "innermost_agentpdp_frame": pct(ours, n)}))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def ratio(a, b):
+    return None if not a or not b else round(a / b, 3)
+
+
+def cmd_compose(results_dir, out_file):
+    """Reads the step files written by run.sh (results_dir/*.json) and builds the report."""
+    r = {}
+    for p in glob.glob(os.path.join(results_dir, "*.json")):
+        try:
+            r[os.path.basename(p)[:-5]] = load(p)
+        except Exception as e:  # noqa: BLE001
+            r[os.path.basename(p)[:-5]] = {"error": str(e)}
+    g = lambda k: r.get(k) or {}
+    thr = lambda k: g(k).get("throughput_rps")
+    lat = lambda k, p: (g(k).get("latency_ms") or {}).get(p)
+
+    added_p50 = None if lat("rate_pdp_deny", "p50") is None or lat("rate_opa_deny", "p50") is None \
+        else round(lat("rate_pdp_deny", "p50") - lat("rate_opa_deny", "p50"), 3)
+    added_p99 = None if lat("rate_pdp_deny", "p99") is None or lat("rate_opa_deny", "p99") is None \
+        else round(lat("rate_pdp_deny", "p99") - lat("rate_opa_deny", "p99"), 3)
+    deny_vs_opa = ratio(thr("peak_pdp_deny"), thr("peak_opa_deny"))
+    mint_vs_vault = ratio(thr("peak_pdp_allow"), thr("peak_vault_create"))
+    vault = g("vault_calls_during_deny")
+    scaling = {}
+    for n in (1, 2, 3):
+        k = "peak_pdp_deny" if n == 1 else f"peak_pdp_deny_x{n}"
+        if thr(k) is not None:
+            scaling[str(n)] = {"instances": n, "throughput_rps": thr(k),
+                               "per_instance_rps": round(thr(k) / n, 1),
+                               "latency_ms": g(k).get("latency_ms")}
+    base = (scaling.get("1") or {}).get("throughput_rps")
+    for v in scaling.values():
+        v["speedup_vs_1"] = ratio(v["throughput_rps"], base)
+
+    doc = {
+        "meta": g("meta"),
+        "peak_closed_loop": {k[5:]: g(k) for k in sorted(r) if k.startswith("peak_")},
+        "constant_rate": {k[5:]: g(k) for k in sorted(r) if k.startswith("rate_")},
+        "database": {k[3:]: g(k) for k in sorted(r) if k.startswith("db_")},
+        "scaling_deny_peak": scaling,
+        "vault_calls_during_deny": vault,
+        "profile": g("profile"),
+        "ratios": {
+            "pdp_deny_over_raw_opa_throughput": {"value": deny_vs_opa, "goal": ">= 0.5",
+                                                 "met": None if deny_vs_opa is None else deny_vs_opa >= 0.5},
+            "added_p50_ms_over_raw_opa_at_half_pdp_peak": {"value": added_p50, "goal": "<= 0.4",
+                                                            "met": None if added_p50 is None else added_p50 <= 0.4},
+            "added_p99_ms_over_raw_opa_at_half_pdp_peak": {"value": added_p99, "goal": "<= 1.0",
+                                                            "met": None if added_p99 is None else added_p99 <= 1.0},
+            "pdp_allow_with_mint_over_raw_token_create_throughput": {
+                "value": mint_vs_vault, "goal": ">= 0.85",
+                "met": None if mint_vs_vault is None else mint_vs_vault >= 0.85},
+            "deny_path_makes_no_vault_call": {"value": vault.get("no_vault_call"), "goal": "true",
+                                              "met": vault.get("no_vault_call")},
+        },
+        "notes": [
+            "Every ALLOW/CONSTRAIN mints a credential in the current code; there is no ALLOW-without-credential path. "
+            "The DENY path (chain_depth_exceeded) is the PDP without a mint, the ALLOW path (low_risk_read) the PDP with a mint.",
+            "Peak = closed loop (fixed concurrency, back to back). Constant rate = open model, wrk2 style: latency from the "
+            "intended send time (coordinated omission corrected).",
+            "Load generator, PDP(s), OPA, OpenBao and PostgreSQL share the same machine; absolute numbers are lower bounds.",
+            "Quarantine thresholds are raised for the bench instances (PDP_QUARANTINE_DENY_THRESHOLD / "
+            "PDP_QUARANTINE_RATE_THRESHOLD = 1e9): otherwise 5 DENYs or more than 120 decisions per agent and minute "
+            "quarantine the agent and every later decision is a cheap 'quarantined' DENY without OPA.",
+        ],
+    }
+    with open(out_file, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+
+
+def cmd_line(path):
+    d = load(path)
+    if "throughput_rps" not in d:
+        print(f"[bench]   {os.path.basename(path)[:-5]:<26} ERROR {d.get('error')}")
+        return
+    l = d["latency_ms"]
+    err = f"  ({d['first_error'][:160]})" if d.get("first_error") else ""
+    cpu = ""
+    if d.get("cpu"):
+        c = d["cpu"]
+        cpu = "  cpu/req ms: " + " ".join(f"{k} {v['cpu_ms_per_request']:.2f}" for k, v in c["components"].items()) \
+              + f" client {c['load_generator']['cpu_ms_per_request']:.2f}; other procs {c['other_processes_cores']:.2f} cores"
+    print(f"[bench]   {d.get('name', ''):<26} {d['throughput_rps']:>9.1f} /s  p50 {l['p50']:.3f}  p99 {l['p99']:.3f}"
+          f"  p99.9 {l['p999']:.3f} ms  errors {d.get('errors', 0)}{cpu}{err}")
+
+
+def cmd_table(path):
+    """Markdown summary of a results document (also used for bench/README.md)."""
+    doc = load(path)
+    m = doc.get("meta", {})
+    mach = m.get("machine", {})
+    print(f"Run {m.get('timestamp_utc')} on {mach.get('nproc')} x {mach.get('cpu_model')}, {mach.get('mem_total')}; "
+          f"commit {m.get('git_commit')}{' (dirty)' if m.get('git_dirty_src') else ''}; {m.get('elapsed_s')} s\n")
+    print("| measurement | mode | target /s | throughput /s | p50 ms | p99 ms | p99.9 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+
+    def row(label, d, mode):
+        if not d or "throughput_rps" not in d:
+            print(f"| {label} | {mode} | | ERROR {(d or {}).get('error', 'missing')} | | | | |")
+            return
+        l = d["latency_ms"]
+        tgt = d.get("target_rps")
+        extra = f" (c={d['concurrency']})" if mode == "closed" and d.get("concurrency") else ""
+        print(f"| {label}{extra} | {mode} | {'' if tgt is None else round(tgt)} | {d['throughput_rps']:.0f} | "
+              f"{l['p50']:.2f} | {l['p99']:.2f} | {l['p999']:.2f} | {d.get('errors', 0)} |")
+
+    pk, rt, db = doc.get("peak_closed_loop", {}), doc.get("constant_rate", {}), doc.get("database", {})
+    for k, label in (("opa_deny", "raw OPA (DENY input)"), ("pdp_deny", "PDP DENY (no mint)"),
+                     ("pdp_allow", "PDP ALLOW (mint)"), ("vault_create", "raw OpenBao token create (wrapped)"),
+                     ("pdp_deny_x2", "PDP DENY, 2 instances"), ("pdp_deny_x3", "PDP DENY, 3 instances")):
+        if k in pk:
+            row(label, pk[k], "closed")
+    for k, label in (("pdp_deny", "PDP DENY (no mint)"), ("opa_deny", "raw OPA (DENY input)"),
+                     ("pdp_allow", "PDP ALLOW (mint)"), ("vault_create", "raw OpenBao token create")):
+        if k in rt:
+            row(label, rt[k], "rate")
+    for k, label, mode in (("peak_context_select", "DB: context SELECT", "closed"),
+                           ("peak_audit_insert", "DB: audit INSERT (DENY)", "closed"),
+                           ("peak_decision_both", "DB: SELECT + INSERT", "closed"),
+                           ("rate_decision_both", "DB: SELECT + INSERT", "rate")):
+        if k in db:
+            d = dict(db[k])
+            if mode == "rate":
+                d["target_rps"] = (rt.get("pdp_deny") or {}).get("target_rps")
+            row(label, d, mode)
+    print("\n| ratio | value | goal | met |")
+    print("|---|---:|---|---|")
+    for k, v in doc.get("ratios", {}).items():
+        print(f"| {k} | {v.get('value')} | {v.get('goal')} | {v.get('met')} |")
+    prof = doc.get("profile") or {}
+    if prof.get("exclusive_layers"):
+        print(f"\nJFR of PDP #1 during the DENY peak ({prof.get('samples')} execution samples), innermost layer per sample:\n")
+        print("| layer | % of samples |")
+        print("|---|---:|")
+        for x in prof["exclusive_layers"][:16]:
+            print(f"| {x['name']} | {x['percent']} |")
+    cpu_rows = [(k, v) for k, v in list(pk.items()) + [("rate_" + k, v) for k, v in rt.items()] if v.get("cpu")]
+    if cpu_rows:
+        print("\n| run | CPU ms/request: PDP | OPA | OpenBao | PostgreSQL | load generator | other processes (cores) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for k, v in cpu_rows:
+            c = v["cpu"]; comp = c["components"]
+            g = lambda n: comp.get(n, {}).get("cpu_ms_per_request", 0)
+            print(f"| {k} | {g('pdp'):.2f} | {g('opa'):.2f} | {g('openbao'):.2f} | {g('postgres'):.2f} | "
+                  f"{c['load_generator']['cpu_ms_per_request']:.2f} | {c['other_processes_cores']:.2f} |")
+    sc = doc.get("scaling_deny_peak", {})
+    if sc:
+        print("\n| PDP instances | aggregate DENY peak /s | per instance /s | vs 1 |")
+        print("|---:|---:|---:|---:|")
+        for n, v in sorted(sc.items()):
+            print(f"| {n} | {v['throughput_rps']:.0f} | {v['per_instance_rps']:.0f} | {v.get('speedup_vs_1')} |")
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (all threads)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == int(ppid):
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def cmd_cpu_snap(out, *specs):
+    """specs: NAME=PID[,PID...]; a PID written tree:PID also counts its direct children (PostgreSQL backends).
+    Note: exited children (backends that closed) are not counted; the PDP's pooled connections stay."""
+    comps = {}
+    for spec in specs:
+        name, pids = spec.split("=", 1)
+        total = 0
+        for p in pids.split(","):
+            if not p:
+                continue
+            if p.startswith("tree:"):
+                root = p[5:]
+                total += proc_ticks(root) + sum(proc_ticks(c) for c in children(root))
+            else:
+                total += proc_ticks(p)
+        comps[name] = total
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    idle = cpu[3] + cpu[4]
+    json.dump({"t": time.monotonic(), "busy": sum(cpu) - idle, "comps": comps}, open(out, "w"))
+
+
+def cmd_cpu_merge(step, before, after):
+    """Adds CPU use during the step: per component cores and ms per request, the load generator's share,
+    and the CPU used by everything else on the machine (other users' work contaminates a run)."""
+    d, a, b = load(step), load(before), load(after)
+    if "requests_total" not in d:
+        return
+    secs = b["t"] - a["t"]
+    ms = lambda ticks: ticks * 1000.0 / CLK_TCK
+    n = max(1, d.get("requests_total") or 0)
+    comps = {}
+    ours = 0.0
+    for name in b["comps"]:
+        t = ms(b["comps"][name] - a["comps"].get(name, 0))
+        ours += t
+        comps[name] = {"cores": round(t / 1000.0 / secs, 2), "cpu_ms_per_request": round(t / n, 3)}
+    client = d.get("client_cpu_ms_total") or 0.0
+    busy = ms(b["busy"] - a["busy"])
+    d["cpu"] = {"window_s": round(secs, 1), "requests": n, "components": comps,
+                "load_generator": {"cores": round(client / 1000.0 / secs, 2), "cpu_ms_per_request": round(client / n, 3)},
+                "machine_busy_cores": round(busy / 1000.0 / secs, 2),
+                "other_processes_cores": round(max(0.0, busy - ours - client) / 1000.0 / secs, 2)}
+    json.dump(d, open(step, "w"))
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"jwt": cmd_jwt, "bodies": cmd_bodies, "pgbench-stats": cmd_pgbench_stats, "prom-sum": cmd_prom_sum,
+     "jfr-top": cmd_jfr_top, "compose": cmd_compose,
+     "line": cmd_line, "table": cmd_table,
+     "cpu-snap": cmd_cpu_snap, "cpu-merge": cmd_cpu_merge}[cmd](*args)
