@@ -7,31 +7,16 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 RUN_DIR="${PDP_RUN_DIR:-$REPO_ROOT/.run-state/run}"
 
+# shellcheck source=scripts/stack/lib.sh
+source "$REPO_ROOT/scripts/stack/lib.sh"
 log() { printf '[run] %s\n' "$*" >&2; }
 
 if [[ ! -d "$RUN_DIR" ]]; then
   exit 0
 fi
 
-PID_FILE="$RUN_DIR/pdp.pid"
-if [[ -s "$PID_FILE" ]]; then
-  pid="$(cat "$PID_FILE")"
-  # Only a process that is still our PDP (the pid may have been reused).
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-      && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF agent-pdp.jar; then
-    log "stopping the PDP (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.3
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "the PDP did not exit; sending KILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$PID_FILE"
-fi
+# Only a process that is still our PDP is stopped (the pid may have been reused); it gets 30 s to drain.
+stop_pid_file "the PDP" agent-pdp.jar "$RUN_DIR/pdp.pid" 100
 
 if [[ -d "$RUN_DIR/stack" ]]; then
   "$REPO_ROOT/scripts/stack/stop.sh" "$RUN_DIR/stack"

@@ -128,3 +128,24 @@ show_log() {
   if [[ -r "$f" ]]; then tail -n 40 "$f" >&2; else printf '(no log file)\n' >&2; fi
   printf '[stack] ----\n' >&2
 }
+
+# stop_pid_file NAME NEEDLE PIDFILE [TRIES]: TERM the process in PIDFILE if its command line still
+# contains NEEDLE (pids get reused), KILL it after TRIES x 0.3 s (default 50), remove the pid file.
+stop_pid_file() {
+  local name="$1" needle="$2" pidfile="$3" tries="${4:-50}" pid i
+  [[ -f "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if pid_matches "$pid" "$needle"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < tries; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.3
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name did not exit; sending KILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+}

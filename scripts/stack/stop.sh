@@ -15,29 +15,8 @@ if [[ ! -d "$1" ]]; then
 fi
 STATE_DIR="$(cd "$1" && pwd -P)"
 
-# stop_pidfile NAME NEEDLE: TERM the process in STATE_DIR/NAME.pid (if it is
-# still the one we started), wait up to 15 s, then KILL.
-stop_pidfile() {
-  local name="$1" needle="$2" pidfile="$STATE_DIR/$1.pid" pid i
-  [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile" 2>/dev/null || true)"
-  if pid_matches "$pid" "$needle"; then
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.3
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not exit; sending KILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$pidfile"
-}
-
-stop_pidfile opa "run --server"
-stop_pidfile bao "server -dev"
+stop_pid_file opa "run --server" "$STATE_DIR/opa.pid"
+stop_pid_file bao "server -dev" "$STATE_DIR/bao.pid"
 
 # PostgreSQL: pg_ctl stop -m fast as the postgres user; kill as a fallback.
 PGDATA_DIR="$STATE_DIR/pg/data"

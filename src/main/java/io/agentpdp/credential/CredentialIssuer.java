@@ -98,11 +98,7 @@ public class CredentialIssuer implements HealthIndicator {
     /** Revokes a minted token by its accessor (the token itself is never kept). */
     public void revoke(String accessor) throws CredentialUnavailableException {
         try {
-            RestResponse response = send("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
-            if (response.getStatus() == 403) {
-                session.invalidate();
-                response = send("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
-            }
+            RestResponse response = sendWithRelogin("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
             // 400 "invalid accessor": the token no longer exists (expired or used up), which is what revocation wants.
             if (response.getStatus() == 400 && errors(response).contains("invalid accessor")) {
                 return;
@@ -118,22 +114,27 @@ public class CredentialIssuer implements HealthIndicator {
 
     private JsonNode post(String path, Map<String, Object> body, boolean wrap) throws CredentialUnavailableException {
         try {
-            RestResponse response = send(path, body, wrap);
-            if (response.getStatus() == 403) {
-                session.invalidate();
-                response = send(path, body, wrap);
-            }
+            RestResponse response = sendWithRelogin(path, body, wrap);
             if (response.getStatus() / 100 != 2) {
                 throw new CredentialUnavailableException("Vault answered HTTP " + response.getStatus() + " on " + path
                         + errors(response), null);
             }
             byte[] bytes = response.getBody();
             return bytes == null || bytes.length == 0 ? json.createObjectNode() : json.readTree(bytes);
-        } catch (VaultException | RestException e) {
-            throw new CredentialUnavailableException("Vault call " + path + " failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (VaultException | RestException | RuntimeException e) {
             throw new CredentialUnavailableException("Vault call " + path + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Sends once; a 403 may mean the PDP's own token expired, so log in again and send once more. */
+    private RestResponse sendWithRelogin(String path, Map<String, Object> body, boolean wrap)
+            throws VaultException, RestException {
+        RestResponse response = send(path, body, wrap);
+        if (response.getStatus() == 403) {
+            session.invalidate();
+            response = send(path, body, wrap);
+        }
+        return response;
     }
 
     private RestResponse send(String path, Map<String, Object> body, boolean wrap) throws VaultException, RestException {

@@ -1,6 +1,8 @@
 package io.agentpdp.decision;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -20,12 +22,35 @@ import io.micrometer.tracing.Tracer;
 @Component
 class DecisionMetrics {
 
+    private static final List<String> OUTCOMES = List.of("ALLOW", "DENY", "STEP_UP", "CONSTRAIN");
+    private static final List<String> DEPENDENCIES = List.of("opa", "vault", "database");
+
     private final MeterRegistry registry;
     private final ObjectProvider<Tracer> tracer;
+    // Timers have a small fixed tag set: built once, not looked up on every decision.
+    private final Map<String, Timer> decisionTimers = new HashMap<>();
+    private final Map<String, Timer> dependencyTimers = new HashMap<>();
 
     DecisionMetrics(MeterRegistry registry, ObjectProvider<Tracer> tracer) {
         this.registry = registry;
         this.tracer = tracer;
+        for (String outcome : OUTCOMES) {
+            decisionTimers.put(outcome, Timer.builder("pdp.decision.duration")
+                    .description("Time to decide, from validated request to recorded decision")
+                    .tag("outcome", outcome)
+                    .publishPercentileHistogram()
+                    .register(registry));
+        }
+        for (String dependency : DEPENDENCIES) {
+            for (boolean ok : new boolean[] {true, false}) {
+                dependencyTimers.put(dependency + ok, Timer.builder("pdp.dependency.duration")
+                        .description("Time spent in a dependency of the decision path")
+                        .tag("dependency", dependency)
+                        .tag("result", ok ? "ok" : "error")
+                        .publishPercentileHistogram()
+                        .register(registry));
+            }
+        }
     }
 
     void decided(String tenant, String outcome, List<String> reasons, long startNanos) {
@@ -36,22 +61,11 @@ class DecisionMetrics {
                 .tag("tenant", tenant)
                 .register(registry)
                 .increment();
-        Timer.builder("pdp.decision.duration")
-                .description("Time to decide, from validated request to recorded decision")
-                .tag("outcome", outcome)
-                .publishPercentileHistogram()
-                .register(registry)
-                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+        decisionTimers.get(outcome).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
     }
 
     void dependency(String dependency, boolean ok, long startNanos) {
-        Timer.builder("pdp.dependency.duration")
-                .description("Time spent in a dependency of the decision path")
-                .tag("dependency", dependency)
-                .tag("result", ok ? "ok" : "error")
-                .publishPercentileHistogram()
-                .register(registry)
-                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+        dependencyTimers.get(dependency + ok).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
     }
 
     /** The trace id of the current request, recorded with the decision to join logs, traces and audit. */

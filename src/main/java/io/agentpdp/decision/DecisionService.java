@@ -30,7 +30,6 @@ import tools.jackson.databind.json.JsonMapper;
 class DecisionService {
 
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
-    private static final String APPROVED_BY_HUMAN = "approved_by_human";
     private static final String APPROVAL_INVALID = "approval_invalid";
 
     private final DecisionContextLoader contexts;
@@ -135,8 +134,9 @@ class DecisionService {
                 log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
                 verdict = Verdict.deny("approval_unavailable").withRevision(verdict.revision());
             }
-        } else if (verdict.grant() != null && verdict.reasons().contains(APPROVED_BY_HUMAN)) {
-            // Spend the approval before minting: of concurrent replays exactly one gets past this.
+        } else if (verdict.grant() != null && request.approvalId() != null) {
+            // A credential granted to a request that presents an approval spends it, whatever reason the
+            // policy gave, and before minting: of concurrent replays exactly one gets past this.
             verdict = consumeApproval(verdict, caller, request, effective, decisionId);
         }
 
@@ -311,7 +311,8 @@ class DecisionService {
                 audit.recordDecision(entry);
                 return entry.id();
             });
-        } catch (DataAccessException e) {
+        } catch (RuntimeException e) {
+            // Whatever failed, a token whose decision is not recorded must not stay usable.
             if (issued != null) {
                 revokeUnrecorded(decisionId, issued);
             }
