@@ -2,17 +2,31 @@ package io.agentpdp.policy;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ConnectionRequestTimeoutException;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.NoHttpResponseException;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
@@ -23,26 +37,54 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Asks the OPA sidecar for a decision over REST. Anything but a well-formed result — OPA down, slow,
  * 5xx, no {@code result}, a result of the wrong shape — is a {@link PolicyUnavailableException}, which the
- * caller turns into DENY. Connections are pooled and kept alive by the shared {@link HttpClient}.
+ * caller turns into DENY. Connections to the sidecar are pooled and kept alive; a request runs blocking on
+ * the caller's virtual thread (no hand-offs between client threads, which cost the JDK client an eighth of
+ * the PDP's CPU).
  */
 @Component("opa")
-public class PolicyEngine implements HealthIndicator {
+public class PolicyEngine implements HealthIndicator, DisposableBean {
 
     private static final Set<String> OUTCOMES = Set.of("ALLOW", "DENY", "STEP_UP", "CONSTRAIN");
+    /** A decision document is a few hundred bytes; a larger answer is not read into memory. */
+    private static final int MAX_ANSWER_BYTES = 1 << 20;
 
     private final PolicyProperties properties;
     private final JsonMapper json;
-    private final HttpClient http;
+    private final PoolingHttpClientConnectionManager pool;
+    private final CloseableHttpClient http;
     private final URI decisionUri;
 
     PolicyEngine(PolicyProperties properties, JsonMapper json) {
         this.properties = properties;
         this.json = json;
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(properties.connectTimeout())
+        Timeout deadline = Timeout.of(properties.timeout());
+        this.pool = PoolingHttpClientConnectionManagerBuilder.create()
+                .setMaxConnTotal(properties.maxConnections())
+                .setMaxConnPerRoute(properties.maxConnections())
+                .setDefaultConnectionConfig(ConnectionConfig.custom()
+                        .setConnectTimeout(Timeout.of(properties.connectTimeout()))
+                        .setSocketTimeout(deadline)
+                        // A connection idle this long is checked before reuse (OPA may have restarted).
+                        .setValidateAfterInactivity(TimeValue.ofSeconds(2))
+                        .build())
+                .build();
+        this.http = HttpClients.custom()
+                .setConnectionManager(pool)
+                .setDefaultRequestConfig(RequestConfig.custom()
+                        .setConnectionRequestTimeout(deadline)
+                        .setResponseTimeout(deadline)
+                        .build())
+                .disableAutomaticRetries()
+                .disableRedirectHandling()
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .disableContentCompression()
                 .build();
         this.decisionUri = properties.url().resolve("/v1/data/" + properties.decisionPath() + "?provenance=true");
+    }
+
+    /** An answer from OPA: status and body, read completely. */
+    private record Answer(int status, byte[] body) {
     }
 
     /** A policy's verdict, already checked against the output contract. */
@@ -81,26 +123,23 @@ public class PolicyEngine implements HealthIndicator {
     /** Evaluates the decision policy for {@code input}. */
     public Result evaluate(Map<String, Object> input) throws PolicyUnavailableException {
         byte[] body = json.writeValueAsBytes(Map.of("input", input));
-        HttpRequest request = HttpRequest.newBuilder(decisionUri)
-                .timeout(properties.timeout())
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                .build();
-        HttpResponse<byte[]> response;
+        long start = System.nanoTime();
+        Answer response;
         try {
-            response = send(request);
-        } catch (HttpTimeoutException e) {
-            throw new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), e);
+            response = send(body);
+        } catch (SocketTimeoutException | ConnectionRequestTimeoutException e) {
+            throw timeout(e);
         } catch (ConnectException e) {
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA is unreachable", e);
         } catch (IOException e) {
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA request failed: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new PolicyUnavailableException("policy_engine_unavailable", "Interrupted while asking OPA", e);
         }
-        if (response.statusCode() != 200) {
-            throw new PolicyUnavailableException("policy_engine_error", "OPA answered HTTP " + response.statusCode(), null);
+        // The socket timeout bounds each read; the deadline bounds the whole exchange.
+        if (System.nanoTime() - start > properties.timeout().toNanos()) {
+            throw timeout(null);
+        }
+        if (response.status() != 200) {
+            throw new PolicyUnavailableException("policy_engine_error", "OPA answered HTTP " + response.status(), null);
         }
         JsonNode document;
         try {
@@ -118,16 +157,30 @@ public class PolicyEngine implements HealthIndicator {
 
     /**
      * Sends once more when a pooled keep-alive connection turns out to be closed (OPA restarted): the
-     * evaluation is a pure read. Timeouts are not retried: the deadline is the deadline.
+     * evaluation is a pure read. The other idle connections are from before the restart too, so they are
+     * dropped first. Timeouts and refused connections are not retried: the deadline is the deadline.
      */
-    private HttpResponse<byte[]> send(HttpRequest request) throws IOException, InterruptedException {
+    private Answer send(byte[] body) throws IOException {
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (HttpTimeoutException e) {
-            throw e;
-        } catch (IOException e) {
-            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            return post(body);
+        } catch (NoHttpResponseException | SocketException e) {
+            if (e instanceof ConnectException) {
+                throw e;
+            }
+            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+            return post(body);
         }
+    }
+
+    private Answer post(byte[] body) throws IOException {
+        HttpPost request = new HttpPost(decisionUri);
+        request.setEntity(new ByteArrayEntity(body, ContentType.APPLICATION_JSON));
+        return http.execute(request, response -> new Answer(response.getCode(),
+                response.getEntity() == null ? new byte[0] : EntityUtils.toByteArray(response.getEntity(), MAX_ANSWER_BYTES)));
+    }
+
+    private PolicyUnavailableException timeout(Exception cause) {
+        return new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), cause);
     }
 
     private Result parse(JsonNode result, String revision) throws PolicyUnavailableException {
@@ -221,16 +274,22 @@ public class PolicyEngine implements HealthIndicator {
 
     @Override
     public Health health() {
+        HttpGet request = new HttpGet(properties.url().resolve("/health"));
+        request.setConfig(RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(2))
+                .setConnectionRequestTimeout(Timeout.ofSeconds(2)).build());
         try {
-            HttpResponse<Void> response = http.send(HttpRequest.newBuilder(properties.url().resolve("/health"))
-                    .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding());
-            return response.statusCode() == 200 ? Health.up().build()
-                    : Health.down().withDetail("status", response.statusCode()).build();
+            int status = http.execute(request, response -> {
+                EntityUtils.consume(response.getEntity());
+                return response.getCode();
+            });
+            return status == 200 ? Health.up().build() : Health.down().withDetail("status", status).build();
         } catch (IOException e) {
             return Health.down().withDetail("error", e.getClass().getSimpleName()).build();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Health.down().build();
         }
+    }
+
+    @Override
+    public void destroy() throws IOException {
+        http.close();
     }
 }

@@ -15,6 +15,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param connectTimeout TCP connect deadline (default 100ms)
  * @param maxTtl         longest credential TTL a policy may grant (default 1h); a longer one makes the result invalid
  * @param maxUses        most uses a policy may grant one credential (default 100)
+ * @param maxConnections pooled keep-alive connections to OPA (default 64); a request waits for one at most {@code timeout}
  */
 @ConfigurationProperties("pdp.opa")
 record PolicyProperties(@DefaultValue("http://127.0.0.1:8181") URI url,
@@ -22,5 +23,6 @@ record PolicyProperties(@DefaultValue("http://127.0.0.1:8181") URI url,
                         @DefaultValue("250ms") Duration timeout,
                         @DefaultValue("100ms") Duration connectTimeout,
                         @DefaultValue("1h") Duration maxTtl,
-                        @DefaultValue("100") int maxUses) {
+                        @DefaultValue("100") int maxUses,
+                        @DefaultValue("64") int maxConnections) {
 }

@@ -20,7 +20,7 @@ class PolicyEngineTest {
 
     private static PolicyEngine engine(String path) {
         return new PolicyEngine(new PolicyProperties(URI.create(STACK.opaUrl()), path, Duration.ofSeconds(2),
-                Duration.ofMillis(500), Duration.ofHours(1), 100), JsonMapper.builder().build());
+                Duration.ofMillis(500), Duration.ofHours(1), 100, 8), JsonMapper.builder().build());
     }
 
     private static Map<String, Object> lowRiskRead() {

@@ -1,0 +1,90 @@
+package io.agentpdp.security;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtException;
+
+/**
+ * Remembers tokens that Spring Security's decoder has already verified, so an enforcement point that
+ * reuses its bearer token does not cost an RSA signature check per decision (about a tenth of the PDP's
+ * CPU at peak). Only successful verifications are cached, keyed by the SHA-256 of the token (the token
+ * itself is not kept), and a hit is honoured only while the token is unexpired by this clock, with no
+ * skew allowance, and for at most {@code ttl} after its verification (so a rotated-out signing key stops
+ * being trusted within that time). A failed verification is never cached: every bad token is checked.
+ */
+final class CachingJwtDecoder implements JwtDecoder {
+
+    private final JwtDecoder delegate;
+    private final Duration ttl;
+    private final int maxEntries;
+    private final Clock clock;
+    private final ConcurrentHashMap<String, Entry> verified = new ConcurrentHashMap<>();
+
+    private record Entry(Jwt jwt, Instant validUntil) {
+    }
+
+    CachingJwtDecoder(JwtDecoder delegate, Duration ttl, int maxEntries, Clock clock) {
+        this.delegate = delegate;
+        this.ttl = ttl;
+        this.maxEntries = maxEntries;
+        this.clock = clock;
+    }
+
+    @Override
+    public Jwt decode(String token) throws JwtException {
+        String key = sha256(token);
+        Instant now = clock.instant();
+        Entry hit = verified.get(key);
+        if (hit != null) {
+            if (now.isBefore(hit.validUntil())) {
+                return hit.jwt();
+            }
+            verified.remove(key, hit);
+        }
+        Jwt jwt = delegate.decode(token);
+        Instant validUntil = now.plus(ttl);
+        if (jwt.getExpiresAt() != null && jwt.getExpiresAt().isBefore(validUntil)) {
+            validUntil = jwt.getExpiresAt();
+        }
+        if (now.isBefore(validUntil)) {
+            if (verified.size() >= maxEntries) {
+                // Bounded: many distinct callers at once only cost their verifications again.
+                verified.values().removeIf(entry -> !now.isBefore(entry.validUntil()));
+                if (verified.size() >= maxEntries) {
+                    verified.clear();
+                }
+            }
+            verified.put(key, new Entry(jwt, validUntil));
+        }
+        return jwt;
+    }
+
+    int size() {
+        return verified.size();
+    }
+
+    private static String sha256(String token) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
+            return java.util.HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The decoder to use: {@code decoder} behind a cache, unless caching is switched off. */
+    static JwtDecoder around(JwtDecoder decoder, SecurityProperties properties) {
+        if (decoder instanceof CachingJwtDecoder || !properties.jwtCacheTtl().isPositive() || properties.jwtCacheSize() <= 0) {
+            return decoder;
+        }
+        return new CachingJwtDecoder(decoder, properties.jwtCacheTtl(), properties.jwtCacheSize(), Clock.systemUTC());
+    }
+}
