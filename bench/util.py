@@ -280,6 +280,31 @@ def cmd_compose(results_dir, out_file):
     for v in scaling.values():
         v["speedup_vs_1"] = ratio(v["throughput_rps"], base)
 
+    # On a saturated machine peak throughput ~ cores / (CPU ms per request of every process involved), so
+    # the throughput ratios follow from the CPU accounting, and so does their ceiling with a PDP that cost
+    # nothing: what limits the ratio on this machine, measured.
+    def cpu_per_request(k, without=()):
+        c = g(k).get("cpu")
+        if not c:
+            return None
+        total = c["load_generator"]["cpu_ms_per_request"]
+        total += sum(v["cpu_ms_per_request"] for n, v in c["components"].items() if n not in without)
+        return round(total, 3)
+
+    def pdp_cpu(k):
+        c = g(k).get("cpu")
+        return None if not c else c["components"].get("pdp", {}).get("cpu_ms_per_request")
+
+    limits = {
+        "cpu_ms_per_request_all_processes": {k: cpu_per_request(k) for k in
+                                             ("peak_opa_deny", "peak_pdp_deny", "peak_vault_create", "peak_pdp_allow")},
+        "pdp_cpu_ms_per_request": {"deny": pdp_cpu("peak_pdp_deny"), "allow": pdp_cpu("peak_pdp_allow")},
+        "deny_over_opa_ceiling_with_zero_cost_pdp": ratio(cpu_per_request("peak_opa_deny"),
+                                                           cpu_per_request("peak_pdp_deny", without=("pdp",))),
+        "allow_over_create_ceiling_with_zero_cost_pdp": ratio(cpu_per_request("peak_vault_create"),
+                                                               cpu_per_request("peak_pdp_allow", without=("pdp",))),
+    }
+
     doc = {
         "meta": g("meta"),
         "peak_closed_loop": {k[5:]: g(k) for k in sorted(r) if k.startswith("peak_")},
@@ -287,6 +312,7 @@ def cmd_compose(results_dir, out_file):
         "database": {k[3:]: g(k) for k in sorted(r) if k.startswith("db_")},
         "scaling_deny_peak": scaling,
         "vault_calls_during_deny": vault,
+        "cpu_limits": limits,
         "profile": g("profile"),
         "ratios": {
             "pdp_deny_over_raw_opa_throughput": {"value": deny_vs_opa, "goal": ">= 0.5",
@@ -376,6 +402,14 @@ def cmd_table(path):
     print("|---|---:|---|---|")
     for k, v in doc.get("ratios", {}).items():
         print(f"| {k} | {v.get('value')} | {v.get('goal')} | {v.get('met')} |")
+    lim = doc.get("cpu_limits") or {}
+    if lim:
+        print("\nCPU per request, all processes incl. the load generator (ms): "
+              + ", ".join(f"{k} {v}" for k, v in (lim.get("cpu_ms_per_request_all_processes") or {}).items())
+              + f"; the PDP's own share: {lim.get('pdp_cpu_ms_per_request')}.")
+        print(f"Throughput-ratio ceilings if the PDP process cost no CPU at all: DENY/raw OPA "
+              f"{lim.get('deny_over_opa_ceiling_with_zero_cost_pdp')}, ALLOW+mint/raw token create "
+              f"{lim.get('allow_over_create_ceiling_with_zero_cost_pdp')}.")
     prof = doc.get("profile") or {}
     if prof.get("exclusive_layers"):
         print(f"\nJFR of PDP #1 during the DENY peak ({prof.get('samples')} execution samples), innermost layer per sample:\n")
