@@ -44,7 +44,9 @@ class DecisionContextLoader {
                            count(*) filter (where decided_at > cast(:rateSince as timestamptz)) as decisions
                     from decision_record
                     where tenant_id = :tenant and agent_id = :agent
-                      and decided_at > least(cast(:denySince as timestamptz), cast(:rateSince as timestamptz))) activity
+                      and decided_at > least(cast(:denySince as timestamptz), cast(:rateSince as timestamptz))
+                      -- Refused requests name their agent unverified and never reached policy, so no trigger counts them.
+                      and not (cast(:refused as text) = any (reasons))) activity
                 """)
                 .param("tenant", tenant)
                 .param("agent", agentId)
@@ -53,6 +55,7 @@ class DecisionContextLoader {
                 .param("approval", approvalId)
                 .param("denySince", Timestamp.from(denySince))
                 .param("rateSince", Timestamp.from(rateSince))
+                .param("refused", RefusalRecorder.REQUEST_REFUSED)
                 .query((rs, row) -> map(rs))
                 .single();
     }

@@ -11,6 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.RequestContextHolder;
 
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
@@ -311,6 +313,7 @@ class DecisionService {
                 audit.recordDecision(entry);
                 return entry.id();
             });
+            markRecorded(decisionId);
         } catch (RuntimeException e) {
             // Whatever failed, a token whose decision is not recorded must not stay usable.
             if (issued != null) {
@@ -318,6 +321,14 @@ class DecisionService {
             }
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The decision could not be recorded; the action is denied.", null, e);
+        }
+    }
+
+    /** This request has its record: an error answer after it must not get a second one from {@link RefusalRecorder}. */
+    private static void markRecorded(UUID decisionId) {
+        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
+        if (attributes != null) {
+            attributes.setAttribute(RefusalRecorder.RECORDED, decisionId, RequestAttributes.SCOPE_REQUEST);
         }
     }
 

@@ -79,6 +79,11 @@ public abstract class IntegrationTest {
                 .update();
     }
 
+    /** agent-7 reads {@code crm} {@code contacts/1}, declared public: ALLOW once agent-7 is registered with that tool. */
+    public static Map<String, Object> lowRiskRead(String tenant) {
+        return request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
+    }
+
     /** A valid decision request body; tests change what they need. */
     public static Map<String, Object> request(String tenant, String agent, String tool, String action,
                                                  String system, String resource, String classification) {
