@@ -118,7 +118,7 @@ setsid env -u PDP_VAULT_ROOT_TOKEN -u PDP_VAULT_UNSEAL_KEY \
 PDP_PID=$!
 echo "$PDP_PID" >"$PID_FILE"
 
-# Ready when the readiness group (db, opa, vault) answers UP; Flyway has then created the schema.
+# Ready when the readiness group (db, opa, vault, clock) answers UP; Flyway has then created the schema.
 pdp_ready() { curl -fsS -o /dev/null "$READINESS" 2>/dev/null; }
 deadline=$((SECONDS + READY_TIMEOUT))
 until pdp_ready; do

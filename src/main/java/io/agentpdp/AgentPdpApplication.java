@@ -1,8 +1,11 @@
 package io.agentpdp;
 
+import java.time.Clock;
+
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
+import org.springframework.context.annotation.Bean;
 import org.springframework.scheduling.annotation.EnableScheduling;
 
 @SpringBootApplication
@@ -16,5 +19,14 @@ public class AgentPdpApplication {
         if (Boolean.parseBoolean(context.getEnvironment().getProperty("pdp.migrate-only", "false"))) {
             System.exit(SpringApplication.exit(context));
         }
+    }
+
+    /**
+     * This replica's wall clock (JWT expiry, records written without a database read). Injectable so a
+     * test can skew a replica; approval expiry and the decision time come from the database's clock.
+     */
+    @Bean
+    Clock clock() {
+        return Clock.systemUTC();
     }
 }

@@ -1,6 +1,7 @@
 package io.agentpdp.credential;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -59,7 +60,11 @@ public class CredentialIssuer implements HealthIndicator {
         }
     }
 
-    public Issued issue(Request request) throws CredentialUnavailableException {
+    /**
+     * Mints one token. {@code clock} states its expiry: the decision passes one that runs on the database's
+     * time, where the revocation and clean-up queries compare it.
+     */
+    public Issued issue(Request request, Clock clock) throws CredentialUnavailableException {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("policies", request.policies());
         body.put("ttl", request.ttl().toSeconds() + "s");
@@ -72,8 +77,9 @@ public class CredentialIssuer implements HealthIndicator {
                 "agent", request.agentId(),
                 "task", request.taskId(),
                 "decision", request.decisionId()));
-        Instant issuedAt = Instant.now();
         JsonNode response = post(createPath, body, properties.wrap());
+        // Vault counts the TTL from before it answered: stamped after the answer, the expiry is never understated.
+        Instant issuedAt = clock.instant();
         if (properties.wrap()) {
             JsonNode wrapInfo = response.path("wrap_info");
             String wrapToken = wrapInfo.path("token").asString(null);

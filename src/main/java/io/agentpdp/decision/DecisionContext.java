@@ -7,7 +7,8 @@ import java.util.UUID;
 /**
  * What the database knows about one decision: the agent's registration and quarantine state, the
  * target's stored classification and owner, the referenced approval, and the agent's recent DENY and
- * decision counts for the quarantine triggers. Loaded in one round trip.
+ * decision counts for the quarantine triggers. Loaded in one round trip, together with the database's
+ * clock, which is the decision's time.
  */
 record DecisionContext(boolean agentRegistered,
                        String agentOwner,
@@ -19,11 +20,10 @@ record DecisionContext(boolean agentRegistered,
                        Classification storedClassification,
                        ApprovalState approval,
                        long recentDenies,
-                       long recentDecisions) {
+                       long recentDecisions,
+                       Instant databaseNow) {
 
-    record ApprovalState(UUID id, String status, String fingerprint, Instant expiresAt, Instant consumedAt) {
-        boolean expired(Instant now) {
-            return !expiresAt.isAfter(now);
-        }
+    /** {@code expired} is judged by the database's clock, the same one that spends the approval. */
+    record ApprovalState(UUID id, String status, String fingerprint, boolean expired, Instant consumedAt) {
     }
 }

@@ -4,9 +4,10 @@ import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.time.Instant;
 import java.util.UUID;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -22,14 +23,20 @@ class DecisionContextLoader {
         this.jdbc = jdbc;
     }
 
+    /**
+     * Every time comparison here uses the database's {@code now()}: approval expiry (as the spending
+     * UPDATE does) and the trigger windows (over decisions stamped with that same clock). A replica's own
+     * clock, however far off, cannot make an expired approval valid or empty a window.
+     */
     DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId,
-                         Instant denySince, Instant rateSince) {
+                         Duration denyWindow, Duration rateWindow) {
         return jdbc.sql("""
-                select a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
+                select now() as db_now,
+                       a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
                        coalesce(q.active, false) as quarantined,
                        rc.owner_tenant, rc.classification,
                        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
-                       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at,
+                       ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
                        activity.denies, activity.decisions
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
@@ -40,19 +47,22 @@ class DecisionContextLoader {
                     order by length(resource_prefix) desc limit 1) rc on true
                 left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
                 cross join lateral (
-                    select count(*) filter (where outcome = 'DENY' and decided_at > cast(:denySince as timestamptz)) as denies,
-                           count(*) filter (where decided_at > cast(:rateSince as timestamptz)) as decisions
+                    select count(*) filter (where outcome = 'DENY' and decided_at > now() - :denyMillis * interval '1 millisecond') as denies,
+                           count(*) filter (where decided_at > now() - :rateMillis * interval '1 millisecond') as decisions
                     from decision_record
                     where tenant_id = :tenant and agent_id = :agent
-                      and decided_at > least(cast(:denySince as timestamptz), cast(:rateSince as timestamptz))) activity
+                      and decided_at > now() - greatest(:denyMillis, :rateMillis) * interval '1 millisecond'
+                      -- Refused requests name their agent unverified and never reached policy, so no trigger counts them.
+                      and not (cast(:refused as text) = any (reasons))) activity
                 """)
                 .param("tenant", tenant)
                 .param("agent", agentId)
                 .param("system", system)
                 .param("resource", resource)
                 .param("approval", approvalId)
-                .param("denySince", Timestamp.from(denySince))
-                .param("rateSince", Timestamp.from(rateSince))
+                .param("denyMillis", denyWindow.toMillis())
+                .param("rateMillis", rateWindow.toMillis())
+                .param("refused", RefusalRecorder.REQUEST_REFUSED)
                 .query((rs, row) -> map(rs))
                 .single();
     }
@@ -61,7 +71,7 @@ class DecisionContextLoader {
         UUID approvalId = rs.getObject("approval_id", UUID.class);
         DecisionContext.ApprovalState approval = approvalId == null ? null : new DecisionContext.ApprovalState(
                 approvalId, rs.getString("approval_status"), rs.getString("approval_fingerprint"),
-                rs.getTimestamp("approval_expires_at").toInstant(), instant(rs.getTimestamp("approval_consumed_at")));
+                rs.getBoolean("approval_expired"), instant(rs.getTimestamp("approval_consumed_at")));
         return new DecisionContext(
                 rs.getBoolean("registered"),
                 rs.getString("owner"),
@@ -73,14 +83,15 @@ class DecisionContextLoader {
                 Classification.fromWire(rs.getString("classification")),
                 approval,
                 rs.getLong("denies"),
-                rs.getLong("decisions"));
+                rs.getLong("decisions"),
+                rs.getTimestamp("db_now").toInstant());
     }
 
     private static List<String> strings(Array array) throws SQLException {
         return array == null ? List.of() : Arrays.asList((String[]) array.getArray());
     }
 
-    private static java.time.Instant instant(Timestamp timestamp) {
+    private static Instant instant(Timestamp timestamp) {
         return timestamp == null ? null : timestamp.toInstant();
     }
 }

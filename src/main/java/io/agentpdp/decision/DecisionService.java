@@ -1,5 +1,7 @@
 package io.agentpdp.decision;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.RequestContextHolder;
 
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
@@ -42,10 +46,12 @@ class DecisionService {
     private final DecisionMetrics metrics;
     private final RateLimiter rateLimiter;
     private final Approvals approvals;
+    private final Clock clock;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
-                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals) {
+                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Clock clock) {
+        this.clock = clock;
         this.metrics = metrics;
         this.rateLimiter = rateLimiter;
         this.database = database;
@@ -82,12 +88,12 @@ class DecisionService {
                     "The decision rate limit for this tenant or agent is exceeded; the action is denied. Retry later.");
         }
         UUID decisionId = UUID.randomUUID();
-        Instant now = Instant.now();
         if (!caller.tenant().equals(request.tenant())) {
             // Recorded under the caller's own tenant: an attempt to cross tenants is evidence about the caller.
+            // There is no database read before it, so this replica's clock stamps it.
             Verdict denied = Verdict.deny("tenant_mismatch");
             record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
-                    request.approvalId(), now);
+                    request.approvalId(), clock.instant());
             throw new Problems.ApiException(403, "Forbidden",
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
@@ -97,17 +103,21 @@ class DecisionService {
         try {
             context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
                     request.target().system(), request.target().resource(), request.approvalId(),
-                    quarantine.denyWindowStart(now), quarantine.rateWindowStart(now)));
+                    quarantine.denyWindow(), quarantine.rateWindow()));
             metrics.dependency("database", true, dbStart);
         } catch (DataAccessException e) {
             metrics.dependency("database", false, dbStart);
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
         }
+        // The decision's time is the database's: it stamps the record, and the credential's expiry is stated on
+        // it, so the trigger windows and expiry checks (all in SQL) compare like with like on every replica.
+        Instant now = context.databaseNow();
+        Clock databaseClock = Clock.offset(clock, Duration.between(clock.instant(), now));
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
-        Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective, now);
-        verdict = explainInvalidApproval(verdict, request, context, effective, now);
+        Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective);
+        verdict = explainInvalidApproval(verdict, request, context, effective);
 
         // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
         String quarantineTrigger = context.quarantined() ? null : quarantine.trigger(
@@ -146,7 +156,7 @@ class DecisionService {
             try {
                 issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
                         verdict.grant().numUses(), request.tenant(), request.agent().id(), request.task().id(),
-                        decisionId.toString()));
+                        decisionId.toString()), databaseClock);
                 metrics.dependency("vault", true, vaultStart);
             } catch (CredentialIssuer.CredentialUnavailableException e) {
                 metrics.dependency("vault", false, vaultStart);
@@ -184,7 +194,7 @@ class DecisionService {
      * denied, still pending, for another action, unknown), so the PDP adds the specific reason.
      */
     private Verdict explainInvalidApproval(Verdict verdict, DecisionRequest request, DecisionContext context,
-                                           Classification effective, Instant now) {
+                                           Classification effective) {
         if (request.approvalId() == null || !verdict.reasons().contains(APPROVAL_INVALID)) {
             return verdict;
         }
@@ -194,7 +204,7 @@ class DecisionService {
             reason = "approval_unknown";
         } else if ("CONSUMED".equals(approval.status()) || approval.consumedAt() != null) {
             reason = "approval_consumed";
-        } else if ("EXPIRED".equals(approval.status()) || approval.expired(now)) {
+        } else if ("EXPIRED".equals(approval.status()) || approval.expired()) {
             reason = "approval_expired";
         } else if ("DENIED".equals(approval.status())) {
             reason = "approval_denied";
@@ -212,10 +222,10 @@ class DecisionService {
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
-                             Classification effective, Instant now) {
+                             Classification effective) {
         long opaStart = System.nanoTime();
         try {
-            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, now));
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
@@ -229,7 +239,7 @@ class DecisionService {
 
     /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
     private Map<String, Object> policyInput(Caller caller, DecisionRequest request, DecisionContext context,
-                                            Classification effective, Instant now) {
+                                            Classification effective) {
         Map<String, Object> agent = new LinkedHashMap<>();
         agent.put("id", request.agent().id());
         agent.put("registered", context.agentRegistered());
@@ -265,14 +275,14 @@ class DecisionService {
         input.put("action", Map.of("kind", request.action().wire()));
         input.put("target", target);
         input.put("classification", classification);
-        input.put("approval", approvalInput(request, context, effective, now));
+        input.put("approval", approvalInput(request, context, effective));
         input.put("quarantine", Map.of("active", context.quarantined()));
         input.put("context", request.context() == null ? Map.of() : request.context());
         return input;
     }
 
     private Map<String, Object> approvalInput(DecisionRequest request, DecisionContext context,
-                                              Classification effective, Instant now) {
+                                              Classification effective) {
         if (request.approvalId() == null) {
             return null;
         }
@@ -289,7 +299,7 @@ class DecisionService {
         }
         state.put("status", approval.status());
         state.put("matches", approval.fingerprint().equals(ActionFingerprint.of(json, request, effective)));
-        state.put("expired", approval.expired(now));
+        state.put("expired", approval.expired());
         state.put("consumed", approval.consumedAt() != null);
         return state;
     }
@@ -311,6 +321,7 @@ class DecisionService {
                 audit.recordDecision(entry);
                 return entry.id();
             });
+            markRecorded(decisionId);
         } catch (RuntimeException e) {
             // Whatever failed, a token whose decision is not recorded must not stay usable.
             if (issued != null) {
@@ -318,6 +329,14 @@ class DecisionService {
             }
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The decision could not be recorded; the action is denied.", null, e);
+        }
+    }
+
+    /** This request has its record: an error answer after it must not get a second one from {@link RefusalRecorder}. */
+    private static void markRecorded(UUID decisionId) {
+        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
+        if (attributes != null) {
+            attributes.setAttribute(RefusalRecorder.RECORDED, decisionId, RequestAttributes.SCOPE_REQUEST);
         }
     }
 

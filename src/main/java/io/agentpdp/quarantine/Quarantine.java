@@ -1,7 +1,6 @@
 package io.agentpdp.quarantine;
 
-import java.sql.Timestamp;
-
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -58,13 +57,16 @@ public class Quarantine {
     public record Activity(long recentDenies, long recentDecisions) {
     }
 
-    /** Since when to count for the sliding windows, so the decision's single query can load {@link Activity}. */
-    public Instant denyWindowStart(Instant now) {
-        return now.minus(properties.denyWindow());
+    /**
+     * The sliding windows, so the decision's single query can load {@link Activity}. It counts them back
+     * from the database's clock, which also stamps the decisions: a replica's own clock cannot shift them.
+     */
+    public Duration denyWindow() {
+        return properties.denyWindow();
     }
 
-    public Instant rateWindowStart(Instant now) {
-        return now.minus(properties.rateWindow());
+    public Duration rateWindow() {
+        return properties.rateWindow();
     }
 
     /**
@@ -186,8 +188,10 @@ public class Quarantine {
     /** Removes rows of credentials that expired long ago: Vault has forgotten them, revocation is moot. */
     @Scheduled(fixedDelayString = "${pdp.quarantine.cleanup-interval:10m}", initialDelayString = "${pdp.quarantine.cleanup-interval:10m}")
     int cleanUpExpired() {
-        return jdbc.sql("delete from issued_credential where expires_at < :before")
-                .param("before", Timestamp.from(Instant.now().minus(properties.cleanupGrace())))
+        // The database's clock, like the expiry it compares: a replica whose clock runs ahead must not drop
+        // the rows of live credentials (the quarantine cascade finds them there).
+        return jdbc.sql("delete from issued_credential where expires_at < now() - :graceMillis * interval '1 millisecond'")
+                .param("graceMillis", properties.cleanupGrace().toMillis())
                 .update();
     }
 

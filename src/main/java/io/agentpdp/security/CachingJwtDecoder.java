@@ -81,10 +81,10 @@ final class CachingJwtDecoder implements JwtDecoder {
     }
 
     /** The decoder to use: {@code decoder} behind a cache, unless caching is switched off. */
-    static JwtDecoder around(JwtDecoder decoder, SecurityProperties properties) {
+    static JwtDecoder around(JwtDecoder decoder, SecurityProperties properties, Clock clock) {
         if (decoder instanceof CachingJwtDecoder || !properties.jwtCacheTtl().isPositive() || properties.jwtCacheSize() <= 0) {
             return decoder;
         }
-        return new CachingJwtDecoder(decoder, properties.jwtCacheTtl(), properties.jwtCacheSize(), Clock.systemUTC());
+        return new CachingJwtDecoder(decoder, properties.jwtCacheTtl(), properties.jwtCacheSize(), clock);
     }
 }

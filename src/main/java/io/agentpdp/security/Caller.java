@@ -1,6 +1,12 @@
 package io.agentpdp.security;
 
+import java.io.IOException;
 import java.util.Set;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 
 /**
  * The authenticated caller of an endpoint, resolved from the bearer JWT. Controllers declare it as a
@@ -14,5 +20,19 @@ public record Caller(String subject, String tenant, Set<String> scopes) {
 
     public boolean hasScope(String scope) {
         return scopes.contains(scope);
+    }
+
+    /**
+     * Wraps the handling of a request once its caller is known (valid JWT with a tenant) and before the
+     * scope checks, so it sees every answer given to that caller, scope refusals included. Features
+     * contribute one as a bean; requests without a known caller never reach it.
+     */
+    public interface Interceptor {
+
+        boolean appliesTo(HttpServletRequest request);
+
+        /** Must pass the request on through {@code chain}. */
+        void handle(Caller caller, HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+                throws IOException, ServletException;
     }
 }

@@ -1,8 +1,8 @@
 package io.agentpdp.security;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -16,12 +16,12 @@ import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.Authentication;
-import org.springframework.security.core.GrantedAuthority;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.web.bind.support.WebDataBinderFactory;
@@ -31,6 +31,8 @@ import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 
 import io.agentpdp.web.Problems;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Every endpoint needs a bearer JWT; scopes gate the endpoint families. Tenant scoping of the data
@@ -61,9 +63,16 @@ class SecurityConfig implements WebMvcConfigurer {
 
     @Bean
     @Order(2)
-    SecurityFilterChain apiSecurity(HttpSecurity http, Problems problems) throws Exception {
-        AuthenticationEntryPoint unauthorized = (request, response, exception) ->
-                problems.write(request, response, 401, "Unauthorized", "A valid bearer token is required.");
+    SecurityFilterChain apiSecurity(HttpSecurity http, Problems problems, ObjectProvider<Caller.Interceptor> interceptors,
+                                    MeterRegistry meters) throws Exception {
+        // Unauthenticated requests are answered, counted and never recorded: there is no tenant to attribute them to.
+        Counter unauthenticated = Counter.builder("pdp.requests.unauthenticated")
+                .description("Requests refused with 401 (missing, invalid or expired bearer token)")
+                .register(meters);
+        AuthenticationEntryPoint unauthorized = (request, response, exception) -> {
+            unauthenticated.increment();
+            problems.write(request, response, 401, "Unauthorized", "A valid bearer token is required.");
+        };
         AccessDeniedHandler forbidden = (request, response, exception) ->
                 problems.write(request, response, 403, "Forbidden", "The token does not grant access to this endpoint.");
         http
@@ -89,7 +98,10 @@ class SecurityConfig implements WebMvcConfigurer {
                         .jwt(jwt -> {})
                         .authenticationEntryPoint(unauthorized)
                         .accessDeniedHandler(forbidden))
-                .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden));
+                .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden))
+                // Known callers only, and before the scope checks so that their refusals pass through it too.
+                .addFilterAfter(new CallerFilter(properties.tenantClaim(), interceptors.orderedStream().toList()),
+                        BearerTokenAuthenticationFilter.class);
         return http.build();
     }
 
@@ -124,11 +136,12 @@ class SecurityConfig implements WebMvcConfigurer {
      * configures from {@code spring.security.oauth2.resourceserver.jwt.*}. Static: a post-processor.
      */
     @Bean
-    static BeanPostProcessor cachingJwtDecoder(ObjectProvider<SecurityProperties> properties) {
+    static BeanPostProcessor cachingJwtDecoder(ObjectProvider<SecurityProperties> properties, ObjectProvider<Clock> clock) {
         return new BeanPostProcessor() {
             @Override
             public Object postProcessAfterInitialization(Object bean, String beanName) {
-                return bean instanceof JwtDecoder decoder ? CachingJwtDecoder.around(decoder, properties.getObject()) : bean;
+                return bean instanceof JwtDecoder decoder
+                        ? CachingJwtDecoder.around(decoder, properties.getObject(), clock.getObject()) : bean;
             }
         };
     }
@@ -154,21 +167,14 @@ class SecurityConfig implements WebMvcConfigurer {
         public Caller resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
                                       NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
             Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
-            if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
+            if (authentication == null || !(authentication.getPrincipal() instanceof Jwt)) {
                 throw new Problems.ApiException(403, "Forbidden", "No authenticated caller.");
             }
-            String tenant = jwt.getClaimAsString(properties.tenantClaim());
-            if (tenant == null || tenant.isBlank()) {
+            Caller caller = CallerFilter.resolve(authentication, properties.tenantClaim());
+            if (caller == null) {
                 throw new Problems.ApiException(403, "Forbidden", "The token carries no '" + properties.tenantClaim() + "' claim.");
             }
-            Set<String> scopes = new TreeSet<>();
-            for (GrantedAuthority authority : authentication.getAuthorities()) {
-                String name = authority.getAuthority();
-                if (name != null && name.startsWith("SCOPE_")) {
-                    scopes.add(name.substring("SCOPE_".length()));
-                }
-            }
-            return new Caller(jwt.getSubject(), tenant, Set.copyOf(scopes));
+            return caller;
         }
     }
 }

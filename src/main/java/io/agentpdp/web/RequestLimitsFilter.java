@@ -10,7 +10,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 
-import org.springframework.core.Ordered;
+import org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterProperties;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -18,10 +18,12 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Request limits for every endpoint in one place: a declared Content-Length over the limit is refused
  * before reading, a chunked body is cut off as soon as it passes the limit, and a malformed query
- * string or an empty query parameter is refused.
+ * string or an empty query parameter is refused. It runs right after authentication: an unknown caller
+ * gets 401 before anything looks at its body, and a known caller's refusal here is recorded like any
+ * other (nothing reads a body before this filter; the form-content filter is off).
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE)
+@Order(SecurityFilterProperties.DEFAULT_FILTER_ORDER + 1)
 class RequestLimitsFilter extends OncePerRequestFilter {
 
     private final Problems problems;

@@ -53,6 +53,9 @@ class FaultToleranceTest {
     @Autowired
     private JdbcClient jdbc;
 
+    @Autowired
+    private io.micrometer.core.instrument.MeterRegistry meters;
+
     private String tenant;
     private String token;
 
@@ -153,6 +156,20 @@ class FaultToleranceTest {
         assertThat(answer.status()).isEqualTo(503);
         assertThat(answer.contentType()).startsWith("application/problem+json");
         assertThat(answer.text("decision")).isEqualTo("DENY");
+        DATABASE.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void aRefusalThatCannotBeRecordedIsStillRefused() {
+        double unrecorded = meters.counter("pdp.refusals", "status", "400", "result", "unrecorded").count();
+        DATABASE.mode(FaultProxy.Mode.DOWN);
+        Api.Answer answer = api().post("/v1/decisions", token, "{\"tenant\": ");
+        // Already a DENY: the caller gets its 400, only without a decision_id (logged and counted instead).
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.text("decision")).isEqualTo("DENY");
+        assertThat(answer.json().has("decision_id")).isFalse();
+        assertThat(meters.counter("pdp.refusals", "status", "400", "result", "unrecorded").count() - unrecorded).isEqualTo(1);
         DATABASE.mode(FaultProxy.Mode.PASS);
         assertRecovered();
     }

@@ -9,7 +9,7 @@ import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 
-/** Over the per-agent limit an enforcement point gets 429 DENY, never a decision or a credential. */
+/** Over the per-agent limit an enforcement point gets 429 DENY, never a decision or a credential; the refusal is recorded. */
 @TestPropertySource(properties = {"pdp.limits.agent-per-second=0.001", "pdp.limits.agent-burst=3"})
 class RateLimitTest extends IntegrationTest {
 
@@ -27,6 +27,12 @@ class RateLimitTest extends IntegrationTest {
         assertThat(limited.status()).isEqualTo(429);
         assertThat(limited.text("decision")).isEqualTo("DENY");
         assertThat(limited.json().has("credential")).isFalse();
+        // The refusal is recorded like a decision: one DENY naming the agent, and the answer cites it.
+        assertThat(jdbc.sql("select agent_id || ':' || outcome || ':' || array_to_string(reasons, ',') from decision_record"
+                        + " where tenant_id = ? and id = cast(? as uuid)").params(tenant, limited.text("decision_id"))
+                .query(String.class).list()).containsExactly("agent-7:DENY:request_refused,http_429");
+        assertThat(jdbc.sql("select count(*) from decision_record where tenant_id = ?").param(tenant).query(Long.class).single())
+                .isEqualTo(4);
         // Another agent of the tenant is unaffected.
         registerAgent(tenant, "agent-8", "o", new String[] {"crm.contacts.read"}, new String[] {"crm"});
         assertThat(api().post("/v1/decisions", token,

@@ -57,12 +57,12 @@ class ObservabilityTest extends IntegrationTest {
     }
 
     @Test
-    void readinessCoversOpaVaultAndTheDatabase() throws Exception {
+    void readinessCoversOpaVaultTheDatabaseAndTheClock() throws Exception {
         String readiness = management("/actuator/health/readiness");
         assertThat(readiness).startsWith("200 ");
         Map<?, ?> components = (Map<?, ?>) JsonMapper.builder().build()
                 .readValue(readiness.substring(4), Map.class).get("components");
-        assertThat(components.keySet().stream().map(String::valueOf).toList()).contains("opa", "vault", "db");
+        assertThat(components.keySet().stream().map(String::valueOf).toList()).contains("opa", "vault", "db", "clock");
         assertThat(management("/actuator/health/liveness")).startsWith("200 ");
     }
 

@@ -10,11 +10,9 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
-import io.agentpdp.AgentPdpApplication;
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
@@ -136,7 +134,7 @@ class QuarantineTest extends IntegrationTest {
 
     @Test
     void quarantineThroughOneReplicaDeniesThroughTheOther() {
-        try (ConfigurableApplicationContext second = secondReplica()) {
+        try (ConfigurableApplicationContext second = replica()) {
             int secondPort = ((WebServerApplicationContext) second).getWebServer().getPort();
             Api replica = new Api(secondPort);
             assertThat(read(replica).text("outcome")).isEqualTo("ALLOW");
@@ -188,13 +186,5 @@ class QuarantineTest extends IntegrationTest {
                 .update();
         assertThat(api().post("/v1/agents/agent-7/quarantine/release", otherAdmin, Map.of("reason", "reviewed")).status()).isEqualTo(200);
         assertThat(jdbc.sql("select status from approval where id = ?").param(raced).query(String.class).single()).isEqualTo("CANCELLED");
-    }
-
-    private static ConfigurableApplicationContext secondReplica() {
-        // As command-line arguments: they outrank application.yaml (default properties would not).
-        java.util.List<String> arguments = new java.util.ArrayList<>();
-        stackProperties(STACK.opaUrl(), STACK.vaultUrl(), STACK.postgresUrl()).forEach((k, v) -> arguments.add("--" + k + "=" + v));
-        arguments.add("--server.port=0");
-        return new SpringApplicationBuilder(AgentPdpApplication.class).run(arguments.toArray(String[]::new));
     }
 }

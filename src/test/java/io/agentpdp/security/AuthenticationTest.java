@@ -2,6 +2,8 @@ package io.agentpdp.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Instant;
+
 import org.junit.jupiter.api.Test;
 
 import io.agentpdp.support.Api;
@@ -26,6 +28,26 @@ class AuthenticationTest extends IntegrationTest {
     @Test
     void expiredTokenIs401() {
         assertThat(api().post("/v1/decisions", TestJwts.expiredToken("gw", "acme", "decide"), body("acme")).status()).isEqualTo(401);
+    }
+
+    /** pdp.security.jwt-clock-skew (default 30 s) absorbs clock differences with the issuer, and no more. */
+    @Test
+    void expiryIsJudgedWithTheConfiguredClockSkew() {
+        Instant now = Instant.now();
+        assertThat(decideWith(TestJwts.tokenValid("gw", "acme", null, now.minusSeconds(10), "decide")))
+                .as("expired 10 s ago: within the skew").isNotEqualTo(401);
+        assertThat(decideWith(TestJwts.tokenValid("gw", "acme", null, now.minusSeconds(45), "decide")))
+                .as("expired 45 s ago: beyond the skew").isEqualTo(401);
+        assertThat(decideWith(TestJwts.tokenValid("gw", "acme", now.plusSeconds(10), now.plusSeconds(300), "decide")))
+                .as("valid in 10 s: within the skew").isNotEqualTo(401);
+        assertThat(decideWith(TestJwts.tokenValid("gw", "acme", now.plusSeconds(45), now.plusSeconds(300), "decide")))
+                .as("valid in 45 s: beyond the skew").isEqualTo(401);
+        assertThat(decideWith(TestJwts.tokenValid("gw", "acme", null, null, "decide")))
+                .as("a token without exp would never expire").isEqualTo(401);
+    }
+
+    private int decideWith(String token) {
+        return api().post("/v1/decisions", token, body("acme")).status();
     }
 
     @Test

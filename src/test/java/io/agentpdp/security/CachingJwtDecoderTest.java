@@ -85,11 +85,11 @@ class CachingJwtDecoderTest {
 
     @Test
     void switchedOffItIsTheDelegate() {
-        SecurityProperties off = new SecurityProperties("tenant_id", Duration.ZERO, 10000);
-        assertThat(CachingJwtDecoder.around(delegate, off)).isSameAs(delegate);
-        SecurityProperties on = new SecurityProperties("tenant_id", Duration.ofSeconds(60), 10000);
-        JwtDecoder wrapped = CachingJwtDecoder.around(delegate, on);
+        SecurityProperties off = new SecurityProperties("tenant_id", Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ZERO, 10000);
+        assertThat(CachingJwtDecoder.around(delegate, off, clock)).isSameAs(delegate);
+        SecurityProperties on = new SecurityProperties("tenant_id", Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofSeconds(60), 10000);
+        JwtDecoder wrapped = CachingJwtDecoder.around(delegate, on, clock);
         assertThat(wrapped).isInstanceOf(CachingJwtDecoder.class);
-        assertThat(CachingJwtDecoder.around(wrapped, on)).as("never wrapped twice").isSameAs(wrapped);
+        assertThat(CachingJwtDecoder.around(wrapped, on, clock)).as("never wrapped twice").isSameAs(wrapped);
     }
 }

@@ -27,6 +27,7 @@ public final class Api {
             .createForSpecificationUrl(TestStack.projectRoot().resolve("openapi.yaml").toUri().toString())
             .build();
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String ACCEPT = "application/json, application/problem+json";
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final String baseUrl;
@@ -44,23 +45,27 @@ public final class Api {
     }
 
     public Answer post(String path, String token, Object body) {
+        return postAccepting(path, token, ACCEPT, body);
+    }
+
+    /** A JSON POST that accepts only {@code accept}. */
+    public Answer postAccepting(String path, String token, String accept, Object body) {
         String text = body instanceof String s ? s : JSON.writeValueAsString(body);
-        return send(path, Request.Method.POST, token, "application/json",
-                HttpRequest.BodyPublishers.ofString(text));
+        return send(path, Request.Method.POST, token, accept, "application/json", HttpRequest.BodyPublishers.ofString(text));
     }
 
     public Answer postRaw(String path, String token, String contentType, HttpRequest.BodyPublisher body) {
-        return send(path, Request.Method.POST, token, contentType, body);
+        return send(path, Request.Method.POST, token, ACCEPT, contentType, body);
     }
 
     public Answer get(String path, String token) {
-        return send(path, Request.Method.GET, token, null, null);
+        return send(path, Request.Method.GET, token, ACCEPT, null, null);
     }
 
-    private Answer send(String path, Request.Method method, String token, String contentType,
+    private Answer send(String path, Request.Method method, String token, String accept, String contentType,
                         HttpRequest.BodyPublisher body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
-                .header("Accept", "application/json, application/problem+json");
+                .header("Accept", accept);
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
         }

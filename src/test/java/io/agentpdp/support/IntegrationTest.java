@@ -4,11 +4,16 @@ import java.util.Map;
 import java.util.UUID;
 
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+
+import io.agentpdp.AgentPdpApplication;
 
 /**
  * Base of the integration tests: the whole PDP on a random port, wired to the real OPA, Vault and
@@ -58,6 +63,16 @@ public abstract class IntegrationTest {
         return properties;
     }
 
+    /** One more PDP replica on the same stack and database, as a second pod would be; close it after use. */
+    protected static ConfigurableApplicationContext replica(ApplicationContextInitializer<?>... initializers) {
+        // As command-line arguments: they outrank application.yaml (default properties would not).
+        java.util.List<String> arguments = new java.util.ArrayList<>();
+        stackProperties(STACK.opaUrl(), STACK.vaultUrl(), STACK.postgresUrl()).forEach((k, v) -> arguments.add("--" + k + "=" + v));
+        arguments.add("--server.port=0");
+        return new SpringApplicationBuilder(AgentPdpApplication.class).initializers(initializers)
+                .run(arguments.toArray(String[]::new));
+    }
+
     protected Api api() {
         return new Api(port);
     }
@@ -77,6 +92,11 @@ public abstract class IntegrationTest {
         jdbc.sql("insert into resource_classification (owner_tenant, system, resource_prefix, classification) values (?, ?, ?, ?)")
                 .params(ownerTenant, system, prefix, classification)
                 .update();
+    }
+
+    /** agent-7 reads {@code crm} {@code contacts/1}, declared public: ALLOW once agent-7 is registered with that tool. */
+    public static Map<String, Object> lowRiskRead(String tenant) {
+        return request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
     }
 
     /** A valid decision request body; tests change what they need. */

@@ -41,26 +41,37 @@ public final class TestJwts {
 
     /** A valid token for {@code subject} in {@code tenant} with the given scopes. */
     public static String token(String subject, String tenant, String... scopes) {
-        return sign(KEYS, subject, tenant, Instant.now().plusSeconds(300), scopes);
+        return sign(KEYS, subject, tenant, null, Instant.now().plusSeconds(300), scopes);
     }
 
     public static String expiredToken(String subject, String tenant, String... scopes) {
-        return sign(KEYS, subject, tenant, Instant.now().minusSeconds(600), scopes);
+        return sign(KEYS, subject, tenant, null, Instant.now().minusSeconds(600), scopes);
+    }
+
+    /** A trusted token valid from {@code notBefore} until {@code expiry}; a null instant leaves its claim out. */
+    public static String tokenValid(String subject, String tenant, Instant notBefore, Instant expiry, String... scopes) {
+        return sign(KEYS, subject, tenant, notBefore, expiry, scopes);
     }
 
     /** Signed by a key the PDP does not trust. */
     public static String foreignToken(String subject, String tenant, String... scopes) {
-        return sign(OTHER_KEYS, subject, tenant, Instant.now().plusSeconds(300), scopes);
+        return sign(OTHER_KEYS, subject, tenant, null, Instant.now().plusSeconds(300), scopes);
     }
 
-    private static String sign(KeyPair keys, String subject, String tenant, Instant expiry, String... scopes) {
+    private static String sign(KeyPair keys, String subject, String tenant, Instant notBefore, Instant expiry,
+                               String... scopes) {
         JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
                 .subject(subject)
                 .audience(AUDIENCE)
                 .jwtID(UUID.randomUUID().toString())
-                .issueTime(Date.from(Instant.now().minusSeconds(5)))
-                .expirationTime(Date.from(expiry))
+                .issueTime(Date.from(issuedAt(expiry)))
                 .claim("scope", String.join(" ", scopes));
+        if (notBefore != null) {
+            claims.notBeforeTime(Date.from(notBefore));
+        }
+        if (expiry != null) {
+            claims.expirationTime(Date.from(expiry));
+        }
         if (tenant != null) {
             claims.claim("tenant_id", tenant);
         }
@@ -71,6 +82,12 @@ public final class TestJwts {
             throw new IllegalStateException(e);
         }
         return jwt.serialize();
+    }
+
+    /** A few seconds ago, but before the expiry (a token cannot expire before it was issued). */
+    private static Instant issuedAt(Instant expiry) {
+        Instant recently = Instant.now().minusSeconds(5);
+        return expiry == null || recently.isBefore(expiry) ? recently : expiry.minusSeconds(300);
     }
 
     private static KeyPair generate() {

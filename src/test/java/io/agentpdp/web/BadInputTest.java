@@ -28,7 +28,7 @@ class BadInputTest extends IntegrationTest {
     }
 
     private Map<String, Object> valid() {
-        return request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
+        return lowRiskRead(tenant);
     }
 
     private void assertProblem(Api.Answer answer, int status, String detailFragment) {

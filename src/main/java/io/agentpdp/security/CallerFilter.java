@@ -1,0 +1,68 @@
+package io.agentpdp.security;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.GrantedAuthority;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * Sits on the API chain right after bearer authentication and before the scope checks: once the caller
+ * is known, the first {@link Caller.Interceptor} that applies wraps the rest of the request. Not a bean,
+ * so it is never registered a second time as a servlet filter of its own.
+ */
+final class CallerFilter extends OncePerRequestFilter {
+
+    private final String tenantClaim;
+    private final List<Caller.Interceptor> interceptors;
+
+    CallerFilter(String tenantClaim, List<Caller.Interceptor> interceptors) {
+        this.tenantClaim = tenantClaim;
+        this.interceptors = interceptors;
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        Caller caller = interceptors.isEmpty() ? null
+                : resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim);
+        if (caller != null) {
+            for (Caller.Interceptor interceptor : interceptors) {
+                if (interceptor.appliesTo(request)) {
+                    interceptor.handle(caller, request, response, chain);
+                    return;
+                }
+            }
+        }
+        chain.doFilter(request, response);
+    }
+
+    /** The caller of a JWT authentication, or null without one or when the token names no tenant. */
+    static Caller resolve(Authentication authentication, String tenantClaim) {
+        if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
+            return null;
+        }
+        String tenant = jwt.getClaimAsString(tenantClaim);
+        if (tenant == null || tenant.isBlank()) {
+            return null;
+        }
+        Set<String> scopes = new TreeSet<>();
+        for (GrantedAuthority authority : authentication.getAuthorities()) {
+            String name = authority.getAuthority();
+            if (name != null && name.startsWith("SCOPE_")) {
+                scopes.add(name.substring("SCOPE_".length()));
+            }
+        }
+        return new Caller(jwt.getSubject(), tenant, Set.copyOf(scopes));
+    }
+}
