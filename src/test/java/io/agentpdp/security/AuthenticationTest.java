@@ -68,6 +68,13 @@ class AuthenticationTest extends IntegrationTest {
     }
 
     @Test
+    void tokenWithoutSubjectIs401() {
+        // The audit record names its caller: a token that names none is not a valid caller's token.
+        assertThat(api().post("/v1/decisions", TestJwts.token(null, "acme", "decide"), body("acme")).status()).isEqualTo(401);
+        assertThat(api().post("/v1/decisions", TestJwts.token(" ", "acme", "decide"), body("acme")).status()).isEqualTo(401);
+    }
+
+    @Test
     void tokenWithoutTenantClaimIs403() {
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw", null, "decide"), body("acme"));
         assertThat(answer.status()).isEqualTo(403);
