@@ -1,11 +1,13 @@
 -- The decision context SELECT of DecisionContextLoader.load, one agent chosen at random per transaction.
--- Bound like the PDP binds it: tenant/agent/system/resource as text, approval null, the two window starts.
+-- Bound like the PDP binds it: tenant/agent/system/resource as text, approval null, both windows 1 minute
+-- (the PDP passes them in milliseconds). Keep in step with DecisionContextLoader: this is a copy.
 \set a random(1, :agents)
-select a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
+select now() as db_now,
+       a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
        coalesce(q.active, false) as quarantined,
        rc.owner_tenant, rc.classification,
        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
-       ap.expires_at as approval_expires_at, ap.consumed_at as approval_consumed_at,
+       ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
        activity.denies, activity.decisions
 from (values (1)) as one (x)
 left join agent a on a.tenant_id = 'bench' and a.agent_id = 'bench-agent-' || cast(:a as text)
@@ -20,4 +22,5 @@ cross join lateral (
            count(*) filter (where decided_at > now() - interval '1 minute') as decisions
     from decision_record
     where tenant_id = 'bench' and agent_id = 'bench-agent-' || cast(:a as text)
-      and decided_at > now() - interval '1 minute') activity;
+      and decided_at > now() - interval '1 minute'
+      and not ('request_refused' = any (reasons))) activity;

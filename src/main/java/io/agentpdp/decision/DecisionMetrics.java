@@ -34,6 +34,7 @@ class DecisionMetrics {
     private final Map<String, Timer> decisionTimers = new HashMap<>();
     private final Map<String, Timer> dependencyTimers = new HashMap<>();
     private final Map<CounterKey, Counter> decisionCounters = new ConcurrentHashMap<>();
+    private final Map<String, Counter> refusalCounters = new ConcurrentHashMap<>();
 
     private record CounterKey(String outcome, String reason, String tenant) {
     }
@@ -71,6 +72,16 @@ class DecisionMetrics {
                 .register(registry))
                 .increment();
         decisionTimers.get(outcome).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A refused decision request of a known caller, and whether its audit record was written. */
+    void refusal(int status, boolean recorded) {
+        refusalCounters.computeIfAbsent(status + (recorded ? ":recorded" : ":unrecorded"), key -> Counter.builder("pdp.refusals")
+                .description("Refused decision requests of known callers, by status and whether they were recorded")
+                .tag("status", Integer.toString(status))
+                .tag("result", recorded ? "recorded" : "unrecorded")
+                .register(registry))
+                .increment();
     }
 
     void dependency(String dependency, boolean ok, long startNanos) {

@@ -26,8 +26,6 @@ import org.springframework.web.util.ContentCachingResponseWrapper;
 
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.security.Caller;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -63,17 +61,15 @@ class RefusalRecorder implements Caller.Interceptor {
     private final DecisionMetrics metrics;
     private final JsonMapper json;
     private final Clock clock;
-    private final MeterRegistry meters;
     private final int maxBodyBytes;
 
     RefusalRecorder(AuditTrail audit, DatabaseRetry database, DecisionMetrics metrics, JsonMapper json, Clock clock,
-                    MeterRegistry meters, @Value("${pdp.web.max-body-size:64KB}") DataSize maxBodySize) {
+                    @Value("${pdp.web.max-body-size:64KB}") DataSize maxBodySize) {
         this.audit = audit;
         this.database = database;
         this.metrics = metrics;
         this.json = json;
         this.clock = clock;
-        this.meters = meters;
         this.maxBodyBytes = (int) Math.min(Integer.MAX_VALUE - 1, maxBodySize.toBytes());
     }
 
@@ -114,28 +110,19 @@ class RefusalRecorder implements Caller.Interceptor {
                 text(request.path("target").path("system"), 128), text(request.path("target").path("resource"), 512),
                 text(request.path("data_classification"), 32), null, UNKNOWN, "DENY",
                 List.of(REQUEST_REFUSED, "http_" + status), List.of(), uuid(request.path("approval_id")), null,
-                caller.subject() == null ? UNKNOWN : caller.subject(), null, metrics.traceId(), clock.instant());
+                caller.subject(), null, metrics.traceId(), clock.instant());
         try {
             database.once(() -> {
                 audit.recordDecision(entry);
                 return id;
             });
-            count(status, "recorded");
+            metrics.refusal(status, true);
             return id;
         } catch (RuntimeException e) {
-            count(status, "unrecorded");
+            metrics.refusal(status, false);
             log.error("A refused decision request (HTTP {}) of tenant {} could not be recorded", status, caller.tenant(), e);
             return null;
         }
-    }
-
-    private void count(int status, String result) {
-        Counter.builder("pdp.refusals")
-                .description("Refused decision requests of known callers, by status and whether they were recorded")
-                .tag("status", Integer.toString(status))
-                .tag("result", result)
-                .register(meters)
-                .increment();
     }
 
     /**

@@ -131,7 +131,8 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
             throw timeout(e);
         } catch (ConnectException e) {
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA is unreachable", e);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // Anything else the client throws (a closed pool, say) is also no answer: a recorded DENY, not a 500.
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA request failed: " + e.getMessage(), e);
         }
         // The socket timeout bounds each read; the deadline bounds the whole exchange.

@@ -23,6 +23,9 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 final class CallerFilter extends OncePerRequestFilter {
 
+    /** Request attribute holding the resolved {@link Caller}. */
+    static final String ATTRIBUTE = Caller.class.getName();
+
     private final String tenantClaim;
     private final List<Caller.Interceptor> interceptors;
 
@@ -34,9 +37,10 @@ final class CallerFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        Caller caller = interceptors.isEmpty() ? null
-                : resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim);
+        Caller caller = resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim);
         if (caller != null) {
+            // Resolved once per request: the controller's Caller parameter reads it from here.
+            request.setAttribute(ATTRIBUTE, caller);
             for (Caller.Interceptor interceptor : interceptors) {
                 if (interceptor.appliesTo(request)) {
                     interceptor.handle(caller, request, response, chain);
