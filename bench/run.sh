@@ -180,6 +180,7 @@ AUTH_PDP="Authorization: Bearer $JWT"
 AUTH_VAULT="X-Vault-Token: $PDP_VAULT_TOKEN"
 DENY_OK='"reasons":["chain_depth_exceeded"]'
 ALLOW_OK='"credential":{"type":"wrapped_token"'
+REUSE_OK='"credential":{"type":"reuse"'
 OPA_OK='"reasons":["chain_depth_exceeded"]'
 VAULT_OK='"wrapped_accessor"'
 
@@ -271,7 +272,22 @@ if [[ "$R_DENY" != 0 && "$R_DENY" != 0.0 ]]; then
     --rate "$R_DENY" "${RATE_ARGS[@]}"
 fi
 
-# --- 2b. ALLOW path (mint) and raw token create: peaks, then constant rate --------------------------------
+# --- 2b. ALLOW with per-task credential reuse (no mint): peak, then constant rate ---------------------------
+# One minted credential per agent (its task), then the same ALLOW naming it: the PDP confirms it instead of
+# minting. Measured within the credentials' lifetime (low_risk_read: 300 s; reuse needs >= 15 s left).
+log "== ALLOW with credential reuse: minting one credential per agent to reuse"
+python3 "$BENCH_DIR/util.py" reuse-bodies "$(pdp_url 1)" "$JWT" "$WORK/bodies/pdp-allow.jsonl" \
+  "$WORK/bodies/pdp-reuse.jsonl" >/dev/null || die "seeding the credentials to reuse failed"
+snapshot "$WORK/snap-reuse-before.json"
+peak peak_pdp_reuse --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-reuse.jsonl" --contains "$REUSE_OK"
+R_REUSE="$(rate_of "$STEPS/peak_pdp_reuse.json" "$RATE_FRACTION")"
+if [[ "$R_REUSE" != 0 && "$R_REUSE" != 0.0 ]]; then
+  loadgen rate_pdp_reuse --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-reuse.jsonl" \
+    --contains "$REUSE_OK" --rate "$R_REUSE" "${RATE_ARGS[@]}"
+fi
+snapshot "$WORK/snap-reuse-after.json"
+
+# --- 2c. ALLOW path (mint) and raw token create: peaks, then constant rate --------------------------------
 snapshot "$WORK/snap-allow-before.json"
 peak peak_pdp_allow --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
 snapshot "$WORK/snap-allow-after.json"
@@ -297,12 +313,16 @@ def delta(a, b, k):
 out = {}
 for label, before, after in (("deny_peak", "snap-deny-before.json", "snap-deny-after.json"),
                              ("deny_constant_rate", "snap-deny-rate-before.json", "snap-deny-rate-after.json"),
+                             ("reuse_peak_and_rate", "snap-reuse-before.json", "snap-reuse-after.json"),
                              ("allow_peak_for_contrast", "snap-allow-before.json", "snap-allow-after.json")):
     a, b = snap(before), snap(after)
     out[label] = {k: delta(a, b, k) for k in ("pdp_decisions_deny", "pdp_decisions_allow", "pdp_vault_calls", "openbao_token_creates")}
 runs = [out["deny_peak"], out["deny_constant_rate"]]
 out["no_vault_call"] = all(r["pdp_vault_calls"] == 0 and (r["openbao_token_creates"] in (0, None)) and (r["pdp_decisions_deny"] or 0) > 0
                            for r in runs if r["pdp_decisions_deny"] is not None)
+reuse = out["reuse_peak_and_rate"]
+out["reuse_no_vault_call"] = None if reuse["pdp_decisions_allow"] is None else (
+    reuse["pdp_vault_calls"] == 0 and reuse["openbao_token_creates"] in (0, None) and reuse["pdp_decisions_allow"] > 0)
 out["method"] = ("PDP metric pdp_dependency_duration_seconds_count{dependency=vault} (management port /actuator/prometheus) "
                  "and OpenBao's vault_token_create_count (sys/metrics) before/after each DENY run; the ALLOW peak is the contrast.")
 json.dump(out, open(sys.argv[2], "w"))

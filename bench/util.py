@@ -3,6 +3,7 @@
 
   util.py jwt KEY.pem SUB TENANT AUD SCOPE TTL_S         -> RS256 JWT on stdout (signed with openssl)
   util.py bodies OUT_DIR AGENTS                          -> request bodies (JSON lines) for every target
+  util.py reuse-bodies PDP_URL JWT ALLOW.jsonl OUT.jsonl -> one minted ALLOW per body, then bodies naming it (held_credential)
   util.py pgbench-stats LOG_DIR DURATION_S               -> JSON: throughput and latency percentiles
   util.py prom-sum URL METRIC [LABEL=VALUE ...]          -> sum of a Prometheus series (0 if absent)
   util.py jfr-top JFR_FILE JFR_BIN N                     -> JSON: top frames of jdk.ExecutionSample
@@ -241,6 +242,39 @@ def cmd_jfr_top(jfr_file, jfr_bin, n):
                       "innermost_agentpdp_frame": pct(ours, n)}))
 
 
+def cmd_reuse_bodies(url, jwt, allow_bodies, out):
+    """Per-task credential reuse: one ALLOW (mint) per agent through the PDP, then the same request naming
+    the credential that decision issued (held_credential). Prints how many credentials were seeded."""
+    import concurrent.futures
+    import http.client
+    import threading
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    local = threading.local()
+
+    def decide(line):
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        local.conn.request("POST", u.path, body=line.encode(), headers={
+            "Authorization": "Bearer " + jwt, "Content-Type": "application/json"})
+        resp = local.conn.getresponse()
+        answer = json.loads(resp.read())
+        if resp.status != 200 or (answer.get("credential") or {}).get("type") != "wrapped_token":
+            raise SystemExit(f"reuse seeding: expected a minted credential, got HTTP {resp.status}: {answer}")
+        body = json.loads(line)
+        body["held_credential"] = {"decision_id": answer["decision_id"]}
+        return json.dumps(body, separators=(",", ":"))
+
+    with open(allow_bodies) as f:
+        lines = [l.strip() for l in f if l.strip()]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(decide, lines))
+    with open(out, "w") as f:
+        for b in bodies:
+            f.write(b + "\n")
+    print(len(bodies))
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -268,6 +302,8 @@ def cmd_compose(results_dir, out_file):
         else round(lat("rate_pdp_deny", "p99") - lat("rate_opa_deny", "p99"), 3)
     deny_vs_opa = ratio(thr("peak_pdp_deny"), thr("peak_opa_deny"))
     mint_vs_vault = ratio(thr("peak_pdp_allow"), thr("peak_vault_create"))
+    reuse_vs_opa = ratio(thr("peak_pdp_reuse"), thr("peak_opa_deny"))
+    reuse_vs_vault = ratio(thr("peak_pdp_reuse"), thr("peak_vault_create"))
     vault = g("vault_calls_during_deny")
     scaling = {}
     for n in (1, 2, 3):
@@ -297,8 +333,10 @@ def cmd_compose(results_dir, out_file):
 
     limits = {
         "cpu_ms_per_request_all_processes": {k: cpu_per_request(k) for k in
-                                             ("peak_opa_deny", "peak_pdp_deny", "peak_vault_create", "peak_pdp_allow")},
-        "pdp_cpu_ms_per_request": {"deny": pdp_cpu("peak_pdp_deny"), "allow": pdp_cpu("peak_pdp_allow")},
+                                             ("peak_opa_deny", "peak_pdp_deny", "peak_vault_create", "peak_pdp_allow",
+                                              "peak_pdp_reuse")},
+        "pdp_cpu_ms_per_request": {"deny": pdp_cpu("peak_pdp_deny"), "allow": pdp_cpu("peak_pdp_allow"),
+                                   "allow_reuse": pdp_cpu("peak_pdp_reuse")},
         "deny_over_opa_ceiling_with_zero_cost_pdp": ratio(cpu_per_request("peak_opa_deny"),
                                                            cpu_per_request("peak_pdp_deny", without=("pdp",))),
         "allow_over_create_ceiling_with_zero_cost_pdp": ratio(cpu_per_request("peak_vault_create"),
@@ -327,9 +365,19 @@ def cmd_compose(results_dir, out_file):
             "deny_path_makes_no_vault_call": {"value": vault.get("no_vault_call"), "goal": "true",
                                               "met": vault.get("no_vault_call")},
         },
+        # Per-task credential reuse: an ALLOW that confirms the credential the task holds (no Vault call).
+        # No goal of its own; it is the "ALLOW without credential" path and the alternative to a mint.
+        "reuse": {
+            "pdp_allow_reuse_over_raw_opa_throughput": reuse_vs_opa,
+            "pdp_allow_reuse_over_raw_token_create_throughput": reuse_vs_vault,
+            "pdp_allow_reuse_over_pdp_allow_mint_throughput": ratio(thr("peak_pdp_reuse"), thr("peak_pdp_allow")),
+            "reuse_path_makes_no_vault_call": vault.get("reuse_no_vault_call"),
+        },
         "notes": [
-            "Every ALLOW/CONSTRAIN mints a credential in the current code; there is no ALLOW-without-credential path. "
-            "The DENY path (chain_depth_exceeded) is the PDP without a mint, the ALLOW path (low_risk_read) the PDP with a mint.",
+            "The DENY path (chain_depth_exceeded) is the PDP without a mint, the ALLOW path (low_risk_read) the PDP with a mint, "
+            "the reuse path (the same ALLOW naming the credential its task holds, held_credential) an ALLOW without a new "
+            "credential: it confirms one minted earlier, without a Vault call. Its ratio is reported separately and is not "
+            "counted towards the mint goal.",
             "Peak = closed loop (fixed concurrency, back to back). Constant rate = open model, wrk2 style: latency from the "
             "intended send time (coordinated omission corrected).",
             "Load generator, PDP(s), OPA, OpenBao and PostgreSQL share the same machine; absolute numbers are lower bounds.",
@@ -381,11 +429,13 @@ def cmd_table(path):
 
     pk, rt, db = doc.get("peak_closed_loop", {}), doc.get("constant_rate", {}), doc.get("database", {})
     for k, label in (("opa_deny", "raw OPA (DENY input)"), ("pdp_deny", "PDP DENY (no mint)"),
+                     ("pdp_reuse", "PDP ALLOW (credential reuse, no mint)"),
                      ("pdp_allow", "PDP ALLOW (mint)"), ("vault_create", "raw OpenBao token create (wrapped)"),
                      ("pdp_deny_x2", "PDP DENY, 2 instances"), ("pdp_deny_x3", "PDP DENY, 3 instances")):
         if k in pk:
             row(label, pk[k], "closed")
     for k, label in (("pdp_deny", "PDP DENY (no mint)"), ("opa_deny", "raw OPA (DENY input)"),
+                     ("pdp_reuse", "PDP ALLOW (credential reuse, no mint)"),
                      ("pdp_allow", "PDP ALLOW (mint)"), ("vault_create", "raw OpenBao token create")):
         if k in rt:
             row(label, rt[k], "rate")
@@ -402,6 +452,12 @@ def cmd_table(path):
     print("|---|---:|---|---|")
     for k, v in doc.get("ratios", {}).items():
         print(f"| {k} | {v.get('value')} | {v.get('goal')} | {v.get('met')} |")
+    reuse = doc.get("reuse") or {}
+    if reuse:
+        print("\n| per-task credential reuse (no goal) | value |")
+        print("|---|---:|")
+        for k, v in reuse.items():
+            print(f"| {k} | {v} |")
     lim = doc.get("cpu_limits") or {}
     if lim:
         print("\nCPU per request, all processes incl. the load generator (ms): "
@@ -507,7 +563,7 @@ def cmd_cpu_merge(step, before, after):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"jwt": cmd_jwt, "bodies": cmd_bodies, "pgbench-stats": cmd_pgbench_stats, "prom-sum": cmd_prom_sum,
+    {"jwt": cmd_jwt, "bodies": cmd_bodies, "reuse-bodies": cmd_reuse_bodies, "pgbench-stats": cmd_pgbench_stats, "prom-sum": cmd_prom_sum,
      "jfr-top": cmd_jfr_top, "compose": cmd_compose,
      "line": cmd_line, "table": cmd_table,
      "cpu-snap": cmd_cpu_snap, "cpu-merge": cmd_cpu_merge}[cmd](*args)

@@ -33,15 +33,20 @@ credential_policy := {
 	"privilege_grant": "agent-privileged",
 }
 
-# Credential limits per granting reason (ALLOW / CONSTRAIN reasons).
+# Credential limits per granting reason (ALLOW / CONSTRAIN reasons). `reusable`: a task may keep using
+# a credential it already holds for another call of the same grant (per-task reuse within the TTL);
+# single-use grants, secret reads and human approvals always get a fresh credential.
 credential_limits := {
-	"low_risk_read": {"ttl_seconds": 300, "num_uses": 10},
-	"in_domain_write": {"ttl_seconds": 120, "num_uses": 1},
-	"confidential_read": {"ttl_seconds": 120, "num_uses": 5},
-	"confidential_in_domain_write": {"ttl_seconds": 60, "num_uses": 1},
-	"direct_secret_read": {"ttl_seconds": 30, "num_uses": 1},
-	"approved_by_human": {"ttl_seconds": 120, "num_uses": 1},
+	"low_risk_read": {"ttl_seconds": 300, "num_uses": 10, "reusable": true},
+	"in_domain_write": {"ttl_seconds": 120, "num_uses": 1, "reusable": false},
+	"confidential_read": {"ttl_seconds": 120, "num_uses": 5, "reusable": true},
+	"confidential_in_domain_write": {"ttl_seconds": 60, "num_uses": 1, "reusable": false},
+	"direct_secret_read": {"ttl_seconds": 30, "num_uses": 1, "reusable": false},
+	"approved_by_human": {"ttl_seconds": 120, "num_uses": 1, "reusable": false},
 }
+
+# A held credential with less lifetime left than this is not reused: the call might outlive it.
+min_reuse_remaining_seconds := 15
 
 # ---------------------------------------------------------------------------
 # Result
@@ -81,13 +86,36 @@ verdict := {"outcome": "DENY", "reasons": deny} if {
 
 grants_credential if verdict.outcome in {"ALLOW", "CONSTRAIN"}
 
-credential := {
+credential := object.union(grant, {"reuse": reuse_held_credential}) if grants_credential
+
+else := null
+
+grant := {
 	"policies": [credential_policy[action]],
 	"ttl_seconds": min({credential_limits[r].ttl_seconds | some r in verdict.reasons}),
 	"num_uses": min({credential_limits[r].num_uses | some r in verdict.reasons}),
-} if {
-	grants_credential
-} else := null
+}
+
+# The enforcement point may keep using the credential it holds (input.held_credential, looked up by
+# the PDP) instead of getting a new one only if every granting reason allows reuse and that credential
+# is exactly what this decision would mint, or less: same agent and task, same policies, no more
+# lifetime left than this grant's TTL, no more uses than it, not minted for a human approval, live.
+default reuse_held_credential := false
+
+reuse_held_credential if {
+	every r in verdict.reasons {
+		credential_limits[r].reusable == true
+	}
+	not approval_present
+	held := input.held_credential
+	held.live == true
+	held.same_task == true
+	held.approval_bound == false
+	sort(held.policies) == sort(grant.policies)
+	held.remaining_seconds >= min_reuse_remaining_seconds
+	held.remaining_seconds <= grant.ttl_seconds
+	held.num_uses <= grant.num_uses
+}
 
 granted_obligations := sort(obligations) if grants_credential
 

@@ -77,7 +77,7 @@ test_low_risk_read_internal_allowed if {
 		"outcome": "ALLOW",
 		"reasons": ["low_risk_read"],
 		"obligations": [],
-		"credential": {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10},
+		"credential": {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -100,7 +100,7 @@ test_in_domain_write_allowed if {
 		"outcome": "ALLOW",
 		"reasons": ["in_domain_write"],
 		"obligations": [],
-		"credential": {"policies": ["agent-write"], "ttl_seconds": 120, "num_uses": 1},
+		"credential": {"policies": ["agent-write"], "ttl_seconds": 120, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -129,7 +129,7 @@ test_confidential_read_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["confidential_read"],
 		"obligations": ["no_export", "redact_pii"],
-		"credential": {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5},
+		"credential": {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -141,7 +141,7 @@ test_confidential_write_in_domain_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["confidential_in_domain_write"],
 		"obligations": ["log_full_arguments"],
-		"credential": {"policies": ["agent-write"], "ttl_seconds": 60, "num_uses": 1},
+		"credential": {"policies": ["agent-write"], "ttl_seconds": 60, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -159,7 +159,7 @@ test_direct_secret_read_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["direct_secret_read"],
 		"obligations": ["no_persist"],
-		"credential": {"policies": ["agent-secret-read"], "ttl_seconds": 30, "num_uses": 1},
+		"credential": {"policies": ["agent-secret-read"], "ttl_seconds": 30, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -254,7 +254,7 @@ approved_allow(r, policy, obligations) if {
 		"outcome": "ALLOW",
 		"reasons": ["approved_by_human"],
 		"obligations": obligations,
-		"credential": {"policies": [policy], "ttl_seconds": 120, "num_uses": 1},
+		"credential": {"policies": [policy], "ttl_seconds": 120, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -612,7 +612,7 @@ test_constrain_beats_allow if {
 		with decision.constrain as {"confidential_read"}
 	r.outcome == "CONSTRAIN"
 	r.reasons == ["confidential_read"]
-	r.credential == {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5}
+	r.credential == {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5, "reuse": false}
 }
 
 test_no_matching_rule_denies if {
@@ -645,4 +645,85 @@ test_unknown_agent_is_denied_but_never_quarantined if {
 	r.outcome == "DENY"
 	"unknown_agent" in r.reasons
 	r.quarantine == no_quarantine
+}
+
+# ---------------------------------------------------------------------------
+# Per-task credential reuse
+# ---------------------------------------------------------------------------
+
+# What the PDP looks up for a held credential of base's task that may be reused for base (a low-risk read).
+held_read := {
+	"decision_id": "d-1",
+	"live": true,
+	"same_task": true,
+	"approval_bound": false,
+	"policies": ["agent-read"],
+	"remaining_seconds": 200,
+	"num_uses": 10,
+}
+
+held(patch) := {"held_credential": object.union(held_read, patch)}
+
+test_held_credential_of_the_same_grant_is_reused if {
+	r := decide(held({}))
+	r.outcome == "ALLOW"
+	r.credential == {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10, "reuse": true}
+}
+
+test_no_held_credential_means_a_new_one if {
+	decide({}).credential.reuse == false
+	decide({"held_credential": null}).credential.reuse == false
+}
+
+test_confidential_read_may_reuse_a_credential_with_fewer_uses if {
+	r := decide(object.union(cls("confidential", "confidential", "confidential"), held({"remaining_seconds": 100, "num_uses": 5})))
+	r.outcome == "CONSTRAIN"
+	r.credential.reuse == true
+}
+
+test_held_credential_not_reused_when_it_does_not_fit if {
+	every patch in [
+		{"live": false},
+		{"same_task": false},
+		{"approval_bound": true},
+		{"approval_bound": null},
+		{"policies": ["agent-write"]},
+		{"policies": ["agent-read", "agent-write"]},
+		{"remaining_seconds": 14},
+		{"remaining_seconds": 301},
+		{"num_uses": 11},
+		{"remaining_seconds": "200"},
+	] {
+		r := decide(held(patch))
+		r.outcome == "ALLOW"
+		r.credential.reuse == false
+	}
+}
+
+# Single-use grants (writes, secret reads) and anything approved by a human always get a fresh credential.
+test_single_use_grants_never_reuse if {
+	write := object.union({"tool": {"name": "crm.contacts.update"}, "action": {"kind": "write"}}, held({"policies": ["agent-write"], "remaining_seconds": 100, "num_uses": 1}))
+	decide(write).outcome == "ALLOW"
+	decide(write).credential.reuse == false
+	secret := object.union({"tool": {"name": "vault.secret.read"}, "action": {"kind": "secret_read"}}, held({"policies": ["agent-secret-read"], "remaining_seconds": 20, "num_uses": 1}))
+	decide(secret).outcome == "CONSTRAIN"
+	decide(secret).credential.reuse == false
+}
+
+test_approved_step_up_never_reuses if {
+	r := decide(object.union({"action": {"kind": "delete"}, "approval": valid_approval}, held({"policies": ["agent-privileged"], "remaining_seconds": 100, "num_uses": 1})))
+	r.outcome == "ALLOW"
+	r.reasons == ["approved_by_human"]
+	r.credential.reuse == false
+}
+
+test_presenting_an_approval_never_reuses if {
+	# An approval for a low-risk read is unusual but possible; its credential is still fresh.
+	r := decide(object.union({"approval": valid_approval}, held({})))
+	r.credential.reuse == false
+}
+
+test_denied_with_a_held_credential_has_no_credential if {
+	r := decide(object.union({"task": {"chain_depth": 6}}, held({})))
+	denied_with(r, "chain_depth_exceeded")
 }

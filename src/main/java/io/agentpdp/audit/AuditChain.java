@@ -25,7 +25,8 @@ final class AuditChain {
     static AuditTrail.DecisionEntry normalised(AuditTrail.DecisionEntry d) {
         AuditTrail.CredentialEntry c = d.credential();
         AuditTrail.CredentialEntry credential = c == null ? null : new AuditTrail.CredentialEntry(c.accessor(),
-                c.policies(), c.ttlSeconds(), micros(c.expiresAt()), c.numUses(), c.wrapped());
+                c.policies(), c.ttlSeconds(), micros(c.expiresAt()), c.numUses(), c.wrapped(), c.reusedFrom(),
+                c.reusedAccessorHash());
         return new AuditTrail.DecisionEntry(d.id(), d.tenant(), d.agentId(), d.taskId(), d.parentDecisionId(),
                 d.chainDepth(), d.tool(), d.action(), d.targetSystem(), d.targetResource(), d.classificationDeclared(),
                 d.classificationStored(), d.classificationEffective(), d.outcome(), d.reasons(), d.obligations(),
@@ -41,7 +42,9 @@ final class AuditChain {
                 s(d.classificationStored()), s(d.classificationEffective()), s(d.outcome()),
                 String.join("\u001e", d.reasons()), String.join("\u001e", d.obligations()), s(d.approvalId()),
                 s(d.policyRevision()), s(d.caller()), s(accessorHash),
-                c == null ? "-" : c.ttlSeconds() + "/" + c.expiresAt() + "/" + c.numUses() + "/" + c.wrapped(),
+                c == null ? "-" : c.ttlSeconds() + "/" + c.expiresAt() + "/" + c.numUses() + "/" + c.wrapped()
+                        // Added with reuse: hashed only when set, so links written before it verify unchanged.
+                        + (c.reusedFrom() == null ? "" : "/reused:" + c.reusedFrom()),
                 s(d.traceId()), s(d.decidedAt()));
     }
 

@@ -40,9 +40,24 @@ public class AuditTrail {
                                 CredentialEntry credential, String traceId, Instant decidedAt) {
     }
 
-    /** What was issued with a decision: the accessor (for revocation) and its limits, never the token. */
+    /**
+     * What was issued with a decision: the accessor (for revocation) and its limits, never the token. A
+     * decision that confirmed a held credential instead ({@link #reused(UUID, String, List, int, Instant, int, boolean)})
+     * names the issuing decision and that credential's accessor hash, and issues nothing.
+     */
     public record CredentialEntry(String accessor, List<String> policies, int ttlSeconds, Instant expiresAt,
-                                  int numUses, boolean wrapped) {
+                                  int numUses, boolean wrapped, UUID reusedFrom, String reusedAccessorHash) {
+
+        public static CredentialEntry issued(String accessor, List<String> policies, int ttlSeconds, Instant expiresAt,
+                                             int numUses, boolean wrapped) {
+            return new CredentialEntry(accessor, policies, ttlSeconds, expiresAt, numUses, wrapped, null, null);
+        }
+
+        public static CredentialEntry reused(UUID issuingDecision, String accessorHash, List<String> policies,
+                                             int remainingSeconds, Instant expiresAt, int numUses, boolean wrapped) {
+            return new CredentialEntry(null, policies, remainingSeconds, expiresAt, numUses, wrapped, issuingDecision,
+                    accessorHash);
+        }
     }
 
     /** A stored decision as read back: the credential accessor only as a hash. */
@@ -56,7 +71,7 @@ public class AuditTrail {
     public void recordDecision(DecisionEntry entry) {
         DecisionEntry d = AuditChain.normalised(entry);
         CredentialEntry c = d.credential();
-        String accessorHash = c == null ? null : sha256(c.accessor());
+        String accessorHash = c == null ? null : c.reusedFrom() != null ? c.reusedAccessorHash() : sha256(c.accessor());
         jdbc.sql("""
                 with head as (
                     insert into audit_chain_head as h (tenant_id, seq, last_hash)
@@ -69,14 +84,18 @@ public class AuditTrail {
                         action, target_system, target_resource, classification_declared, classification_stored,
                         classification_effective, outcome, reasons, obligations, approval_id, policy_revision, caller,
                         credential_accessor_hash, credential_ttl_seconds, credential_expires_at, credential_num_uses,
-                        credential_wrapped, trace_id, decided_at, chain_seq, record_hash)
+                        credential_wrapped, credential_reused_from, trace_id, decided_at, chain_seq, record_hash)
                     select :id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
                         :stored, :effective, :outcome, :reasons, :obligations, :approval, :revision, :caller,
-                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :traceId, :decidedAt, head.seq, head.last_hash
+                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :reusedFrom, :traceId, :decidedAt, head.seq,
+                        head.last_hash
                     from head
                     returning id)
-                insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at, expires_at)
-                select :accessor, :tenant, :agent, :task, id, :policies, :decidedAt, :expiresAt
+                -- A credential minted for a human approval is single-use by design and never reusable.
+                insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at,
+                    expires_at, num_uses, wrapped, reusable)
+                select :accessor, :tenant, :agent, :task, id, :policies, :decidedAt, :expiresAt, :uses, :wrapped,
+                    cast(:approval as uuid) is null
                 from decision where cast(:accessor as text) is not null
                 """)
                 .param("id", d.id())
@@ -104,6 +123,7 @@ public class AuditTrail {
                 .param("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
                 .param("uses", c == null ? null : c.numUses())
                 .param("wrapped", c == null ? null : c.wrapped())
+                .param("reusedFrom", c == null ? null : c.reusedFrom())
                 .param("traceId", d.traceId())
                 .param("decidedAt", Timestamp.from(d.decidedAt()))
                 .param("accessor", c == null ? null : c.accessor())
@@ -137,7 +157,8 @@ public class AuditTrail {
         String accessorHash = rs.getString("credential_accessor_hash");
         CredentialEntry credential = accessorHash == null ? null : new CredentialEntry(null, List.of(),
                 rs.getInt("credential_ttl_seconds"), rs.getTimestamp("credential_expires_at").toInstant(),
-                rs.getInt("credential_num_uses"), rs.getBoolean("credential_wrapped"));
+                rs.getInt("credential_num_uses"), rs.getBoolean("credential_wrapped"),
+                rs.getObject("credential_reused_from", UUID.class), null);
         DecisionEntry entry = new DecisionEntry(
                 rs.getObject("id", UUID.class), rs.getString("tenant_id"), rs.getString("agent_id"),
                 rs.getString("task_id"), rs.getObject("parent_decision_id", UUID.class), rs.getInt("chain_depth"),

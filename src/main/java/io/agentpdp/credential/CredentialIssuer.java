@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +80,8 @@ public class CredentialIssuer implements HealthIndicator {
                 "decision", request.decisionId()));
         JsonNode response = post(createPath, body, properties.wrap());
         // Vault counts the TTL from before it answered: stamped after the answer, the expiry is never understated.
-        Instant issuedAt = clock.instant();
+        // At the database's precision, so the answer states the expiry the record (and a later reuse) states.
+        Instant issuedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
         if (properties.wrap()) {
             JsonNode wrapInfo = response.path("wrap_info");
             String wrapToken = wrapInfo.path("token").asString(null);

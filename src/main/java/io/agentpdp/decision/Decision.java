@@ -16,8 +16,10 @@ record Decision(UUID decisionId,
                 String policyRevision,
                 Instant decidedAt) {
 
-    record Credential(String type, String token, Long wrapTtlSeconds, long ttlSeconds, Instant expiresAt,
-                      int numUses, List<String> policies) {
+    /** {@code token} is absent for type {@code reuse}, which names the issuing decision in {@code reusedDecisionId}. */
+    record Credential(String type, @JsonInclude(JsonInclude.Include.NON_NULL) String token, Long wrapTtlSeconds,
+                      long ttlSeconds, Instant expiresAt, int numUses, List<String> policies,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) UUID reusedDecisionId) {
         @Override
         public String toString() {
             return "Credential[type=" + type + ", ttlSeconds=" + ttlSeconds + "]";

@@ -29,7 +29,7 @@ class DecisionContextLoader {
      * clock, however far off, cannot make an expired approval valid or empty a window.
      */
     DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId,
-                         Duration denyWindow, Duration rateWindow) {
+                         UUID heldCredentialDecision, Duration denyWindow, Duration rateWindow) {
         return jdbc.sql("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
@@ -37,6 +37,12 @@ class DecisionContextLoader {
                        rc.owner_tenant, rc.classification,
                        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
                        ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
+                       held.decision_id as held_decision_id, held.task_id as held_task_id, held.policies as held_policies,
+                       held.expires_at as held_expires_at, held.num_uses as held_num_uses, held.wrapped as held_wrapped,
+                       held.reusable and held.num_uses is not null as held_reusable,
+                       held.revoked_at is null and held.revoke_requested_at is null and held.expires_at > now() as held_live,
+                       greatest(0, floor(extract(epoch from held.expires_at - now())))::bigint as held_remaining_seconds,
+                       encode(sha256(convert_to(held.accessor, 'UTF8')), 'hex') as held_accessor_hash,
                        activity.denies, activity.decisions
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
@@ -46,6 +52,10 @@ class DecisionContextLoader {
                     where system = :system and starts_with(:resource, resource_prefix)
                     order by length(resource_prefix) desc limit 1) rc on true
                 left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
+                left join lateral (
+                    select * from issued_credential
+                    where decision_id = cast(:held as uuid) and tenant_id = :tenant and agent_id = :agent
+                    limit 1) held on true
                 cross join lateral (
                     select count(*) filter (where outcome = 'DENY' and decided_at > now() - :denyMillis * interval '1 millisecond') as denies,
                            count(*) filter (where decided_at > now() - :rateMillis * interval '1 millisecond') as decisions
@@ -60,6 +70,7 @@ class DecisionContextLoader {
                 .param("system", system)
                 .param("resource", resource)
                 .param("approval", approvalId)
+                .param("held", heldCredentialDecision)
                 .param("denyMillis", denyWindow.toMillis())
                 .param("rateMillis", rateWindow.toMillis())
                 .param("refused", RefusalRecorder.REQUEST_REFUSED)
@@ -72,6 +83,12 @@ class DecisionContextLoader {
         DecisionContext.ApprovalState approval = approvalId == null ? null : new DecisionContext.ApprovalState(
                 approvalId, rs.getString("approval_status"), rs.getString("approval_fingerprint"),
                 rs.getBoolean("approval_expired"), instant(rs.getTimestamp("approval_consumed_at")));
+        UUID heldDecision = rs.getObject("held_decision_id", UUID.class);
+        DecisionContext.HeldCredential held = heldDecision == null ? null : new DecisionContext.HeldCredential(
+                heldDecision, rs.getString("held_task_id"), strings(rs.getArray("held_policies")),
+                rs.getBoolean("held_live"), rs.getLong("held_remaining_seconds"),
+                rs.getTimestamp("held_expires_at").toInstant(), rs.getInt("held_num_uses"),
+                rs.getBoolean("held_wrapped"), rs.getBoolean("held_reusable"), rs.getString("held_accessor_hash"));
         return new DecisionContext(
                 rs.getBoolean("registered"),
                 rs.getString("owner"),
@@ -82,6 +99,7 @@ class DecisionContextLoader {
                 rs.getString("owner_tenant"),
                 Classification.fromWire(rs.getString("classification")),
                 approval,
+                held,
                 rs.getLong("denies"),
                 rs.getLong("decisions"),
                 rs.getTimestamp("db_now").toInstant());

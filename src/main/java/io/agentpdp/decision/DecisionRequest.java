@@ -26,6 +26,7 @@ record DecisionRequest(
         @NotNull @Valid Target target,
         @NotNull Classification dataClassification,
         UUID approvalId,
+        @Valid HeldCredential heldCredential,
         Map<String, Object> context) {
 
     static final String IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
@@ -51,6 +52,10 @@ record DecisionRequest(
 
     record Target(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String system,
                   @NotBlank @Size(max = 512) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String resource) {
+    }
+
+    /** The credential the enforcement point still holds for this task, by the decision that issued it. */
+    record HeldCredential(@NotNull UUID decisionId) {
     }
 
     enum ActionKind {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import org.slf4j.Logger;
@@ -93,7 +94,7 @@ class DecisionService {
             // There is no database read before it, so this replica's clock stamps it.
             Verdict denied = Verdict.deny("tenant_mismatch");
             record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
-                    request.approvalId(), clock.instant());
+                    null, request.approvalId(), clock.instant());
             throw new Problems.ApiException(403, "Forbidden",
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
@@ -103,6 +104,7 @@ class DecisionService {
         try {
             context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
                     request.target().system(), request.target().resource(), request.approvalId(),
+                    request.heldCredential() == null ? null : request.heldCredential().decisionId(),
                     quarantine.denyWindow(), quarantine.rateWindow()));
             metrics.dependency("database", true, dbStart);
         } catch (DataAccessException e) {
@@ -151,7 +153,8 @@ class DecisionService {
         }
 
         CredentialIssuer.Issued issued = null;
-        if (verdict.grant() != null) {
+        DecisionContext.HeldCredential reused = verdict.grant() == null ? null : reusable(verdict.grant(), request, context);
+        if (verdict.grant() != null && reused == null) {
             long vaultStart = System.nanoTime();
             try {
                 issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
@@ -167,13 +170,33 @@ class DecisionService {
 
         // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
         record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued,
-                approval != null ? approval.id() : request.approvalId(), now);
+                reused, approval != null ? approval.id() : request.approvalId(), now);
         if (quarantineTrigger != null) {
             quarantineAfterDecision(request, quarantineTrigger);
         }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
-                issued == null ? null : credential(issued), approval,
+                issued != null ? credential(issued) : reused != null ? credential(reused) : null, approval,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    /**
+     * The held credential this decision may confirm instead of minting, or null. The policy opts in
+     * ({@code credential.reuse}); the PDP confirms only a credential that is no more than what the policy
+     * grants now: issued to this agent (the query matched tenant and agent) for this task, live, not bound
+     * to an approval, with the same Vault policies, no more lifetime left than the grant's TTL and no more
+     * uses than it. A request presenting an approval always gets a fresh single-use credential.
+     */
+    private static DecisionContext.HeldCredential reusable(PolicyEngine.CredentialGrant grant, DecisionRequest request,
+                                                           DecisionContext context) {
+        DecisionContext.HeldCredential held = context.heldCredential();
+        if (!grant.reuse() || held == null || request.approvalId() != null) {
+            return null;
+        }
+        boolean fits = held.live() && held.reusable() && held.taskId().equals(request.task().id())
+                && Set.copyOf(held.policies()).equals(Set.copyOf(grant.policies()))
+                && held.remainingSeconds() > 0 && held.remainingSeconds() <= grant.ttl().toSeconds()
+                && held.numUses() <= grant.numUses();
+        return fits ? held : null;
     }
 
     private Verdict consumeApproval(Verdict verdict, Caller caller, DecisionRequest request, Classification effective,
@@ -277,6 +300,7 @@ class DecisionService {
         input.put("classification", classification);
         input.put("approval", approvalInput(request, context, effective));
         input.put("quarantine", Map.of("active", context.quarantined()));
+        input.put("held_credential", heldCredentialInput(request, context));
         input.put("context", request.context() == null ? Map.of() : request.context());
         return input;
     }
@@ -304,12 +328,36 @@ class DecisionService {
         return state;
     }
 
+    /**
+     * What policy learns about the credential the request says it holds: null when none is named; an
+     * unknown or foreign one is neither live nor of this task.
+     */
+    private static Map<String, Object> heldCredentialInput(DecisionRequest request, DecisionContext context) {
+        if (request.heldCredential() == null) {
+            return null;
+        }
+        DecisionContext.HeldCredential held = context.heldCredential();
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("decision_id", request.heldCredential().decisionId().toString());
+        state.put("live", held != null && held.live());
+        state.put("same_task", held != null && held.taskId().equals(request.task().id()));
+        state.put("approval_bound", held == null || !held.reusable());
+        state.put("policies", held == null ? List.of() : held.policies());
+        state.put("remaining_seconds", held == null ? 0 : held.remainingSeconds());
+        state.put("num_uses", held == null ? 0 : held.numUses());
+        return state;
+    }
+
     private void record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
                         Classification stored, Classification effective, Verdict verdict,
-                        CredentialIssuer.Issued issued, UUID approvalId, Instant now) {
-        AuditTrail.CredentialEntry credential = issued == null ? null : new AuditTrail.CredentialEntry(
+                        CredentialIssuer.Issued issued, DecisionContext.HeldCredential reused, UUID approvalId,
+                        Instant now) {
+        AuditTrail.CredentialEntry credential = issued != null ? AuditTrail.CredentialEntry.issued(
                 issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
-                issued.numUses(), issued.wrapped());
+                issued.numUses(), issued.wrapped())
+                : reused != null ? AuditTrail.CredentialEntry.reused(reused.decisionId(), reused.accessorHash(),
+                reused.policies(), (int) reused.remainingSeconds(), reused.expiresAt(), reused.numUses(), reused.wrapped())
+                : null;
         try {
             AuditTrail.DecisionEntry entry = new AuditTrail.DecisionEntry(decisionId, tenant, request.agent().id(),
                     request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
@@ -353,7 +401,13 @@ class DecisionService {
     private static Decision.Credential credential(CredentialIssuer.Issued issued) {
         return new Decision.Credential(issued.wrapped() ? "wrapped_token" : "token", issued.token(),
                 issued.wrapTtl() == null ? null : issued.wrapTtl().toSeconds(), issued.ttl().toSeconds(),
-                issued.expiresAt(), issued.numUses(), issued.policies());
+                issued.expiresAt(), issued.numUses(), issued.policies(), null);
+    }
+
+    /** No secret: the enforcement point keeps the one it holds. Its remaining lifetime is the TTL stated. */
+    private static Decision.Credential credential(DecisionContext.HeldCredential reused) {
+        return new Decision.Credential("reuse", null, null, reused.remainingSeconds(), reused.expiresAt(),
+                reused.numUses(), reused.policies(), reused.decisionId());
     }
 
     /**

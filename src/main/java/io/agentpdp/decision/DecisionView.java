@@ -16,7 +16,8 @@ record DecisionView(UUID decisionId, String tenant, String agentId, String taskI
     record Classifications(String declared, String stored, String effective) {
     }
 
-    record CredentialSummary(String accessorHash, int ttlSeconds, Instant expiresAt, int numUses, boolean wrapped) {
+    record CredentialSummary(String accessorHash, int ttlSeconds, Instant expiresAt, int numUses, boolean wrapped,
+                             UUID reusedFromDecisionId) {
     }
 
     static DecisionView of(AuditTrail.StoredDecision stored) {
@@ -26,7 +27,8 @@ record DecisionView(UUID decisionId, String tenant, String agentId, String taskI
                 d.tool(), d.action(), d.targetSystem(), d.targetResource(),
                 new Classifications(d.classificationDeclared(), d.classificationStored(), d.classificationEffective()),
                 d.outcome(), d.reasons(), d.obligations(),
-                c == null ? null : new CredentialSummary(stored.accessorHash(), c.ttlSeconds(), c.expiresAt(), c.numUses(), c.wrapped()),
+                c == null ? null : new CredentialSummary(stored.accessorHash(), c.ttlSeconds(), c.expiresAt(), c.numUses(),
+                        c.wrapped(), c.reusedFrom()),
                 d.approvalId(), d.policyRevision(), d.caller(), d.decidedAt());
     }
 }

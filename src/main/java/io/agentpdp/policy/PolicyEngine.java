@@ -102,8 +102,11 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
         }
     }
 
-    /** What credential the policy grants: Vault policies, TTL and use count. */
-    public record CredentialGrant(List<String> policies, Duration ttl, int numUses) {
+    /**
+     * What credential the policy grants: Vault policies, TTL and use count; {@code reuse}: the credential the
+     * request says it holds may stand in for a new one (the PDP still checks it is that credential).
+     */
+    public record CredentialGrant(List<String> policies, Duration ttl, int numUses, boolean reuse) {
     }
 
     /** The policy engine gave no usable answer; {@link #reason()} is a stable reason code for the DENY. */
@@ -184,7 +187,7 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
         return new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), cause);
     }
 
-    private Result parse(JsonNode result, String revision) throws PolicyUnavailableException {
+    Result parse(JsonNode result, String revision) throws PolicyUnavailableException {
         String outcome = text(result, "outcome");
         if (outcome == null || !OUTCOMES.contains(outcome)) {
             throw invalid("outcome is missing or not one of " + OUTCOMES);
@@ -229,7 +232,13 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
         if (uses == null || !uses.isIntegralNumber() || uses.asInt() < 1 || uses.asInt() > properties.maxUses()) {
             throw invalid("credential.num_uses must be an integer from 1 to " + properties.maxUses());
         }
-        return new CredentialGrant(policies, Duration.ofSeconds(ttl.asLong()), uses.asInt());
+        // Absent means mint; anything but a boolean is a broken policy, not a silent "no".
+        JsonNode reuse = node.get("reuse");
+        if (reuse != null && !reuse.isNull() && !reuse.isBoolean()) {
+            throw invalid("credential.reuse must be a boolean");
+        }
+        return new CredentialGrant(policies, Duration.ofSeconds(ttl.asLong()), uses.asInt(),
+                reuse != null && reuse.asBoolean(false));
     }
 
     private static String text(JsonNode node, String field) {

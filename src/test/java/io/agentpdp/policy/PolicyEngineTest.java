@@ -66,6 +66,24 @@ class PolicyEngineTest {
     }
 
     @Test
+    void theReuseFlagIsABooleanOrAbsent() throws Exception {
+        PolicyEngine engine = engine("agentpdp/decision/result");
+        JsonMapper json = JsonMapper.builder().build();
+        String grant = "{\"outcome\":\"ALLOW\",\"reasons\":[\"r\"],\"obligations\":[],"
+                + "\"credential\":{\"policies\":[\"p\"],\"ttl_seconds\":60,\"num_uses\":2%s}}";
+        assertThat(engine.parse(json.readTree(grant.formatted("")), "rev").credential().reuse()).isFalse();
+        assertThat(engine.parse(json.readTree(grant.formatted(",\"reuse\":false")), "rev").credential().reuse()).isFalse();
+        assertThat(engine.parse(json.readTree(grant.formatted(",\"reuse\":true")), "rev").credential().reuse()).isTrue();
+        for (String broken : List.of(",\"reuse\":\"true\"", ",\"reuse\":1", ",\"reuse\":{}")) {
+            assertThatThrownBy(() -> engine.parse(json.readTree(grant.formatted(broken)), "rev"))
+                    .as(broken)
+                    .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
+                    .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
+                    .isEqualTo("policy_result_invalid");
+        }
+    }
+
+    @Test
     void anEmptyInputIsDeniedByTheDefaultRule() throws Exception {
         PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(Map.of());
         assertThat(result.outcome()).isEqualTo("DENY");
