@@ -334,6 +334,7 @@ if [[ "$SCALING" == 1 ]]; then
   start_pdp 2; start_pdp 3
   wait_ready 2; wait_ready 3
   ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid"),$(cat "$WORK/pdp/pdp2.pid")"
+  PEAK_WARMUP_SINGLE="$PEAK_WARMUP"   # the report states the single-instance warm-up
   PEAK_WARMUP="$SCALING_WARMUP"
   peak peak_pdp_deny_x2 --url "$(pdp_url 1),$(pdp_url 2)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
   ACTIVE_PDPS="$ACTIVE_PDPS,$(cat "$WORK/pdp/pdp3.pid")"
@@ -346,7 +347,10 @@ fi
 # --- 4. the PDP's database statements alone (pgbench) ------------------------------------------------------
 log "== database statements alone (pgbench, $DB_CLIENTS clients)"
 PGBENCH="$PDP_PG_BIN_DIR/pgbench"
-{ cat "$BENCH_DIR/sql/context.sql"; grep -v '^\\set' "$BENCH_DIR/sql/audit.sql"; } >"$WORK/pgbench/decision.sql"
+# The PDP's own two statements, read from its source with the DENY path's values bound (no copy to drift).
+python3 "$BENCH_DIR/util.py" statement-sql context "$REPO_ROOT" "$WORK/pgbench/context.sql"
+python3 "$BENCH_DIR/util.py" statement-sql audit "$REPO_ROOT" "$WORK/pgbench/audit.sql"
+{ cat "$WORK/pgbench/context.sql"; grep -v '^\\set' "$WORK/pgbench/audit.sql"; } >"$WORK/pgbench/decision.sql"
 # pgbench_run STEP SCRIPT [extra pgbench args]
 pgbench_run() {
   local name="$1" script="$2"; shift 2
@@ -365,8 +369,8 @@ d=json.load(sys.stdin); d.update(name=sys.argv[1], tool="pgbench -M prepared", a
   fi
   rm -f "$dir"/pgbench_log.*
 }
-pgbench_run db_peak_context_select "$BENCH_DIR/sql/context.sql" -c "$DB_CLIENTS"
-pgbench_run db_peak_audit_insert "$BENCH_DIR/sql/audit.sql" -c "$DB_CLIENTS"
+pgbench_run db_peak_context_select "$WORK/pgbench/context.sql" -c "$DB_CLIENTS"
+pgbench_run db_peak_audit_insert "$WORK/pgbench/audit.sql" -c "$DB_CLIENTS"
 pgbench_run db_peak_decision_both "$WORK/pgbench/decision.sql" -c "$DB_CLIENTS"
 if [[ "$R_DENY" != 0 && "$R_DENY" != 0.0 ]]; then
   # The DB work of the DENY path at the PDP's constant rate (select + insert per transaction; pgbench's
@@ -406,7 +410,7 @@ json.dump({
     "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "mem_total": mem, "kernel": platform.release()},
     "versions": {"java": java, "opa": opa, "openbao": bao, "postgres": pg},
     "git_commit": commit, "git_dirty_src": dirty, "jar": jar,
-    "config": {"agents": int(agents), "peak_concurrency_levels": "$PEAK_CONCURRENCY", "peak_warmup_s": $PEAK_WARMUP,
+    "config": {"agents": int(agents), "peak_concurrency_levels": "$PEAK_CONCURRENCY", "peak_warmup_s": ${PEAK_WARMUP_SINGLE:-$PEAK_WARMUP}, "scaling_warmup_s": $SCALING_WARMUP,
                "peak_duration_s": $PEAK_DURATION, "rate_warmup_s": $RATE_WARMUP, "rate_duration_s": $RATE_DURATION,
                "rate_connections": $RATE_CONNECTIONS, "rate_fraction_of_pdp_peak": $RATE_FRACTION,
                "db_clients": $DB_CLIENTS, "db_duration_s": $DB_DURATION, "pdp_java_opts": "$PDP_JAVA_OPTS",
