@@ -99,7 +99,7 @@ grant := {
 # The enforcement point may keep using the credential it holds (input.held_credential, looked up by
 # the PDP) instead of getting a new one only if every granting reason allows reuse and that credential
 # is exactly what this decision would mint, or less: same agent and task, same policies, no more
-# lifetime left than this grant's TTL, no more uses than it, not minted for a human approval, live.
+# lifetime left than this grant's TTL, no more uses than it, reusable (not minted for a human approval), live.
 default reuse_held_credential := false
 
 reuse_held_credential if {
@@ -110,7 +110,7 @@ reuse_held_credential if {
 	held := input.held_credential
 	held.live == true
 	held.same_task == true
-	held.approval_bound == false
+	held.reusable == true
 	sort(held.policies) == sort(grant.policies)
 	held.remaining_seconds >= min_reuse_remaining_seconds
 	held.remaining_seconds <= grant.ttl_seconds

@@ -39,7 +39,7 @@ class DecisionContextLoader {
                        ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
                        held.decision_id as held_decision_id, held.task_id as held_task_id, held.policies as held_policies,
                        held.expires_at as held_expires_at, held.num_uses as held_num_uses, held.wrapped as held_wrapped,
-                       held.reusable and held.num_uses is not null as held_reusable,
+                       held.reusable as held_reusable,
                        held.revoked_at is null and held.revoke_requested_at is null and held.expires_at > now() as held_live,
                        greatest(0, floor(extract(epoch from held.expires_at - now())))::bigint as held_remaining_seconds,
                        encode(sha256(convert_to(held.accessor, 'UTF8')), 'hex') as held_accessor_hash,

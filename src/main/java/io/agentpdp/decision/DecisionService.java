@@ -341,7 +341,7 @@ class DecisionService {
         state.put("decision_id", request.heldCredential().decisionId().toString());
         state.put("live", held != null && held.live());
         state.put("same_task", held != null && held.taskId().equals(request.task().id()));
-        state.put("approval_bound", held == null || !held.reusable());
+        state.put("reusable", held != null && held.reusable());
         state.put("policies", held == null ? List.of() : held.policies());
         state.put("remaining_seconds", held == null ? 0 : held.remainingSeconds());
         state.put("num_uses", held == null ? 0 : held.numUses());
