@@ -50,6 +50,7 @@ class ApprovalChanges implements SmartLifecycle {
     private volatile boolean listening;
     private volatile boolean running;
     private volatile Connection connection;
+    private volatile int backendPid;
     private Thread listener;
 
     ApprovalChanges(JdbcConnectionDetails database, MeterRegistry meters) {
@@ -76,6 +77,11 @@ class ApprovalChanges implements SmartLifecycle {
 
     int waiting() {
         return waiting.get();
+    }
+
+    /** The database session of the listener (pg_stat_activity), for operators' logs and tests. */
+    int backendPid() {
+        return backendPid;
     }
 
     /** One waiter's view of the changes of one approval. */
@@ -126,11 +132,15 @@ class ApprovalChanges implements SmartLifecycle {
             try (Connection c = connect()) {
                 try (Statement statement = c.createStatement()) {
                     statement.execute("LISTEN " + CHANNEL);
+                    try (var result = statement.executeQuery("select pg_backend_pid()")) {
+                        result.next();
+                        backendPid = result.getInt(1);
+                    }
                 }
                 connection = c;
                 listening = true;
                 delay = Duration.ofSeconds(1);
-                log.info("Listening for approval changes");
+                log.info("Listening for approval changes (backend pid {})", backendPid);
                 // Anything that changed before LISTEN took effect is seen by the waiters' re-read.
                 wakeAll();
                 PGConnection notifications = c.unwrap(PGConnection.class);

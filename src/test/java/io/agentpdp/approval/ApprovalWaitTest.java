@@ -128,6 +128,27 @@ class ApprovalWaitTest extends ApprovalTestBase {
     }
 
     @Test
+    void aChangeMadeWhileTheListenerIsDisconnectedIsSeenWhenItReconnects() throws Exception {
+        String tenant = tenantWithAgent();
+        String id = stepUp(tenant, deleteRequest(tenant, "contacts/46"));
+        CompletableFuture<Api.Answer> wait = CompletableFuture.supplyAsync(() -> api().get("/v1/approvals/" + id + "?wait=30s",
+                TestJwts.token(GATEWAY, tenant, "decide")));
+        eventually(Duration.ofSeconds(20), () -> changes.waiting() == 1);
+
+        // The listener's session ends (a database restart or failover looks the same); the vote's notification is lost.
+        int listener = changes.backendPid();
+        assertThat(jdbc.sql("select pg_terminate_backend(?)").param(listener).query(Boolean.class).single()).isTrue();
+        eventually(Duration.ofSeconds(20), () -> !changes.listening());
+        assertThat(approve(tenant, id, "bob").status()).isEqualTo(200);
+
+        // The poll interval is an hour: only the wake-up on reconnect can end this wait before its deadline.
+        Api.Answer answer = wait.get(20, TimeUnit.SECONDS);
+        assertThat(answer.text("status")).isEqualTo("APPROVED");
+        assertThat(changes.listening()).isTrue();
+        assertThat(changes.backendPid()).isNotEqualTo(listener);
+    }
+
+    @Test
     void aWaitOnAnUndecidedRequestEndsAtItsDeadlineStillPending() {
         String tenant = tenantWithAgent();
         String id = stepUp(tenant, deleteRequest(tenant, "contacts/44"));
