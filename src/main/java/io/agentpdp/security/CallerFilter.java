@@ -18,8 +18,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Sits on the API chain right after bearer authentication and before the scope checks: once the caller
- * is known, every {@link Caller.Interceptor} that applies wraps the rest of the request, the first in order outermost. Not a bean,
- * so it is never registered a second time as a servlet filter of its own.
+ * is known, every {@link Caller.Interceptor} that applies wraps the rest of the request, the first in order
+ * outermost. Not a bean, so it is never registered a second time as a servlet filter of its own.
  */
 final class CallerFilter extends OncePerRequestFilter {
 
