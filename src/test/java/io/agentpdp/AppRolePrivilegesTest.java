@@ -24,7 +24,10 @@ import io.agentpdp.support.IntegrationTest;
  */
 class AppRolePrivilegesTest extends IntegrationTest {
 
-    /** Per table of V1..V6: the columns the application updates (empty: none). */
+    /**
+     * Per table of V1..V6: the columns the application updates (empty: none). The one place to change when a
+     * feature starts writing a table (and its migration grants it): every assertion below derives from it.
+     */
     private static final Map<String, Set<String>> UPDATABLE = new LinkedHashMap<>();
     /** The tables the application deletes from. */
     private static final Set<String> DELETABLE = Set.of("issued_credential");
@@ -49,9 +52,25 @@ class AppRolePrivilegesTest extends IntegrationTest {
         return DriverManager.getConnection(STACK.postgresUrl(), STACK.appUser(), STACK.appPassword());
     }
 
+    /** The tables above that exist (a later migration may drop one; it is then no longer the PDP's to write). */
+    private Map<String, Set<String>> existingTables() {
+        Set<String> present = new TreeSet<>(jdbc.sql("select table_name from information_schema.tables where table_schema = current_schema()")
+                .query(String.class).list());
+        Map<String, Set<String>> tables = new LinkedHashMap<>(UPDATABLE);
+        tables.keySet().retainAll(present);
+        assertThat(tables).as("the approval, credential and audit tables are all checked")
+                .containsKeys("approval", "issued_credential", "decision_record", "audit_chain_head", "quarantine");
+        return tables;
+    }
+
+    private List<String> columns(String table) {
+        return jdbc.sql("select column_name from information_schema.columns where table_schema = current_schema()"
+                + " and table_name = ? order by ordinal_position").param(table).query(String.class).list();
+    }
+
     @Test
     void theApplicationRoleMayUpdateExactlyTheColumnsTheApplicationUpdatesAndDeleteOnlyExpiredCredentials() {
-        for (Map.Entry<String, Set<String>> table : UPDATABLE.entrySet()) {
+        for (Map.Entry<String, Set<String>> table : existingTables().entrySet()) {
             Set<String> updatable = new TreeSet<>(jdbc.sql("""
                     select column_name from information_schema.columns c
                     where table_schema = current_schema() and table_name = ?
@@ -71,40 +90,31 @@ class AppRolePrivilegesTest extends IntegrationTest {
 
     @Test
     void anUpdateOrDeleteTheApplicationNeverIssuesIsRefusedOnEveryTable() throws Exception {
-        List<String> refused = List.of(
-                "update agent set allowed_tools = '{payments.transfer}'",
-                "delete from agent",
-                "update resource_classification set classification = 'public'",
-                "delete from resource_classification",
-                "update quarantine set tenant_id = 'other'",
-                "delete from quarantine",
-                "update quarantine_event set actor = 'mallory'",
-                "delete from quarantine_event",
-                "update approval set fingerprint = 'forged'",
-                "update approval set required_approvals = 0",
-                "delete from approval",
-                "update approval_vote set verdict = 'APPROVE'",
-                "delete from approval_vote",
-                "update decision_record set outcome = 'ALLOW'",
-                "delete from decision_record",
-                "update issued_credential set expires_at = now() + interval '1 day'",
-                "update issued_credential set policies = '{agent-pdp}'",
-                "update audit_chain_head set tenant_id = 'other'",
-                "delete from audit_chain_head",
-                "update approval_event set actor = 'mallory'",
-                "delete from approval_event",
-                "update approval_webhook_outbox set payload = '{}'",
-                "delete from approval_webhook_outbox");
+        int refused = 0;
         try (Connection app = asApplication(); Statement sql = app.createStatement()) {
-            for (String statement : refused) {
-                // "where false": the privilege is checked before any row is looked at, so nothing can change.
-                assertThatThrownBy(() -> sql.executeUpdate(statement + " where false")).as(statement)
-                        .isInstanceOf(SQLException.class).hasMessageContaining("permission denied");
+            for (Map.Entry<String, Set<String>> table : existingTables().entrySet()) {
+                String name = table.getKey();
+                // "where false": privileges are checked before any row is looked at, so nothing can change.
+                for (String column : columns(name)) {
+                    String update = "update " + name + " set " + column + " = " + column + " where false";
+                    if (table.getValue().contains(column)) {
+                        sql.executeUpdate(update);
+                    } else {
+                        assertThatThrownBy(() -> sql.executeUpdate(update)).as(update)
+                                .isInstanceOf(SQLException.class).hasMessageContaining("permission denied");
+                        refused++;
+                    }
+                }
+                String delete = "delete from " + name + " where false";
+                if (DELETABLE.contains(name)) {
+                    sql.executeUpdate(delete);
+                } else {
+                    assertThatThrownBy(() -> sql.executeUpdate(delete)).as(delete)
+                            .isInstanceOf(SQLException.class).hasMessageContaining("permission denied");
+                    refused++;
+                }
             }
-            // What it does issue is still allowed (shape of the application's own statements).
-            sql.executeUpdate("update approval set status = status, expires_at = expires_at where false");
-            sql.executeUpdate("update issued_credential set revoked_at = now() where false");
-            sql.executeUpdate("delete from issued_credential where false");
         }
+        assertThat(refused).as("statements refused").isGreaterThan(80);
     }
 }

@@ -46,8 +46,12 @@ class ApprovalWaits {
              ApprovalChanges.Subscription subscription = changes.subscribe(id)) {
             while (true) {
                 // Subscribed before reading: a change committed after this read wakes the wait below.
-                reads.increment();
-                Approvals.Observed observed = approvals.observe(caller.tenant(), id).orElseThrow(() -> Approvals.notFound(id));
+                Approvals.Observed observed;
+                try {
+                    observed = approvals.observe(caller.tenant(), id).orElseThrow(() -> Approvals.notFound(id));
+                } finally {
+                    reads.increment();
+                }
                 long left = deadline - System.nanoTime();
                 if (!ApprovalRow.PENDING.equals(observed.row().status()) || left <= 0) {
                     return approvals.view(observed.row());

@@ -94,7 +94,8 @@ class ApprovalWaitTest extends ApprovalTestBase {
             // A read without waiting is not capped.
             assertThat(api.get("/v1/approvals/" + id, TestJwts.token("gw-3", tenant, "decide")).status()).isEqualTo(200);
 
-            // Parked: each wait has read the request once, and none holds a pooled connection.
+            // Parked: each wait has read the request once (and no more), and none holds a pooled connection.
+            eventually(Duration.ofSeconds(30), () -> reads() - readsBefore >= 2 * PER_CALLER);
             assertThat(reads() - readsBefore).isEqualTo(2 * PER_CALLER);
             assertThat(pool.getHikariPoolMXBean().getActiveConnections()).isLessThanOrEqualTo(3);
             assertThat(waits).noneMatch(CompletableFuture::isDone);
