@@ -24,7 +24,10 @@ port="$(free_port)"; mport="$(free_port)"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/jwt.key" 2>/dev/null
 openssl pkey -in "$work/jwt.key" -pubout -out "$work/jwt.pub"
 
+# One fuzzing caller sends far more than the per-caller API limit allows; 429s would hide the handlers.
 SERVER_ADDRESS=127.0.0.1 SERVER_PORT="$port" MANAGEMENT_SERVER_PORT="$mport" \
+PDP_API_LIMITS_CALLER_PER_SECOND=1000000 PDP_API_LIMITS_CALLER_BURST=1000000 \
+PDP_API_LIMITS_TENANT_PER_SECOND=1000000 PDP_API_LIMITS_TENANT_BURST=1000000 \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$work/jwt.pub" \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
   "$JAVA_HOME/bin/java" -jar "$root/target/agent-pdp.jar" > "$work/pdp.log" 2>&1 &

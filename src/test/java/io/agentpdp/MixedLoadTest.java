@@ -23,9 +23,12 @@ import io.agentpdp.support.TestJwts;
  * record, every approval must end consistent (one winning vote, spent exactly once), the chain intact.
  */
 // Each approved action is replayed once on purpose (a DENY), and some agents get 180 decisions within the
-// minute: with the default triggers they would (rightly) be quarantined, which QuarantineTest covers.
+// minute: with the default triggers they would (rightly) be quarantined, which QuarantineTest covers. Likewise
+// its three approvers vote on every STEP_UP as fast as they can, past the default per-caller API limit
+// (ApiRateLimitTest covers that).
 @org.springframework.test.context.TestPropertySource(properties = {"pdp.quarantine.deny-threshold=100000",
-        "pdp.quarantine.rate-threshold=100000"})
+        "pdp.quarantine.rate-threshold=100000", "pdp.api-limits.caller-burst=100000",
+        "pdp.api-limits.tenant-burst=100000"})
 class MixedLoadTest extends IntegrationTest {
 
     private static final int DECISIONS = 2400;

@@ -30,10 +30,12 @@ class ApprovalController {
     private static final Pattern WAIT = Pattern.compile("^([0-9]{1,5})(ms|s)$");
 
     private final Approvals approvals;
+    private final ApprovalWaits waits;
     private final ApprovalProperties properties;
 
-    ApprovalController(Approvals approvals, ApprovalProperties properties) {
+    ApprovalController(Approvals approvals, ApprovalWaits waits, ApprovalProperties properties) {
         this.approvals = approvals;
+        this.waits = waits;
         this.properties = properties;
     }
 
@@ -56,7 +58,7 @@ class ApprovalController {
     ApprovalView get(Caller caller, @PathVariable UUID approvalId, @RequestParam(required = false) String wait)
             throws InterruptedException {
         Duration duration = wait == null ? Duration.ZERO : parseWait(wait);
-        return duration.isZero() ? approvals.view(caller, approvalId) : approvals.await(caller, approvalId, duration);
+        return duration.isZero() ? approvals.view(caller, approvalId) : waits.await(caller, approvalId, duration);
     }
 
     @PostMapping(path = "/v1/approvals/{approvalId}/approve", consumes = MediaType.APPLICATION_JSON_VALUE,

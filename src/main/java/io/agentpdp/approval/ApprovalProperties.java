@@ -13,7 +13,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param approvedTtl         how long an approved request stays usable, counted from the approval (default 5m)
  * @param sweepInterval       how often the sweeper marks expired requests (default 30s); the decide path never waits for it
  * @param maxWait             longest long-poll a client may ask for with {@code ?wait=} (default 30s)
- * @param pollInterval        how often a long-poll re-reads the request (default 200ms)
+ * @param pollInterval        how often a long-poll re-reads the request while this replica's change listener
+ *                            (LISTEN/NOTIFY) is disconnected (default 1s); while it is connected a waiter reads
+ *                            only when notified of a change, at the request's expiry and at the end of its wait
+ * @param maxWaitsPerCaller   most concurrent long-polls per caller (token subject in its tenant) and replica (default 20)
+ * @param maxWaitsPerTenant   most concurrent long-polls per tenant and replica (default 200); more get 429
  * @param webhookUrl          receiver of approval events (optional; no URL, no notifications)
  * @param webhookTimeout      deadline for one delivery (default 2s)
  * @param webhookMaxAttempts  deliveries tried per event before it is marked failed (default 8)
@@ -26,7 +30,9 @@ record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
                           @DefaultValue("5m") Duration approvedTtl,
                           @DefaultValue("30s") Duration sweepInterval,
                           @DefaultValue("30s") Duration maxWait,
-                          @DefaultValue("200ms") Duration pollInterval,
+                          @DefaultValue("1s") Duration pollInterval,
+                          @DefaultValue("20") int maxWaitsPerCaller,
+                          @DefaultValue("200") int maxWaitsPerTenant,
                           URI webhookUrl,
                           @DefaultValue("2s") Duration webhookTimeout,
                           @DefaultValue("8") int webhookMaxAttempts,
@@ -40,6 +46,9 @@ record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
             if (d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("pdp.approval durations must be positive, got " + d);
             }
+        }
+        if (maxWaitsPerCaller < 1 || maxWaitsPerTenant < 1) {
+            throw new IllegalArgumentException("pdp.approval.max-waits-per-caller and -per-tenant must be at least 1");
         }
         if (webhookMaxAttempts < 1) {
             throw new IllegalArgumentException("pdp.approval.webhook-max-attempts must be at least 1");

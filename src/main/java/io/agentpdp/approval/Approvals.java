@@ -1,6 +1,5 @@
 package io.agentpdp.approval;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -182,28 +181,31 @@ public class Approvals {
                 .optional();
     }
 
+    /** The request as stored together with the database's time of the read (the clock its expiry is on). */
+    record Observed(ApprovalRow row, Instant databaseNow) {
+    }
+
+    Optional<Observed> observe(String tenant, UUID id) {
+        return jdbc.sql("select " + ApprovalRow.COLUMNS + ", now() as database_now from approval where id = :id and tenant_id = :tenant")
+                .param("id", id)
+                .param("tenant", tenant)
+                .query((rs, n) -> new Observed(ApprovalRow.map(rs, n), rs.getTimestamp("database_now").toInstant()))
+                .optional();
+    }
+
     ApprovalView view(Caller caller, UUID id) {
-        ApprovalRow row = find(caller.tenant(), id).orElseThrow(() -> notFound(id));
+        return view(find(caller.tenant(), id).orElseThrow(() -> notFound(id)));
+    }
+
+    /** The request as read, with its votes. */
+    ApprovalView view(ApprovalRow row) {
         List<ApprovalView.Vote> votes = jdbc.sql("select approver, verdict, comment, at from approval_vote"
                         + " where approval_id = :id order by at, approver")
-                .param("id", id)
+                .param("id", row.id())
                 .query((rs, n) -> new ApprovalView.Vote(rs.getString("approver"), rs.getString("verdict"),
                         rs.getString("comment"), rs.getTimestamp("at").toInstant()))
                 .list();
         return ApprovalView.of(row, votes);
-    }
-
-    /** Waits up to {@code wait} for the request to leave PENDING, re-reading it every poll interval. */
-    ApprovalView await(Caller caller, UUID id, Duration wait) throws InterruptedException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (true) {
-            ApprovalRow row = find(caller.tenant(), id).orElseThrow(() -> notFound(id));
-            long left = deadline - System.nanoTime();
-            if (!ApprovalRow.PENDING.equals(row.status()) || left <= 0) {
-                return view(caller, id);
-            }
-            Thread.sleep(Duration.ofNanos(Math.min(left, properties.pollInterval().toNanos())));
-        }
     }
 
     ApprovalView.Page list(Caller caller, String status, String agentId, int page, int size) {
@@ -331,7 +333,7 @@ public class Approvals {
     private static final String EXPIRY_REASON =
             "case status when 'APPROVED' then 'approved_ttl_elapsed' else 'pending_ttl_elapsed' end";
 
-    private static Problems.ApiException notFound(UUID id) {
+    static Problems.ApiException notFound(UUID id) {
         return new Problems.ApiException(404, "Not found", "No approval " + id + " for this tenant.");
     }
 }

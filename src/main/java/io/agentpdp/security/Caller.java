@@ -25,7 +25,8 @@ public record Caller(String subject, String tenant, Set<String> scopes) {
     /**
      * Wraps the handling of a request once its caller is known (valid JWT with a tenant) and before the
      * scope checks, so it sees every answer given to that caller, scope refusals included. Features
-     * contribute one as a bean; requests without a known caller never reach it.
+     * contribute one as a bean (in {@code @Order}, every one that applies wraps the next); requests without a
+     * known caller never reach it.
      */
     public interface Interceptor {
 

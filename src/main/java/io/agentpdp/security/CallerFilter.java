@@ -18,8 +18,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Sits on the API chain right after bearer authentication and before the scope checks: once the caller
- * is known, the first {@link Caller.Interceptor} that applies wraps the rest of the request. Not a bean,
- * so it is never registered a second time as a servlet filter of its own.
+ * is known, every {@link Caller.Interceptor} that applies wraps the rest of the request, the first in order
+ * outermost. Not a bean, so it is never registered a second time as a servlet filter of its own.
  */
 final class CallerFilter extends OncePerRequestFilter {
 
@@ -41,14 +41,25 @@ final class CallerFilter extends OncePerRequestFilter {
         if (caller != null) {
             // Resolved once per request: the controller's Caller parameter reads it from here.
             request.setAttribute(ATTRIBUTE, caller);
-            for (Caller.Interceptor interceptor : interceptors) {
-                if (interceptor.appliesTo(request)) {
-                    interceptor.handle(caller, request, response, chain);
+            intercepted(caller, 0, chain).doFilter(request, response);
+            return;
+        }
+        chain.doFilter(request, response);
+    }
+
+    /** The rest of the chain wrapped by every interceptor from {@code index} on that applies, in their order. */
+    private FilterChain intercepted(Caller caller, int index, FilterChain chain) {
+        return (request, response) -> {
+            for (int i = index; i < interceptors.size(); i++) {
+                Caller.Interceptor interceptor = interceptors.get(i);
+                if (interceptor.appliesTo((HttpServletRequest) request)) {
+                    interceptor.handle(caller, (HttpServletRequest) request, (HttpServletResponse) response,
+                            intercepted(caller, i + 1, chain));
                     return;
                 }
             }
-        }
-        chain.doFilter(request, response);
+            chain.doFilter(request, response);
+        };
     }
 
     /** The caller of a JWT authentication, or null without one or when the token names no tenant. */

@@ -37,10 +37,15 @@ public final class Api {
     }
 
     /** An answer: status, content type and body (parsed when it is JSON). */
-    public record Answer(int status, String contentType, String body, JsonNode json) {
+    public record Answer(int status, String contentType, String body, JsonNode json, java.net.http.HttpHeaders headers) {
         public String text(String field) {
             JsonNode node = json.get(field);
             return node == null || node.isNull() ? null : node.asString();
+        }
+
+        /** The first value of a response header, or null. */
+        public String header(String name) {
+            return headers.firstValue(name).orElse(null);
         }
     }
 
@@ -78,7 +83,7 @@ public final class Api {
             String type = response.headers().firstValue("Content-Type").orElse("");
             JsonNode json = type.toLowerCase(Locale.ROOT).contains("json") && !response.body().isEmpty()
                     ? JSON.readTree(response.body()) : null;
-            Answer answer = new Answer(response.statusCode(), type, response.body(), json);
+            Answer answer = new Answer(response.statusCode(), type, response.body(), json, response.headers());
             assertHonoursContract(path, method, answer);
             return answer;
         } catch (IOException e) {
@@ -91,11 +96,13 @@ public final class Api {
 
     private static void assertHonoursContract(String path, Request.Method method, Answer answer) {
         String pathOnly = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
-        ValidationReport report = CONTRACT.validateResponse(pathOnly, method, SimpleResponse.Builder
+        SimpleResponse.Builder response = SimpleResponse.Builder
                 .status(answer.status())
                 .withContentType(answer.contentType().isEmpty() ? null : answer.contentType())
-                .withBody(answer.body())
-                .build());
+                .withBody(answer.body());
+        // Headers the contract describes are checked too (e.g. Retry-After of a 429).
+        answer.headers().firstValue("Retry-After").ifPresent(value -> response.withHeader("Retry-After", value));
+        ValidationReport report = CONTRACT.validateResponse(pathOnly, method, response.build());
         assertThat(report.getMessages())
                 .as("%s %s answered %s, which openapi.yaml does not describe: %s", method, path, answer.status(), answer.body())
                 .isEmpty();

@@ -73,6 +73,15 @@ public abstract class IntegrationTest {
                 .run(arguments.toArray(String[]::new));
     }
 
+    /**
+     * SQL as the schema owner, for test fixtures the application's role may not write (it has only the
+     * privileges the application uses, V8). The application itself never connects as the owner.
+     */
+    protected static JdbcClient asOwner() {
+        return JdbcClient.create(new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
+                STACK.postgresUrl(), STACK.ownerUser(), STACK.ownerPassword()));
+    }
+
     protected Api api() {
         return new Api(port);
     }
