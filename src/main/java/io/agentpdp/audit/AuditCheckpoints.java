@@ -18,9 +18,10 @@ import org.springframework.stereotype.Component;
 import io.agentpdp.credential.TransitSigner;
 
 /**
- * Signs, stores, logs and reads the checkpoints of the tenants' audit chains. A head is signed only when it
- * extends the tenant's latest checkpoint (a longer chain whose record at the checkpoint's seq still has the
- * checkpoint's hash): the PDP never vouches for a chain that was cut or rewritten below what it signed.
+ * Signs, stores, logs and reads the checkpoints of the tenants' audit chains. A head is signed only when it is
+ * the chain's end (its record has its hash, no record follows it) and extends the tenant's latest checkpoint (the
+ * record at the checkpoint's seq still has the signed hash): the PDP never vouches for a cut, rewound or
+ * rewritten chain.
  */
 @Component
 class AuditCheckpoints {
@@ -34,7 +35,9 @@ class AuditCheckpoints {
                 (select r.record_hash from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq = h.seq)
                     as record_hash_at_head,
                 (select r.record_hash from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq = c.seq)
-                    as record_hash_at_checkpoint
+                    as record_hash_at_checkpoint,
+                exists (select 1 from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq > h.seq)
+                    as records_after_head
             from audit_chain_head h
             left join lateral (select seq, head_hash from audit_checkpoint c where c.tenant_id = h.tenant_id
                                order by seq desc limit 1) c on true
@@ -64,7 +67,7 @@ class AuditCheckpoints {
     }
 
     private record Head(String tenant, long seq, String hash, Long checkpointSeq, String checkpointHash,
-                        String recordHashAtHead, String recordHashAtCheckpoint) {
+                        String recordHashAtHead, String recordHashAtCheckpoint, boolean recordsAfterHead) {
 
         boolean signed() {
             return checkpointSeq != null && checkpointSeq == seq && hash.equals(checkpointHash);
@@ -74,6 +77,9 @@ class AuditCheckpoints {
         String inconsistency() {
             if (!hash.equals(recordHashAtHead)) {
                 return "the head (seq " + seq + ") does not match the stored record at that seq";
+            }
+            if (recordsAfterHead) {
+                return "records follow the head (seq " + seq + "): the head was rewound";
             }
             if (checkpointSeq == null) {
                 return null;
@@ -222,6 +228,7 @@ class AuditCheckpoints {
     private static Head head(ResultSet rs) throws SQLException {
         return new Head(rs.getString("tenant_id"), rs.getLong("seq"), rs.getString("last_hash"),
                 rs.getObject("checkpoint_seq", Long.class), rs.getString("checkpoint_hash"),
-                rs.getString("record_hash_at_head"), rs.getString("record_hash_at_checkpoint"));
+                rs.getString("record_hash_at_head"), rs.getString("record_hash_at_checkpoint"),
+                rs.getBoolean("records_after_head"));
     }
 }

@@ -2,6 +2,7 @@ package io.agentpdp.audit;
 
 import java.util.UUID;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
@@ -12,12 +13,13 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param recordsChecked                links verified before the first broken one (all of them when valid)
  * @param headSeq                       the seq the stored chain head names (null: no head)
  * @param checkpointsChecked            signed checkpoints whose signatures were verified with the transit key
- * @param latestCheckpoint              the newest checkpoint (null: none yet)
+ * @param latestCheckpoint              the newest checkpoint (null, and left out of the answer: none yet)
  * @param recordsAfterLatestCheckpoint  records no checkpoint covers yet: the ones a DB owner could drop unseen
  */
 record AuditVerification(String tenant, long recordsChecked, boolean valid, Kind kind, Long brokenAtSeq,
                          UUID brokenDecisionId, String problem, Long headSeq, int checkpointsChecked,
-                         AuditCheckpoint latestCheckpoint, Long recordsAfterLatestCheckpoint) {
+                         @JsonInclude(JsonInclude.Include.NON_NULL) AuditCheckpoint latestCheckpoint,
+                         Long recordsAfterLatestCheckpoint) {
 
     /** What is wrong, in the order verification looks for it. */
     enum Kind {
