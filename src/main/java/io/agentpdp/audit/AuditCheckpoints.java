@@ -8,7 +8,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +49,8 @@ class AuditCheckpoints {
     private final TransitSigner transit;
     private final TransitSigner.Key key;
     private final Clock clock;
+    /** Tenants whose head the job refused to sign, with the reason last logged. */
+    private final Map<String, String> reported = new ConcurrentHashMap<>();
 
     AuditCheckpoints(JdbcClient jdbc, TransitSigner transit, AuditProperties properties, Clock clock) {
         this.jdbc = jdbc;
@@ -106,8 +110,10 @@ class AuditCheckpoints {
         for (Head head : moved) {
             String inconsistency = head.inconsistency();
             if (inconsistency == null) {
+                reported.remove(head.tenant());
                 signable.add(head);
-            } else {
+            } else if (!inconsistency.equals(reported.put(head.tenant(), inconsistency))) {
+                // Once per tenant and state, not at every interval.
                 log.error("Audit chain of tenant {} not checkpointed: {}; GET /v1/audit/verify reports the details",
                         head.tenant(), inconsistency);
             }
