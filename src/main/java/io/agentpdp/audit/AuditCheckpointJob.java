@@ -16,6 +16,7 @@ import net.javacrumbs.shedlock.core.DefaultLockingTaskExecutor;
 import net.javacrumbs.shedlock.core.LockConfiguration;
 import net.javacrumbs.shedlock.core.LockingTaskExecutor;
 import net.javacrumbs.shedlock.provider.jdbctemplate.JdbcTemplateLockProvider;
+import net.javacrumbs.shedlock.provider.sql.DatabaseProduct;
 
 /**
  * Signs the moved audit heads every {@code pdp.audit.checkpoint-interval}, off the decision path. A ShedLock
@@ -38,6 +39,9 @@ class AuditCheckpointJob {
         this.locks = new DefaultLockingTaskExecutor(new JdbcTemplateLockProvider(JdbcTemplateLockProvider.Configuration
                 .builder()
                 .withJdbcTemplate(new JdbcTemplate(dataSource))
+                .withTableName("shedlock")
+                // Named rather than detected from connection metadata at each first use.
+                .withDatabaseProduct(DatabaseProduct.POSTGRES_SQL)
                 .usingDbTime()
                 .build()));
         this.lockAtLeastFor = properties.checkpointInterval().multipliedBy(4).dividedBy(5);
