@@ -269,9 +269,16 @@ path "sys/wrapping/lookup"         { capabilities = ["update"] }
 path "sys/wrapping/unwrap"         { capabilities = ["update"] }
 path "sys/wrapping/rewrap"         { capabilities = ["update"] }
 path "sys/wrapping/wrap"           { capabilities = ["update"] }
+# Sign and verify audit checkpoints with the transit key; never read, export, rotate or delete it.
+path "transit/sign/agent-pdp-audit"   { capabilities = ["update"] }
+path "transit/verify/agent-pdp-audit" { capabilities = ["update"] }
 '
 vault_api POST auth/token/roles/agent-pdp "$ROOT_TOKEN" \
   '{"allowed_policies":"agent-read,agent-write,agent-secret-read,agent-privileged","orphan":true,"renewable":false,"token_explicit_max_ttl":3600,"token_type":"service"}' >/dev/null
+
+# The audit checkpoint signing key (transit engine, ed25519): the private key stays in OpenBao.
+vault_api POST sys/mounts/transit "$ROOT_TOKEN" '{"type":"transit"}' >/dev/null
+vault_api POST transit/keys/agent-pdp-audit "$ROOT_TOKEN" '{"type":"ed25519","exportable":false}' >/dev/null
 
 # An example secret the agent-read policy can read.
 vault_api POST secret/data/agents/read/example "$ROOT_TOKEN" '{"data":{"value":"example"}}' >/dev/null

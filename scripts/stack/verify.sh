@@ -119,6 +119,22 @@ check(st >= 400, "PDP minted a token with policy agent-pdp")
 st, _ = call("POST", "auth/token/create", PDP, {"policies": ["agent-read"]})
 check(st == 403, "PDP could use auth/token/create (-> %s)" % st)
 
+# The audit signing key: the PDP signs and verifies, but cannot read, export, reconfigure or delete it.
+import base64
+probe = base64.b64encode(b"stack probe").decode()
+st, signed = call("POST", "transit/sign/agent-pdp-audit", PDP, {"input": probe})
+check(st == 200 and signed["data"]["signature"].startswith("vault:v"), "transit sign -> %s" % st)
+st, verified = call("POST", "transit/verify/agent-pdp-audit", PDP,
+                    {"input": probe, "signature": signed["data"]["signature"]})
+check(st == 200 and verified["data"]["valid"] is True, "transit verify -> %s" % st)
+for method, path, body in (("GET", "transit/keys/agent-pdp-audit", None),
+                           ("GET", "transit/export/signing-key/agent-pdp-audit", None),
+                           ("POST", "transit/keys/agent-pdp-audit/config", {"deletion_allowed": True}),
+                           ("POST", "transit/keys/agent-pdp-audit/rotate", {}),
+                           ("DELETE", "transit/keys/agent-pdp-audit", None)):
+    st, _ = call(method, path, PDP, body)
+    check(st == 403, "PDP token may %s %s (-> %s)" % (method, path, st))
+
 # AppRole login yields an agent-pdp token too.
 st, login = call("POST", "auth/approle/login", None, {
     "role_id": os.environ["PDP_VAULT_APPROLE_ROLE_ID"],
@@ -126,7 +142,7 @@ st, login = call("POST", "auth/approle/login", None, {
 check(st == 200 and "agent-pdp" in login["auth"]["policies"], "approle login -> %s" % st)
 call("POST", "auth/token/revoke-self", login["auth"]["client_token"], {})
 
-print("[stack] verify: OpenBao wrap/unwrap/lookup/revoke-accessor/approle ok", file=sys.stderr)
+print("[stack] verify: OpenBao wrap/unwrap/lookup/revoke-accessor/transit/approle ok", file=sys.stderr)
 PY
 
 # --- PostgreSQL -----------------------------------------------------------------

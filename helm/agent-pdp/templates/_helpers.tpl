@@ -139,6 +139,9 @@ runs before the ConfigMap exists on first install.
 {{- end -}}
 {{- $_ := set $env "PDP_VAULT_WRAP" (toString .Values.vault.wrap) -}}
 {{- $_ := set $env "PDP_VAULT_WRAP_TTL" .Values.vault.wrapTtl -}}
+{{- $_ := set $env "PDP_AUDIT_TRANSIT_MOUNT" .Values.vault.transit.mount -}}
+{{- $_ := set $env "PDP_AUDIT_SIGNING_KEY" .Values.vault.transit.auditKey -}}
+{{- $_ := set $env "PDP_AUDIT_CHECKPOINT_INTERVAL" .Values.config.audit.checkpointInterval -}}
 {{- $_ := set $env "SPRING_DATASOURCE_URL" .Values.database.url -}}
 {{- $_ := set $env "SPRING_DATASOURCE_USERNAME" .Values.database.app.username -}}
 {{- $_ := set $env "SPRING_FLYWAY_ENABLED" (ternary "false" "true" .Values.migration.enabled) -}}

@@ -3,6 +3,7 @@ package io.agentpdp.audit;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -48,31 +49,68 @@ final class AuditChain {
                 s(d.traceId()), s(d.decidedAt()));
     }
 
-    static AuditTrail.ChainVerification verify(String tenant, Stream<Link> links) {
+    /** The tenant's stored chain head: the seq and hash the next record chains from. */
+    record Head(long seq, String hash) {
+    }
+
+    /**
+     * Walks the chain from genesis and checks, at each link, its hash and every checkpoint at that seq; then
+     * that the chain ends exactly at {@code head} and is not shorter than the latest checkpoint. Checkpoint
+     * signatures are checked elsewhere (with Vault); {@code checkpoints} are ordered by seq.
+     */
+    static AuditVerification verify(String tenant, Stream<Link> links, Head head, List<AuditCheckpoint> checkpoints) {
+        AuditCheckpoint latest = checkpoints.isEmpty() ? null : checkpoints.getLast();
+        Long headSeq = head == null ? null : head.seq();
         String previous = GENESIS;
         long expectedSeq = 1;
         long checked = 0;
+        int nextCheckpoint = 0;
         try (links) {
             for (Iterator<Link> it = links.iterator(); it.hasNext(); ) {
                 Link link = it.next();
                 AuditTrail.DecisionEntry d = link.stored().entry();
                 if (link.seq() != expectedSeq) {
-                    return broken(tenant, checked, expectedSeq, d.id(), "missing link: expected sequence " + expectedSeq + ", found " + link.seq());
+                    return broken(tenant, checked, AuditVerification.Kind.CHAIN_BROKEN, expectedSeq, d.id(),
+                            "missing link: expected sequence " + expectedSeq + ", found " + link.seq(), headSeq, latest);
                 }
                 String expected = AuditTrail.sha256(previous + content(d, link.stored().accessorHash()));
                 if (!expected.equals(link.recordHash())) {
-                    return broken(tenant, checked, link.seq(), d.id(), "record content does not match its hash");
+                    return broken(tenant, checked, AuditVerification.Kind.CHAIN_BROKEN, link.seq(), d.id(),
+                            "record content does not match its hash", headSeq, latest);
+                }
+                for (; nextCheckpoint < checkpoints.size() && checkpoints.get(nextCheckpoint).seq() <= link.seq(); nextCheckpoint++) {
+                    AuditCheckpoint checkpoint = checkpoints.get(nextCheckpoint);
+                    if (checkpoint.seq() != link.seq() || !checkpoint.headHash().equals(link.recordHash())) {
+                        return broken(tenant, checked, AuditVerification.Kind.CHECKPOINT_MISMATCH, link.seq(), d.id(),
+                                "the chain's hash at sequence " + link.seq() + " is not the one signed at "
+                                        + checkpoint.signedAt() + ": the chain was rewritten", headSeq, latest);
+                    }
                 }
                 previous = link.recordHash();
                 expectedSeq++;
                 checked++;
             }
         }
-        return new AuditTrail.ChainVerification(tenant, checked, true, null, null, null);
+        if (head == null ? checked != 0 : head.seq() != checked || !head.hash().equals(previous)) {
+            // The first seq where chain and head disagree.
+            long at = head == null ? 1 : head.seq() == checked ? checked : Math.min(head.seq(), checked) + 1;
+            return broken(tenant, checked, AuditVerification.Kind.HEAD_MISMATCH, at, null,
+                    "the chain ends at sequence " + checked + " but the stored head names "
+                            + (head == null ? "none" : "sequence " + head.seq() + (head.seq() == checked ? " with another hash" : "")),
+                    headSeq, latest);
+        }
+        if (latest != null && latest.seq() > checked) {
+            return broken(tenant, checked, AuditVerification.Kind.TRUNCATED_BELOW_CHECKPOINT, checked + 1, null,
+                    "the chain ends at sequence " + checked + ", below the checkpoint signed at " + latest.signedAt()
+                            + " for sequence " + latest.seq() + ": records were removed", headSeq, latest);
+        }
+        return new AuditVerification(tenant, checked, true, null, null, null, null, headSeq, 0, latest,
+                latest == null ? checked : checked - latest.seq());
     }
 
-    private static AuditTrail.ChainVerification broken(String tenant, long checked, long seq, UUID id, String problem) {
-        return new AuditTrail.ChainVerification(tenant, checked, false, seq, id, problem);
+    private static AuditVerification broken(String tenant, long checked, AuditVerification.Kind kind, long seq, UUID id,
+                                            String problem, Long headSeq, AuditCheckpoint latest) {
+        return new AuditVerification(tenant, checked, false, kind, seq, id, problem, headSeq, 0, latest, null);
     }
 
     private static Instant micros(Instant instant) {

@@ -1,23 +1,71 @@
 package io.agentpdp.audit;
 
+import java.util.List;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.agentpdp.credential.TransitSigner;
 import io.agentpdp.security.Caller;
+import io.agentpdp.web.Problems;
 
-/** security-admin verifies the tamper-evident decision trail of its own tenant. */
+/** security-admin verifies its own tenant's tamper-evident decision trail and reads or takes its signed checkpoints. */
 @RestController
 class AuditController {
 
-    private final AuditTrail audit;
+    private final AuditVerifier verifier;
+    private final AuditCheckpoints checkpoints;
 
-    AuditController(AuditTrail audit) {
-        this.audit = audit;
+    AuditController(AuditVerifier verifier, AuditCheckpoints checkpoints) {
+        this.verifier = verifier;
+        this.checkpoints = checkpoints;
+    }
+
+    /** One page of checkpoints, newest first. */
+    record CheckpointPage(List<AuditCheckpoint> items, int page, int size, long total) {
     }
 
     @GetMapping(path = "/v1/audit/verify", produces = MediaType.APPLICATION_JSON_VALUE)
-    AuditTrail.ChainVerification verify(Caller caller) {
-        return audit.verifyChain(caller.tenant());
+    AuditVerification verify(Caller caller) {
+        try {
+            return verifier.verify(caller.tenant());
+        } catch (TransitSigner.TransitUnavailableException e) {
+            throw unavailable("verified", e);
+        }
+    }
+
+    @GetMapping(path = "/v1/audit/checkpoints", produces = MediaType.APPLICATION_JSON_VALUE)
+    CheckpointPage checkpoints(Caller caller,
+                               @RequestParam(defaultValue = "0") @Min(0) @Max(100000) int page,
+                               @RequestParam(defaultValue = "20") @Min(1) @Max(100) int size) {
+        return new CheckpointPage(checkpoints.page(caller.tenant(), page, size), page, size,
+                checkpoints.count(caller.tenant()));
+    }
+
+    @PostMapping(path = "/v1/audit/checkpoints", produces = MediaType.APPLICATION_JSON_VALUE)
+    AuditCheckpoint checkpoint(Caller caller) {
+        try {
+            return checkpoints.checkpoint(caller.tenant())
+                    .orElseThrow(() -> new Problems.ApiException(409, "Nothing to checkpoint",
+                            "The tenant has no decision records yet."));
+        } catch (AuditCheckpoints.HeadNotExtendingCheckpointException e) {
+            throw new Problems.ApiException(409, "Audit chain not checkpointed",
+                    "The chain's head does not extend its latest signed checkpoint (" + e.getMessage()
+                            + "); GET /v1/audit/verify reports the details.");
+        } catch (TransitSigner.TransitUnavailableException e) {
+            throw unavailable("signed", e);
+        }
+    }
+
+    private static Problems.ApiException unavailable(String what, TransitSigner.TransitUnavailableException cause) {
+        return new Problems.ApiException(503, "Audit signing key unavailable",
+                "The audit checkpoints cannot be " + what + " now: the transit key in Vault is unreachable or refused.",
+                null, cause);
     }
 }

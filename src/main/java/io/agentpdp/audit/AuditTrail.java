@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
@@ -140,17 +141,21 @@ public class AuditTrail {
                 .optional();
     }
 
-    /** Result of walking a tenant's chain: how many links were checked and the first broken one, if any. */
-    public record ChainVerification(String tenant, long recordsChecked, boolean valid, Long brokenAtSeq,
-                                    UUID brokenDecisionId, String problem) {
-    }
-
-    /** Recomputes the tenant's hash chain from the stored records and reports the first broken link. */
-    public ChainVerification verifyChain(String tenant) {
-        return AuditChain.verify(tenant, jdbc.sql("select * from decision_record where tenant_id = ? order by chain_seq")
+    /** The tenant's chain links as stored, by seq (call inside a transaction to read one snapshot). */
+    Stream<AuditChain.Link> links(String tenant) {
+        return jdbc.sql("select * from decision_record where tenant_id = ? order by chain_seq")
                 .param(tenant)
                 .query((rs, row) -> new AuditChain.Link(rs.getLong("chain_seq"), rs.getString("record_hash"), read(rs)))
-                .stream());
+                .stream();
+    }
+
+    /** The tenant's stored chain head, or null if it has none. */
+    AuditChain.Head head(String tenant) {
+        return jdbc.sql("select seq, last_hash from audit_chain_head where tenant_id = ?")
+                .param(tenant)
+                .query((rs, row) -> new AuditChain.Head(rs.getLong("seq"), rs.getString("last_hash")))
+                .optional()
+                .orElse(null);
     }
 
     private static StoredDecision read(ResultSet rs) throws SQLException {

@@ -92,7 +92,9 @@ class SecurityConfig implements WebMvcConfigurer {
                         .hasAuthority(scope(Caller.APPROVER))
                         .requestMatchers("/v1/agents/*/quarantine", "/v1/agents/*/quarantine/**")
                         .hasAuthority(scope(Caller.SECURITY_ADMIN))
-                        .requestMatchers(HttpMethod.GET, "/v1/audit/verify").hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers(HttpMethod.GET, "/v1/audit/verify", "/v1/audit/checkpoints")
+                        .hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers(HttpMethod.POST, "/v1/audit/checkpoints").hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth

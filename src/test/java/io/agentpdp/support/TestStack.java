@@ -219,7 +219,11 @@ public final class TestStack {
                     + "path \\\"auth/token/revoke-accessor\\\" { capabilities = [\\\"update\\\"] }\\n"
                     + "path \\\"auth/token/lookup-accessor\\\" { capabilities = [\\\"update\\\"] }\\n"
                     + "path \\\"auth/token/lookup-self\\\" { capabilities = [\\\"read\\\"] }\\n"
-                    + "path \\\"auth/token/renew-self\\\" { capabilities = [\\\"update\\\"] }\"}");
+                    + "path \\\"auth/token/renew-self\\\" { capabilities = [\\\"update\\\"] }\\n"
+                    + "path \\\"transit/sign/agent-pdp-audit\\\" { capabilities = [\\\"update\\\"] }\\n"
+                    + "path \\\"transit/verify/agent-pdp-audit\\\" { capabilities = [\\\"update\\\"] }\"}");
+            call(url, rootToken, "POST", "sys/mounts/transit", "{\"type\":\"transit\"}");
+            call(url, rootToken, "POST", "transit/keys/agent-pdp-audit", "{\"type\":\"ed25519\"}");
             call(url, rootToken, "POST", "auth/token/roles/agent-pdp",
                     "{\"allowed_policies\":\"agent-read,agent-write,agent-secret-read,agent-privileged\",\"orphan\":true,"
                             + "\"renewable\":false,\"token_explicit_max_ttl\":3600,\"token_type\":\"service\"}");
