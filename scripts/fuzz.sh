@@ -27,6 +27,7 @@ openssl pkey -in "$work/jwt.key" -pubout -out "$work/jwt.pub"
 SERVER_ADDRESS=127.0.0.1 SERVER_PORT="$port" MANAGEMENT_SERVER_PORT="$mport" \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$work/jwt.pub" \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
+PDP_SECURITY_ISSUER=agent-pdp-demo \
   "$JAVA_HOME/bin/java" -jar "$root/target/agent-pdp.jar" > "$work/pdp.log" 2>&1 &
 pdp=$!
 trap 'kill "$pdp" 2>/dev/null || true; wait "$pdp" 2>/dev/null || true' EXIT
