@@ -17,6 +17,7 @@ import com.nimbusds.jose.jwk.source.JWKSetBasedJWKSource;
 import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
 import com.nimbusds.jose.jwk.source.JWKSetSource;
 import com.nimbusds.jose.jwk.source.JWKSetSourceWrapper;
+import com.nimbusds.jose.jwk.source.JWKSetUnavailableException;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.jwk.source.URLBasedJWKSetSource;
@@ -74,12 +75,14 @@ final class JwksKeySource {
     /**
      * At most one call to the endpoint per interval, failed calls included (an unreachable issuer is not
      * asked again at every request). The cache above calls it only when its set expired, which is never
-     * sooner than the interval after the last fetch, or for a key id it does not know.
+     * sooner than the interval after the last successful fetch, or for a key id it does not know. Within
+     * the interval after a failed fetch the failure stands (the keys are unavailable, not the token bad).
      */
     static final class OneFetchPerInterval extends JWKSetSourceWrapper<SecurityContext> {
 
         private final long intervalMillis;
         private long lastFetch = Long.MIN_VALUE;
+        private KeySourceException lastFailure;
 
         OneFetchPerInterval(JWKSetSource<SecurityContext> source, long intervalMillis) {
             super(source);
@@ -91,11 +94,25 @@ final class JwksKeySource {
                 throws KeySourceException {
             synchronized (this) {
                 if (lastFetch != Long.MIN_VALUE && currentTime - lastFetch < intervalMillis) {
+                    if (lastFailure != null) {
+                        throw new JWKSetUnavailableException("The JWKS could not be fetched: " + lastFailure.getMessage(), lastFailure);
+                    }
                     throw new RateLimitReachedException();
                 }
                 lastFetch = currentTime;
             }
-            return getSource().getJWKSet(refreshEvaluator, currentTime, context);
+            try {
+                JWKSet keys = getSource().getJWKSet(refreshEvaluator, currentTime, context);
+                synchronized (this) {
+                    lastFailure = null;
+                }
+                return keys;
+            } catch (KeySourceException e) {
+                synchronized (this) {
+                    lastFailure = e;
+                }
+                throw e;
+            }
         }
     }
 

@@ -137,6 +137,25 @@ class JwksRotationTest extends IntegrationTest {
     }
 
     @Test
+    void anUnreachableIdentityProviderIsA503ProblemOnceTheKeysExpireAndNeverAnAllow() throws Exception {
+        RSAKey b = key("b");
+        published.add(b.toPublicJWK());
+        try (ConfigurableApplicationContext replica = replica(jwks("1s", "0s", "1s"))) {
+            Api api = api(replica);
+            assertThat(api.get(PROBE, TestJwts.signedWith(b, "gw", "acme", "decide")).status()).isEqualTo(404);
+            identityProvider.stop(0);
+            Thread.sleep(1_200);
+            for (int i = 0; i < 5; i++) {
+                Api.Answer answer = api.post("/v1/decisions", TestJwts.signedWith(b, "gw", "acme", "decide"),
+                        request("acme", "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+                assertThat(answer.status()).as("the keys cannot be checked: unavailable, not a bad token").isEqualTo(503);
+                assertThat(answer.contentType()).startsWith("application/problem+json");
+                assertThat(answer.text("decision")).isEqualTo("DENY");
+            }
+        }
+    }
+
+    @Test
     void withOnlyAnIssuerUriTheKeysAreFoundThroughItsMetadataAndItsIssuerIsRequired() throws Exception {
         RSAKey b = key("b");
         published.add(b.toPublicJWK());

@@ -43,6 +43,15 @@ class MalformedUrlTest extends IntegrationTest {
         assertIsA400Problem(RawHttp.get(managementPort, target), target);
     }
 
+    /** The error page answers only errors forwarded to it; requested directly it is not a resource. */
+    @org.junit.jupiter.api.Test
+    void theErrorPageIsAProblemDocumentToo() {
+        RawHttp.Answer answer = RawHttp.get(port, "/error");
+        assertThat(answer.status()).isEqualTo(404);
+        assertThat(answer.contentType()).startsWith("application/problem+json");
+        assertThat(json(answer).path("instance").asString()).isEqualTo("/error");
+    }
+
     private static void assertIsA400Problem(RawHttp.Answer answer, String target) {
         assertThat(answer.status()).as("%s answered %s", target, answer.body()).isEqualTo(400);
         assertThat(answer.contentType()).as(target).startsWith("application/problem+json");
