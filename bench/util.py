@@ -35,7 +35,7 @@ def b64url(data: bytes) -> str:
 def cmd_jwt(key, sub, tenant, aud, scope, ttl):
     now = int(time.time())
     header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    claims = {"sub": sub, "aud": aud, "iat": now, "nbf": now - 5, "exp": now + int(ttl),
+    claims = {"iss": "agent-pdp-bench", "sub": sub, "aud": aud, "iat": now, "nbf": now - 5, "exp": now + int(ttl),
               "tenant_id": tenant, "scope": scope}
     payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()

@@ -189,6 +189,10 @@ def run(args):
     c.check(app_env.get("SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_ISSUER_URI")
             or app_env.get("SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_JWK_SET_URI"),
             "neither JWT issuer-uri nor jwk-set-uri configured")
+    c.check(app_env.get("PDP_SECURITY_ISSUER") or app_env.get("SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_ISSUER_URI"),
+            "no JWT issuer (PDP_SECURITY_ISSUER or issuer-uri): the PDP would refuse to start")
+    c.check(app_env.get("SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES"),
+            "SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES missing: tokens for any audience would be accepted")
     c.check(app_env.get("PDP_SECURITY_TENANT_CLAIM"), "PDP_SECURITY_TENANT_CLAIM missing")
     expected_flyway = "false" if migration_enabled else "true"
     c.check(app_env.get("SPRING_FLYWAY_ENABLED") == expected_flyway,

@@ -30,6 +30,7 @@ PDP_API_LIMITS_CALLER_PER_SECOND=1000000 PDP_API_LIMITS_CALLER_BURST=1000000 \
 PDP_API_LIMITS_TENANT_PER_SECOND=1000000 PDP_API_LIMITS_TENANT_BURST=1000000 \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$work/jwt.pub" \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
+PDP_SECURITY_ISSUER=agent-pdp-demo \
   "$JAVA_HOME/bin/java" -jar "$root/target/agent-pdp.jar" > "$work/pdp.log" 2>&1 &
 pdp=$!
 trap 'kill "$pdp" 2>/dev/null || true; wait "$pdp" 2>/dev/null || true' EXIT

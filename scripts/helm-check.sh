@@ -175,6 +175,15 @@ expect_fail "bundle mode without opa.bundle.url" \
 expect_fail "invalid opa.policySource rejected by values.schema.json" \
 	'policySource' \
 	"${DEF[@]}" --set opa.policySource=git
+expect_fail "no JWT audience" \
+	'config.security.audience is required' \
+	"${DEF[@]}" --set config.security.audience=
+expect_fail "only a JWKS URI and no issuer" \
+	'config.security.issuer is required' \
+	"${DEF[@]}" --set config.security.jwt.issuerUri= --set config.security.jwt.jwkSetUri=https://idp.example.com/jwks
+expect_fail "issuer and issuerUri disagree" \
+	'disagree' \
+	"${DEF[@]}" --set config.security.issuer=https://other.example.com
 
 # ------------------------------------------------------------------ summary
 if [ "$failed" -gt 0 ]; then

@@ -151,6 +151,9 @@ runs before the ConfigMap exists on first install.
 {{- with .Values.config.security.jwt.jwkSetUri -}}
 {{- $_ := set $env "SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_JWK_SET_URI" . -}}
 {{- end -}}
+{{- with .Values.config.security.issuer -}}
+{{- $_ := set $env "PDP_SECURITY_ISSUER" . -}}
+{{- end -}}
 {{- $_ := set $env "PDP_SECURITY_TENANT_CLAIM" .Values.config.security.tenantClaim -}}
 {{- with .Values.config.security.audience -}}
 {{- $_ := set $env "PDP_SECURITY_AUDIENCE" . -}}
@@ -236,6 +239,13 @@ configMapKey -> path relative to policies/.
 {{- if not (or .Values.config.security.jwt.issuerUri .Values.config.security.jwt.jwkSetUri) -}}
 {{- fail "config.security.jwt.issuerUri and/or config.security.jwt.jwkSetUri is required" -}}
 {{- end -}}
+{{- if not (or .Values.config.security.issuer .Values.config.security.jwt.issuerUri) -}}
+{{- fail "config.security.issuer is required when only config.security.jwt.jwkSetUri is set: the PDP accepts tokens from one named issuer (iss)" -}}
+{{- end -}}
+{{- if and .Values.config.security.issuer .Values.config.security.jwt.issuerUri (ne .Values.config.security.issuer .Values.config.security.jwt.issuerUri) -}}
+{{- fail "config.security.issuer and config.security.jwt.issuerUri disagree; set one of them" -}}
+{{- end -}}
+{{- $_ := required "config.security.audience is required: the JWT audience (aud) the PDP accepts, e.g. agent-pdp; without it a token minted for any other service of the same issuer would be accepted" .Values.config.security.audience -}}
 {{- if eq .Values.opa.policySource "bundle" -}}
 {{- $_ := required "opa.bundle.url is required when opa.policySource=bundle" .Values.opa.bundle.url -}}
 {{- $_ := required "opa.bundle.resource is required when opa.policySource=bundle" .Values.opa.bundle.resource -}}

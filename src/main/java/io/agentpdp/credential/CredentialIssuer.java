@@ -166,16 +166,27 @@ public class CredentialIssuer implements HealthIndicator {
         }
     }
 
+    /**
+     * Ready only while Vault accepts the PDP's own token ({@code auth/token/lookup-self}): a sealed or
+     * unreachable Vault, and one that lost its state (a restarted dev server, a revoked or expired token),
+     * all report DOWN, as any mint would fail. A rejected token gets one fresh login where the auth
+     * method allows it, as minting does.
+     */
     @Override
     public Health health() {
         try {
-            RestResponse response = session.rest("sys/health").get();
-            // 200 active, 429 standby; 503 sealed, 501 not initialised.
-            int status = response.getStatus();
-            return status == 200 || status == 429 ? Health.up().build()
-                    : Health.down().withDetail("status", status).build();
-        } catch (RestException e) {
+            int status = lookupSelf().getStatus();
+            if (status == 403) {
+                session.invalidate();
+                status = lookupSelf().getStatus();
+            }
+            return status == 200 ? Health.up().build() : Health.down().withDetail("status", status).build();
+        } catch (VaultException | RestException | RuntimeException e) {
             return Health.down().withDetail("error", e.getClass().getSimpleName()).build();
         }
+    }
+
+    private RestResponse lookupSelf() throws VaultException, RestException {
+        return session.rest("auth/token/lookup-self").header("X-Vault-Token", session.token()).get();
     }
 }

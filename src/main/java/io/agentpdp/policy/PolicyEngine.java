@@ -293,7 +293,8 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
                 return response.getCode();
             });
             return status == 200 ? Health.up().build() : Health.down().withDetail("status", status).build();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // DOWN, never an exception: a throwing indicator turns the readiness answer into an error instead of a 503.
             return Health.down().withDetail("error", e.getClass().getSimpleName()).build();
         }
     }

@@ -17,8 +17,9 @@ import org.springframework.security.oauth2.jwt.JwtException;
  * reuses its bearer token does not cost an RSA signature check per decision (about a tenth of the PDP's
  * CPU at peak). Only successful verifications are cached, keyed by the SHA-256 of the token (the token
  * itself is not kept), and a hit is honoured only while the token is unexpired by this clock, with no
- * skew allowance, and for at most {@code ttl} after its verification (so a rotated-out signing key stops
- * being trusted within that time). A failed verification is never cached: every bad token is checked.
+ * skew allowance, and for at most {@code ttl} after its verification (so a signing key removed from the
+ * JWKS stops being trusted within that time plus the key set's cache time, {@link JwksKeySource}). A failed
+ * verification is never cached: every bad token is checked.
  */
 final class CachingJwtDecoder implements JwtDecoder {
 

@@ -62,13 +62,13 @@ final class CallerFilter extends OncePerRequestFilter {
         };
     }
 
-    /** The caller of a JWT authentication, or null without one or when the token names no tenant. */
+    /** The caller of a JWT authentication, or null without one or when the token names no tenant (as one string). */
     static Caller resolve(Authentication authentication, String tenantClaim) {
         if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
             return null;
         }
-        String tenant = jwt.getClaimAsString(tenantClaim);
-        if (tenant == null || tenant.isBlank()) {
+        // Only a string names a tenant: getClaimAsString would turn ["a","b"] into the tenant "[a, b]".
+        if (!(jwt.getClaims().get(tenantClaim) instanceof String tenant) || tenant.isBlank()) {
             return null;
         }
         Set<String> scopes = new TreeSet<>();

@@ -1,35 +1,38 @@
 package io.agentpdp.security;
 
-import java.time.Clock;
 import java.util.List;
 import java.util.Set;
 
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
 import org.springframework.core.MethodParameter;
 import org.springframework.http.HttpMethod;
+import org.springframework.security.authentication.AuthenticationServiceException;
+import org.springframework.security.config.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.oauth2.jwt.Jwt;
-import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.authentication.AuthenticationFailureHandler;
 import org.springframework.web.bind.support.WebDataBinderFactory;
 import org.springframework.web.context.request.NativeWebRequest;
 import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.method.support.HandlerMethodArgumentResolver;
 import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.agentpdp.web.Problems;
 import io.micrometer.core.instrument.Counter;
@@ -41,6 +44,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  */
 @Configuration(proxyBeanMethods = false)
 class SecurityConfig implements WebMvcConfigurer {
+
+    private static final Logger log = LoggerFactory.getLogger(SecurityConfig.class);
 
     private final SecurityProperties properties;
 
@@ -74,6 +79,17 @@ class SecurityConfig implements WebMvcConfigurer {
             unauthenticated.increment();
             problems.write(request, response, 401, "Unauthorized", "A valid bearer token is required.");
         };
+        // The token could not be checked at all (the issuer's keys cannot be fetched): not the caller's fault.
+        AuthenticationFailureHandler authenticationFailed = (request, response, exception) -> {
+            if (exception instanceof AuthenticationServiceException) {
+                log.warn("Bearer token could not be verified: {}", exception.getMessage());
+                response.setHeader("Retry-After", "5");
+                problems.write(request, response, 503, "Service unavailable",
+                        "The token issuer's signing keys are unavailable; nothing was allowed.");
+            } else {
+                unauthorized.commence(request, response, exception);
+            }
+        };
         AccessDeniedHandler forbidden = (request, response, exception) ->
                 problems.write(request, response, 403, "Forbidden", "The token does not grant access to this endpoint.");
         http
@@ -100,7 +116,14 @@ class SecurityConfig implements WebMvcConfigurer {
                 .oauth2ResourceServer(oauth -> oauth
                         .jwt(jwt -> {})
                         .authenticationEntryPoint(unauthorized)
-                        .accessDeniedHandler(forbidden))
+                        .accessDeniedHandler(forbidden)
+                        .withObjectPostProcessor(new ObjectPostProcessor<BearerTokenAuthenticationFilter>() {
+                            @Override
+                            public <O extends BearerTokenAuthenticationFilter> O postProcess(O filter) {
+                                filter.setAuthenticationFailureHandler(authenticationFailed);
+                                return filter;
+                            }
+                        }))
                 .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden))
                 // Known callers only, and before the scope checks so that their refusals pass through it too.
                 .addFilterAfter(new CallerFilter(properties.tenantClaim(), interceptors.orderedStream().toList()),
@@ -132,21 +155,6 @@ class SecurityConfig implements WebMvcConfigurer {
     @Bean
     static SecurityObservationSettings securityObservationSettings() {
         return SecurityObservationSettings.noObservations();
-    }
-
-    /**
-     * Verified bearer tokens are remembered briefly ({@link CachingJwtDecoder}) in front of the decoder Boot
-     * configures from {@code spring.security.oauth2.resourceserver.jwt.*}. Static: a post-processor.
-     */
-    @Bean
-    static BeanPostProcessor cachingJwtDecoder(ObjectProvider<SecurityProperties> properties, ObjectProvider<Clock> clock) {
-        return new BeanPostProcessor() {
-            @Override
-            public Object postProcessAfterInitialization(Object bean, String beanName) {
-                return bean instanceof JwtDecoder decoder
-                        ? CachingJwtDecoder.around(decoder, properties.getObject(), clock.getObject()) : bean;
-            }
-        };
     }
 
     private static String scope(String name) {

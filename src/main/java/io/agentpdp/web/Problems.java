@@ -39,10 +39,15 @@ public class Problems {
     }
 
     ProblemDetail problem(HttpServletRequest request, int status, String title, String detail) {
+        return problem(request.getRequestURI(), status, title, detail);
+    }
+
+    /** A problem about {@code path}, which need not be the request's (an error page names the path that failed). */
+    ProblemDetail problem(String path, int status, String title, String detail) {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(status), detail);
         problem.setTitle(title);
-        problem.setInstance(URI.create(request.getRequestURI()));
-        if (request.getRequestURI().startsWith(DECISION_PATH)) {
+        problem.setInstance(URI.create(path));
+        if (path.startsWith(DECISION_PATH)) {
             problem.setProperty("decision", "DENY");
         }
         return problem;

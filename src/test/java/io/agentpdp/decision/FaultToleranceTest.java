@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -49,6 +50,9 @@ class FaultToleranceTest {
 
     @LocalServerPort
     private int port;
+
+    @LocalManagementPort
+    private int managementPort;
 
     @Autowired
     private JdbcClient jdbc;
@@ -158,6 +162,34 @@ class FaultToleranceTest {
         assertThat(answer.text("decision")).isEqualTo("DENY");
         DATABASE.mode(FaultProxy.Mode.PASS);
         assertRecovered();
+    }
+
+    @Test
+    void readinessIs503WithAHealthDocumentWhileTheDatabaseIsDown() throws Exception {
+        DATABASE.mode(FaultProxy.Mode.DOWN);
+        java.net.http.HttpResponse<String> down = readiness();
+        assertThat(down.statusCode()).as(down.body()).isEqualTo(503);
+        assertThat(down.headers().firstValue("Content-Type").orElse("")).contains("json").doesNotContain("problem");
+        tools.jackson.databind.JsonNode health = tools.jackson.databind.json.JsonMapper.builder().build().readTree(down.body());
+        assertThat(health.path("status").asString()).isEqualTo("DOWN");
+        assertThat(health.path("components").path("db").path("status").asString()).isEqualTo("DOWN");
+        assertThat(health.path("components").path("clock").path("status").asString())
+                .as("the clock check needs the database: DOWN, not an error").isEqualTo("DOWN");
+        assertThat(health.path("components").path("opa").path("status").asString()).isEqualTo("UP");
+
+        DATABASE.mode(FaultProxy.Mode.PASS);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        java.net.http.HttpResponse<String> up;
+        do {
+            up = readiness();
+        } while (up.statusCode() != 200 && System.nanoTime() < deadline);
+        assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    }
+
+    private java.net.http.HttpResponse<String> readiness() throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + managementPort + "/actuator/health/readiness")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -1,10 +1,16 @@
 package io.agentpdp.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.MapPropertySource;
 
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
@@ -86,5 +92,37 @@ class AuthenticationTest extends IntegrationTest {
         assertThat(api().get("/v1/decisions/00000000-0000-0000-0000-000000000000", null).status()).isEqualTo(401);
         assertThat(api().get("/v1/decisions/00000000-0000-0000-0000-000000000000",
                 TestJwts.token("gw", "acme", "decide")).status()).isEqualTo(404);
+    }
+
+    /** The issuer is checked in every key mode, the public-key mode of the tests and the demo included. */
+    @Test
+    void aTokenFromAnotherIssuerIs401() {
+        String otherIssuer = TestJwts.tokenWith(claims -> claims.issuer("https://evil.test/realms/agents"), "gw", "acme", "decide");
+        Api.Answer answer = api().post("/v1/decisions", otherIssuer, body("acme"));
+        assertThat(answer.status()).isEqualTo(401);
+        assertThat(answer.text("decision")).isEqualTo("DENY");
+        assertThat(decideWith(TestJwts.tokenWith(claims -> claims.issuer(null), "gw", "acme", "decide")))
+                .as("a token naming no issuer").isEqualTo(401);
+        assertThat(decideWith(TestJwts.tokenWith(claims -> claims.issuer(TestJwts.ISSUER + "/"), "gw", "acme", "decide")))
+                .as("the issuer is compared exactly").isEqualTo(401);
+    }
+
+    /** The tenant is one string: an array, a number or an object is never stringified into a tenant id. */
+    @Test
+    void aTenantClaimThatIsNotAStringIs401() {
+        for (Object tenant : List.of(List.of("acme", "other"), List.of("acme"), 42, Map.of("id", "acme"), true)) {
+            String token = TestJwts.tokenWith(claims -> claims.claim("tenant_id", tenant), "gw", null, "decide");
+            Api.Answer answer = api().post("/v1/decisions", token, body("acme"));
+            assertThat(answer.status()).as("tenant_id = %s", tenant).isEqualTo(401);
+            assertThat(answer.text("decision")).isEqualTo("DENY");
+        }
+    }
+
+    @Test
+    void thePdpRefusesToStartWithoutAnIssuer() {
+        ApplicationContextInitializer<ConfigurableApplicationContext> noIssuer = context -> context.getEnvironment()
+                .getPropertySources().addFirst(new MapPropertySource("no-issuer", Map.of("pdp.security.issuer", "")));
+        assertThatThrownBy(() -> replica(noIssuer).close())
+                .hasStackTraceContaining("No token issuer configured: set pdp.security.issuer");
     }
 }

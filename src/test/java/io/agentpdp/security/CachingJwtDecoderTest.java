@@ -85,11 +85,16 @@ class CachingJwtDecoderTest {
 
     @Test
     void switchedOffItIsTheDelegate() {
-        SecurityProperties off = new SecurityProperties("tenant_id", Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ZERO, 10000);
+        SecurityProperties off = properties(Duration.ZERO);
         assertThat(CachingJwtDecoder.around(delegate, off, clock)).isSameAs(delegate);
-        SecurityProperties on = new SecurityProperties("tenant_id", Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofSeconds(60), 10000);
+        SecurityProperties on = properties(Duration.ofSeconds(60));
         JwtDecoder wrapped = CachingJwtDecoder.around(delegate, on, clock);
         assertThat(wrapped).isInstanceOf(CachingJwtDecoder.class);
         assertThat(CachingJwtDecoder.around(wrapped, on, clock)).as("never wrapped twice").isSameAs(wrapped);
+    }
+
+    private static SecurityProperties properties(Duration jwtCacheTtl) {
+        return new SecurityProperties("tenant_id", "https://idp.test", Duration.ofSeconds(30), Duration.ofSeconds(10),
+                jwtCacheTtl, 10000, Duration.ofSeconds(30), Duration.ofSeconds(10));
     }
 }

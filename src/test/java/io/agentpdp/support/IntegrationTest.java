@@ -59,6 +59,7 @@ public abstract class IntegrationTest {
         properties.put("pdp.vault.token-role", STACK.vaultTokenRole());
         properties.put("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts.publicKeyLocation());
         properties.put("spring.security.oauth2.resourceserver.jwt.audiences", TestJwts.AUDIENCE);
+        properties.put("pdp.security.issuer", TestJwts.ISSUER);
         properties.put("management.server.port", "0");
         return properties;
     }

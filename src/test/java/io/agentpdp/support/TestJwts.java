@@ -27,6 +27,8 @@ import com.nimbusds.jwt.SignedJWT;
 public final class TestJwts {
 
     public static final String AUDIENCE = "agent-pdp";
+    /** The {@code iss} of every test token, and the issuer the PDP is configured to accept (pdp.security.issuer). */
+    public static final String ISSUER = "https://idp.test/realms/agents";
 
     private static final KeyPair KEYS = generate();
     private static final KeyPair OTHER_KEYS = generate();
@@ -53,6 +55,27 @@ public final class TestJwts {
         return sign(KEYS, subject, tenant, notBefore, expiry, scopes);
     }
 
+    /** A trusted token whose claims {@code adjust} changes last (another issuer, a malformed tenant claim...). */
+    public static String tokenWith(java.util.function.Consumer<JWTClaimsSet.Builder> adjust, String subject, String tenant,
+                                   String... scopes) {
+        return sign(KEYS, null, claims(subject, tenant, null, Instant.now().plusSeconds(300), scopes, adjust));
+    }
+
+    /** A token signed with {@code key}, whose key id goes in the header. */
+    public static String signedWith(com.nimbusds.jose.jwk.RSAKey key, String subject, String tenant, String... scopes) {
+        return signedWith(key, claims -> { }, subject, tenant, scopes);
+    }
+
+    /** A token signed with {@code key} (its key id in the header), whose claims {@code adjust} changes last. */
+    public static String signedWith(com.nimbusds.jose.jwk.RSAKey key, java.util.function.Consumer<JWTClaimsSet.Builder> adjust,
+                                    String subject, String tenant, String... scopes) {
+        try {
+            return sign(key.toKeyPair(), key.getKeyID(), claims(subject, tenant, null, Instant.now().plusSeconds(300), scopes, adjust));
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Signed by a key the PDP does not trust. */
     public static String foreignToken(String subject, String tenant, String... scopes) {
         return sign(OTHER_KEYS, subject, tenant, null, Instant.now().plusSeconds(300), scopes);
@@ -60,7 +83,13 @@ public final class TestJwts {
 
     private static String sign(KeyPair keys, String subject, String tenant, Instant notBefore, Instant expiry,
                                String... scopes) {
+        return sign(keys, null, claims(subject, tenant, notBefore, expiry, scopes, claims -> { }));
+    }
+
+    private static JWTClaimsSet claims(String subject, String tenant, Instant notBefore, Instant expiry, String[] scopes,
+                                       java.util.function.Consumer<JWTClaimsSet.Builder> adjust) {
         JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
+                .issuer(ISSUER)
                 .subject(subject)
                 .audience(AUDIENCE)
                 .jwtID(UUID.randomUUID().toString())
@@ -75,7 +104,12 @@ public final class TestJwts {
         if (tenant != null) {
             claims.claim("tenant_id", tenant);
         }
-        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), claims.build());
+        adjust.accept(claims);
+        return claims.build();
+    }
+
+    private static String sign(KeyPair keys, String keyId, JWTClaimsSet claims) {
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(keyId).build(), claims);
         try {
             jwt.sign(new RSASSASigner((RSAPrivateKey) keys.getPrivate()));
         } catch (JOSEException e) {
