@@ -116,8 +116,10 @@ class QuarantineRaceTest extends IntegrationTest {
     @Test
     void aGrantThatCanOnlyBeRecordedAfterTheQuarantineCommittedIsDeniedAndItsTokenRevoked() throws Exception {
         int racing = 5;
-        try (Connection recording = DriverManager.getConnection(STACK.postgresUrl(), STACK.appUser(), STACK.appPassword());
-             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        // The connection closes first (resources close in reverse): a failed assertion releases its lock, and
+        // the waiting quarantine and decisions can finish.
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+             Connection recording = DriverManager.getConnection(STACK.postgresUrl(), STACK.appUser(), STACK.appPassword())) {
             // A grant being recorded: it holds the agent's quarantine lock shared, as the recording statement does.
             recording.setAutoCommit(false);
             try (PreparedStatement hold = recording.prepareStatement("select quarantine_holds(?, ?)")) {
