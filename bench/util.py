@@ -285,7 +285,7 @@ STATEMENTS = {
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
         "policyCause": "'policy'", "refused": "'request_refused'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.
-    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "void recordDecision(", {
+    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "Result recordDecision(", {
         "id": "gen_random_uuid()", "tenant": "'bench'", "agent": BENCH_AGENT, "task": "'bench-task'",
         "parent": "null", "depth": "6", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
         "resource": "'contacts/42'", "declared": "'internal'", "stored": "'internal'", "effective": "'internal'",
