@@ -283,15 +283,16 @@ STATEMENTS = {
     "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", "DecisionContext load(", {
         "tenant": "'bench'", "agent": BENCH_AGENT, "system": "'crm'", "resource": "'contacts/42'",
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
-        "refused": "'request_refused'"}),
+        "policyCause": "'policy'", "refused": "'request_refused'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.
-    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "void recordDecision(", {
+    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "Result recordDecision(", {
         "id": "gen_random_uuid()", "tenant": "'bench'", "agent": BENCH_AGENT, "task": "'bench-task'",
         "parent": "null", "depth": "6", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
         "resource": "'contacts/42'", "declared": "'internal'", "stored": "'internal'", "effective": "'internal'",
-        "outcome": "'DENY'", "reasons": "array['chain_depth_exceeded']", "obligations": "array[]::text[]",
+        "outcome": "'DENY'", "reasons": "array['chain_depth_exceeded']", "cause": "'policy'",
+        "obligations": "array[]::text[]",
         "approval": "null", "revision": "'55c12bb9044a1807'", "caller": "'bench-caller'", "accessorHash": "null",
-        "content": "repeat('c', 330)", "ttl": "null", "expiresAt": "null", "uses": "null", "wrapped": "null",
+        "content": "repeat('c', 343)", "ttl": "null", "expiresAt": "null", "uses": "null", "wrapped": "null",
         "reusedFrom": "null", "traceId": "'0af7651916cd43dd8448eb211c80319c'", "decidedAt": "now()",
         "accessor": "null", "policies": "array[]::text[]"}),
 }

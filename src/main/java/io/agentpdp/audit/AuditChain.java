@@ -30,7 +30,7 @@ final class AuditChain {
                 c.reusedAccessorHash());
         return new AuditTrail.DecisionEntry(d.id(), d.tenant(), d.agentId(), d.taskId(), d.parentDecisionId(),
                 d.chainDepth(), d.tool(), d.action(), d.targetSystem(), d.targetResource(), d.classificationDeclared(),
-                d.classificationStored(), d.classificationEffective(), d.outcome(), d.reasons(), d.obligations(),
+                d.classificationStored(), d.classificationEffective(), d.outcome(), d.reasons(), d.cause(), d.obligations(),
                 d.approvalId(), d.policyRevision(), d.caller(), credential, d.traceId(), micros(d.decidedAt()));
     }
 
@@ -46,7 +46,9 @@ final class AuditChain {
                 c == null ? "-" : c.ttlSeconds() + "/" + c.expiresAt() + "/" + c.numUses() + "/" + c.wrapped()
                         // Added with reuse: hashed only when set, so links written before it verify unchanged.
                         + (c.reusedFrom() == null ? "" : "/reused:" + c.reusedFrom()),
-                s(d.traceId()), s(d.decidedAt()));
+                s(d.traceId()), s(d.decidedAt()))
+                // Added with the cause: hashed only when set, so links written before it verify unchanged.
+                + (d.cause() == null ? "" : "\u001fcause:" + d.cause().wire());
     }
 
     /** The tenant's stored chain head: the seq and hash the next record chains from. */

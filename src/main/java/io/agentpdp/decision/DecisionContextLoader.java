@@ -13,6 +13,8 @@ import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
+import io.agentpdp.audit.AuditTrail;
+
 /** Loads a {@link DecisionContext} with a single query, so a decision costs one database read. */
 @Component
 class DecisionContextLoader {
@@ -62,8 +64,10 @@ class DecisionContextLoader {
                     from decision_record
                     where tenant_id = :tenant and agent_id = :agent
                       and decided_at > now() - greatest(:denyMillis, :rateMillis) * interval '1 millisecond'
-                      -- Refused requests name their agent unverified and never reached policy, so no trigger counts them.
-                      and not (cast(:refused as text) = any (reasons))) activity
+                      -- Only the policy's verdicts about a registered agent feed the triggers (AuditTrail.Cause):
+                      -- never outages, refusals, quarantine DENYs. Records written without a cause (before
+                      -- migration V7_1, or by an older replica in a rolling update) count as they did then.
+                      and (cause = :policyCause or cause is null and not (cast(:refused as text) = any (reasons)))) activity
                 """)
                 .param("tenant", tenant)
                 .param("agent", agentId)
@@ -73,6 +77,7 @@ class DecisionContextLoader {
                 .param("held", heldCredentialDecision)
                 .param("denyMillis", denyWindow.toMillis())
                 .param("rateMillis", rateWindow.toMillis())
+                .param("policyCause", AuditTrail.Cause.POLICY.wire())
                 .param("refused", RefusalRecorder.REQUEST_REFUSED)
                 .query((rs, row) -> map(rs))
                 .single();

@@ -19,6 +19,7 @@ import org.springframework.web.context.request.RequestContextHolder;
 
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
+import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
@@ -92,7 +93,7 @@ class DecisionService {
         if (!caller.tenant().equals(request.tenant())) {
             // Recorded under the caller's own tenant: an attempt to cross tenants is evidence about the caller.
             // There is no database read before it, so this replica's clock stamps it.
-            Verdict denied = Verdict.deny("tenant_mismatch");
+            Verdict denied = Verdict.deny(Cause.REFUSAL, "tenant_mismatch");
             record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
                     null, request.approvalId(), clock.instant());
             throw new Problems.ApiException(403, "Forbidden",
@@ -118,18 +119,25 @@ class DecisionService {
         Clock databaseClock = Clock.offset(clock, Duration.between(clock.instant(), now));
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
-        Verdict verdict = context.quarantined() ? Verdict.deny("quarantined") : evaluate(caller, request, context, effective);
+        Verdict verdict = context.quarantined() ? Verdict.deny(Cause.QUARANTINE, "quarantined")
+                : evaluate(caller, request, context, effective);
+        if (verdict.cause() == Cause.POLICY && !context.agentRegistered()) {
+            // An id nobody registered: its record must not count towards any trigger, now or once registered.
+            verdict = verdict.withCause(Cause.UNREGISTERED_AGENT);
+        }
         verdict = explainInvalidApproval(verdict, request, context, effective);
 
         // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
-        String quarantineTrigger = context.quarantined() ? null : quarantine.trigger(
-                new Quarantine.Activity(context.recentDenies(), context.recentDecisions()),
-                "DENY".equals(verdict.outcome()), verdict.quarantineRequested(), verdict.quarantineReason()).orElse(null);
+        String quarantineTrigger = quarantine.trigger(
+                new Quarantine.Activity(context.agentRegistered(), context.recentDenies(), context.recentDecisions()),
+                new Quarantine.Signal(verdict.cause() == Cause.POLICY, "DENY".equals(verdict.outcome()),
+                        verdict.quarantineRequested(), verdict.quarantineReason())).orElse(null);
         if (quarantineTrigger != null) {
             List<String> reasons = new ArrayList<>(verdict.reasons());
             reasons.add("quarantined");
             reasons.add("quarantine_trigger:" + quarantineTrigger);
-            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, 0, verdict.revision(), false, null);
+            verdict = new Verdict("DENY", List.copyOf(reasons), List.of(), null, 0, verdict.revision(), false, null,
+                    Cause.POLICY);
         }
 
         // Only a decision that stands opens or spends an approval: after the quarantine triggers.
@@ -144,7 +152,7 @@ class DecisionService {
                 approval = new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals());
             } catch (RuntimeException e) {
                 log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
-                verdict = Verdict.deny("approval_unavailable").withRevision(verdict.revision());
+                verdict = Verdict.deny(Cause.DEPENDENCY_FAILURE, "approval_unavailable").withRevision(verdict.revision());
             }
         } else if (verdict.grant() != null && request.approvalId() != null) {
             // A credential granted to a request that presents an approval spends it, whatever reason the
@@ -164,13 +172,26 @@ class DecisionService {
             } catch (CredentialIssuer.CredentialUnavailableException e) {
                 metrics.dependency("vault", false, vaultStart);
                 log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
-                verdict = Verdict.deny("credential_unavailable").withRevision(verdict.revision());
+                verdict = Verdict.deny(Cause.DEPENDENCY_FAILURE, "credential_unavailable").withRevision(verdict.revision());
             }
         }
 
         // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
-        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict, issued,
-                reused, approval != null ? approval.id() : request.approvalId(), now);
+        UUID recordedApproval = approval != null ? approval.id() : request.approvalId();
+        AuditTrail.Result recorded = record(decisionId, caller, request, request.tenant(), context.storedClassification(),
+                effective, verdict, issued, reused, recordedApproval, now);
+        if (recorded == AuditTrail.Result.AGENT_QUARANTINED) {
+            // The agent's quarantine committed after this decision read its context: nothing was recorded, and
+            // the answer is DENY. What was minted is recorded as withheld and revoked before answering.
+            verdict = Verdict.deny(Cause.QUARANTINE, "quarantined").withRevision(verdict.revision());
+            record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict,
+                    issued, null, recordedApproval, now);
+            if (issued != null) {
+                revokeWithheld(decisionId, request, issued);
+            }
+            issued = null;
+            reused = null;
+        }
         if (quarantineTrigger != null) {
             quarantineAfterDecision(request, quarantineTrigger);
         }
@@ -205,10 +226,11 @@ class DecisionService {
             Approvals.Consumption consumption = approvals.consume(request.tenant(), request.approvalId(),
                     ActionFingerprint.of(json, request, effective), caller.subject(), decisionId);
             return consumption == Approvals.Consumption.CONSUMED ? verdict
-                    : Verdict.deny(APPROVAL_INVALID, consumption.reason()).withRevision(verdict.revision());
+                    : Verdict.deny(verdict.cause(), APPROVAL_INVALID, consumption.reason()).withRevision(verdict.revision());
         } catch (RuntimeException e) {
             log.warn("Decision {} denied: the approval could not be consumed: {}", decisionId, e.getMessage());
-            return Verdict.deny(APPROVAL_INVALID, "approval_unavailable").withRevision(verdict.revision());
+            return Verdict.deny(Cause.DEPENDENCY_FAILURE, APPROVAL_INVALID, "approval_unavailable")
+                    .withRevision(verdict.revision());
         }
     }
 
@@ -241,7 +263,8 @@ class DecisionService {
         List<String> reasons = new ArrayList<>(verdict.reasons());
         reasons.add(reason);
         return new Verdict(verdict.outcome(), List.copyOf(reasons), verdict.obligations(), verdict.grant(),
-                verdict.requiredApprovals(), verdict.revision(), verdict.quarantineRequested(), verdict.quarantineReason());
+                verdict.requiredApprovals(), verdict.revision(), verdict.quarantineRequested(), verdict.quarantineReason(),
+                verdict.cause());
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
@@ -252,11 +275,11 @@ class DecisionService {
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
-                    result.quarantineRequested(), result.quarantineReason());
+                    result.quarantineRequested(), result.quarantineReason(), Cause.POLICY);
         } catch (PolicyEngine.PolicyUnavailableException e) {
             metrics.dependency("opa", false, opaStart);
             log.warn("Policy evaluation failed ({}): {}", e.reason(), e.getMessage());
-            return Verdict.deny(e.reason());
+            return Verdict.deny(Cause.DEPENDENCY_FAILURE, e.reason());
         }
     }
 
@@ -348,7 +371,7 @@ class DecisionService {
         return state;
     }
 
-    private void record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
+    private AuditTrail.Result record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
                         Classification stored, Classification effective, Verdict verdict,
                         CredentialIssuer.Issued issued, DecisionContext.HeldCredential reused, UUID approvalId,
                         Instant now) {
@@ -363,13 +386,13 @@ class DecisionService {
                     request.task().id(), request.task().parentDecisionId(), request.task().chainDepth(), request.tool(),
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
-                    verdict.outcome(), verdict.reasons(), verdict.obligations(), approvalId,
+                    verdict.outcome(), verdict.reasons(), verdict.cause(), verdict.obligations(), approvalId,
                     verdict.revision(), caller.subject(), credential, metrics.traceId(), now);
-            database.once(() -> {
-                audit.recordDecision(entry);
-                return entry.id();
-            });
-            markRecorded(decisionId);
+            AuditTrail.Result result = database.once(() -> audit.recordDecision(entry));
+            if (result == AuditTrail.Result.RECORDED) {
+                markRecorded(decisionId);
+            }
+            return result;
         } catch (RuntimeException e) {
             // Whatever failed, a token whose decision is not recorded must not stay usable.
             if (issued != null) {
@@ -385,6 +408,23 @@ class DecisionService {
         RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
         if (attributes != null) {
             attributes.setAttribute(RefusalRecorder.RECORDED, decisionId, RequestAttributes.SCOPE_REQUEST);
+        }
+    }
+
+    /**
+     * A credential minted by a decision whose agent was quarantined before it could be recorded: recorded
+     * as withheld (pending revocation), revoked now. If Vault fails, the quarantine's retry keeps at it and
+     * the quarantine state reports it pending; the token never left the PDP.
+     */
+    private void revokeWithheld(UUID decisionId, DecisionRequest request, CredentialIssuer.Issued issued) {
+        try {
+            if (!quarantine.revokeWithheld(request.tenant(), request.agent().id(), issued.accessor())) {
+                log.warn("Decision {}: the credential withheld for the quarantine is not revoked yet; it is retried",
+                        decisionId);
+            }
+        } catch (RuntimeException e) {
+            log.error("Decision {}: revoking the credential withheld for the quarantine failed; it is retried",
+                    decisionId, e);
         }
     }
 
@@ -422,18 +462,26 @@ class DecisionService {
         }
     }
 
-    /** The outcome being built: DENY helpers keep reasons stable and never carry a grant. */
+    /**
+     * The outcome being built: DENY helpers keep reasons stable and never carry a grant. {@code cause} says
+     * what the outcome rests on (only policy verdicts feed the quarantine triggers).
+     */
     record Verdict(String outcome, List<String> reasons, List<String> obligations,
                    PolicyEngine.CredentialGrant grant, int requiredApprovals, String revision,
-                   boolean quarantineRequested, String quarantineReason) {
+                   boolean quarantineRequested, String quarantineReason, Cause cause) {
 
-        static Verdict deny(String... reasons) {
-            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null, false, null);
+        static Verdict deny(Cause cause, String... reasons) {
+            return new Verdict("DENY", List.of(reasons), List.of(), null, 0, null, false, null, cause);
         }
 
         Verdict withRevision(String revision) {
             return new Verdict(outcome, reasons, obligations, grant, requiredApprovals, revision, quarantineRequested,
-                    quarantineReason);
+                    quarantineReason, cause);
+        }
+
+        Verdict withCause(Cause cause) {
+            return new Verdict(outcome, reasons, obligations, grant, requiredApprovals, revision, quarantineRequested,
+                    quarantineReason, cause);
         }
     }
 }

@@ -109,13 +109,10 @@ class RefusalRecorder implements Caller.Interceptor {
                 text(request.path("tool"), 200), text(request.path("action"), 32),
                 text(request.path("target").path("system"), 128), text(request.path("target").path("resource"), 512),
                 text(request.path("data_classification"), 32), null, UNKNOWN, "DENY",
-                List.of(REQUEST_REFUSED, "http_" + status), List.of(), uuid(request.path("approval_id")), null,
+                List.of(REQUEST_REFUSED, "http_" + status), AuditTrail.Cause.REFUSAL, List.of(), uuid(request.path("approval_id")), null,
                 caller.subject(), null, metrics.traceId(), clock.instant());
         try {
-            database.once(() -> {
-                audit.recordDecision(entry);
-                return id;
-            });
+            database.once(() -> audit.recordDecision(entry));
             metrics.refusal(status, true);
             return id;
         } catch (RuntimeException e) {

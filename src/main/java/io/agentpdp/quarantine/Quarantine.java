@@ -19,7 +19,10 @@ import io.agentpdp.web.Problems;
 /**
  * The kill switch. Quarantining an agent commits its state first (so every replica denies from the
  * next decision on), then cancels its open approvals and revokes every live credential by accessor.
- * A revocation that fails is kept, retried and reported; it never disappears silently.
+ * A revocation that fails is kept, retried and reported; it never disappears silently. The quarantine's
+ * transaction holds the agent's quarantine lock (db function {@code quarantine_lock}), which the
+ * recording of every grant takes shared: a grant is either recorded before the quarantine (whose cascade
+ * then finds and revokes its credential) or sees it and is not recorded at all.
  */
 @Component
 public class Quarantine {
@@ -53,8 +56,18 @@ public class Quarantine {
     public record Outcome(State state, int approvalsCancelled, int credentialsRevoked, int revocationsPending) {
     }
 
-    /** Recent activity of an agent, as loaded with the decision context. */
-    public record Activity(long recentDenies, long recentDecisions) {
+    /**
+     * What the decision context knows about an agent: whether its id is registered, and its recent
+     * policy DENYs and policy decisions (records of other causes are never counted).
+     */
+    public record Activity(boolean agentRegistered, long recentDenies, long recentDecisions) {
+    }
+
+    /**
+     * The decision being made, as the triggers see it. {@code policyVerdict}: its outcome is the policy's
+     * verdict, not a dependency failure, a refusal or the DENY of an agent already quarantined.
+     */
+    public record Signal(boolean policyVerdict, boolean deny, boolean quarantineRequested, String quarantineReason) {
     }
 
     /**
@@ -71,13 +84,18 @@ public class Quarantine {
 
     /**
      * The automatic triggers, evaluated for a decision before any credential is minted: the policy asks
-     * for quarantine, too many DENYs in the window, or an abnormal decision rate.
+     * for quarantine, too many DENYs in the window, or an abnormal decision rate. Only a policy verdict
+     * about a registered agent can fire one: an outage, a refusal or an unknown id never quarantines
+     * (an unregistered id would let any caller create quarantine state at will).
      */
-    public Optional<String> trigger(Activity activity, boolean thisIsDeny, boolean policyRequested, String policyReason) {
-        if (policyRequested) {
-            return Optional.of("policy:" + (policyReason == null ? "requested" : policyReason));
+    public Optional<String> trigger(Activity activity, Signal decision) {
+        if (!activity.agentRegistered() || !decision.policyVerdict()) {
+            return Optional.empty();
         }
-        if (thisIsDeny && activity.recentDenies() + 1 >= properties.denyThreshold()) {
+        if (decision.quarantineRequested()) {
+            return Optional.of("policy:" + (decision.quarantineReason() == null ? "requested" : decision.quarantineReason()));
+        }
+        if (decision.deny() && activity.recentDenies() + 1 >= properties.denyThreshold()) {
             return Optional.of("deny_burst");
         }
         if (activity.recentDecisions() + 1 > properties.rateThreshold()) {
@@ -89,6 +107,10 @@ public class Quarantine {
     /** Quarantines the agent (idempotent) and runs the cascade. */
     public Outcome quarantine(String tenant, String agentId, String reason, String actor) {
         int cancelled = transactions.execute(status -> {
+            // First: grants being recorded finish (and are found by the cascade below); later ones wait for
+            // the commit and then see the quarantine.
+            jdbc.sql("select quarantine_lock(:tenant, :agent)").param("tenant", tenant).param("agent", agentId)
+                    .query((rs, row) -> 1).single();
             jdbc.sql("""
                     insert into quarantine (tenant_id, agent_id, active, reason, changed_by, changed_at, quarantined_by)
                     values (:tenant, :agent, true, :reason, :actor, now(), :actor)
@@ -110,7 +132,7 @@ public class Quarantine {
             return n;
         });
         log.warn("Agent {}/{} quarantined by {}: {}", tenant, agentId, actor, reason);
-        int revoked = revokePending(tenant, agentId);
+        int revoked = revokePending(tenant, agentId, null);
         State state = state(tenant, agentId).orElseThrow();
         return new Outcome(state, cancelled, revoked, state.pendingRevocations());
     }
@@ -167,9 +189,22 @@ public class Quarantine {
     }
 
     /**
-     * Retries revocations that failed earlier, for every agent, and catches stragglers: a credential
-     * minted by a decision that read the agent's state just before the quarantine committed is recorded
-     * after the cascade ran; any live credential of a quarantined agent is revoked here.
+     * A credential minted by a decision that then found its agent quarantined when recording it: the
+     * decision recorded it as withheld (marked for revocation) and answers DENY. Revokes it now; if
+     * Vault fails, it stays pending, is reported and retried like any cascade revocation.
+     *
+     * @return whether it is revoked
+     */
+    public boolean revokeWithheld(String tenant, String agentId, String accessor) {
+        revokePending(tenant, agentId, accessor);
+        return jdbc.sql("select revoked_at is not null from issued_credential where accessor = ?").param(accessor)
+                .query(Boolean.class).optional().orElse(false);
+    }
+
+    /**
+     * Retries revocations that failed earlier, for every agent, and catches stragglers: live credentials
+     * of a quarantined agent not yet marked (the recording of grants and the quarantine are serialised, so
+     * only a replica of an older version, during a rolling update, could leave one).
      */
     @Scheduled(fixedDelayString = "${pdp.quarantine.revocation-retry-interval:30s}",
             initialDelayString = "${pdp.quarantine.revocation-retry-interval:30s}")
@@ -182,7 +217,7 @@ public class Quarantine {
         if (stragglers > 0) {
             log.warn("{} credential(s) issued in a race with a quarantine are being revoked", stragglers);
         }
-        revokePending(null, null);
+        revokePending(null, null, null);
     }
 
     /** Removes rows of credentials that expired long ago: Vault has forgotten them, revocation is moot. */
@@ -195,24 +230,30 @@ public class Quarantine {
                 .update();
     }
 
-    private int revokePending(String tenant, String agentId) {
+    private int revokePending(String tenant, String agentId, String accessor) {
         record Pending(String accessor, String tenant, String agentId, int attempts) {
         }
         List<Pending> pending = jdbc.sql("""
                 select accessor, tenant_id, agent_id, revocation_attempts from issued_credential
                 where revoke_requested_at is not null and revoked_at is null and revocation_attempts < :max
                   and (cast(:tenant as text) is null or (tenant_id = :tenant and agent_id = :agent))
+                  and (cast(:accessor as text) is null or accessor = :accessor)
                 """).param("max", properties.revocationMaxAttempts()).param("tenant", tenant).param("agent", agentId)
+                .param("accessor", accessor)
                 .query((rs, row) -> new Pending(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4)))
                 .list();
         int revoked = 0;
         for (Pending p : pending) {
             try {
                 credentials.revoke(p.accessor());
-                jdbc.sql("update issued_credential set revoked_at = now(), last_revocation_error = null where accessor = ?")
-                        .param(p.accessor()).update();
-                event(p.tenant(), p.agentId(), "REVOKE", "credential revoked", "pdp");
-                revoked++;
+                // A concurrent revoker (the decision that withheld it, the retry) may have got there first.
+                if (jdbc.sql("""
+                        update issued_credential set revoked_at = now(), last_revocation_error = null
+                        where accessor = ? and revoked_at is null
+                        """).param(p.accessor()).update() == 1) {
+                    event(p.tenant(), p.agentId(), "REVOKE", "credential revoked", "pdp");
+                    revoked++;
+                }
             } catch (CredentialIssuer.CredentialUnavailableException e) {
                 jdbc.sql("""
                         update issued_credential set revocation_attempts = revocation_attempts + 1, last_revocation_error = ?

@@ -141,6 +141,21 @@ class FaultToleranceTest {
     }
 
     @Test
+    void vaultOutageDenialsNeverQuarantineTheAgent() {
+        VAULT.mode(FaultProxy.Mode.DOWN);
+        // More than the DENY-burst threshold (5, the default here): dependency failures are not agent behaviour.
+        for (int i = 0; i < 6; i++) {
+            Api.Answer answer = decide();
+            assertThat(answer.text("outcome")).isEqualTo("DENY");
+            assertThat(answer.json().path("reasons").toString()).isEqualTo("[\"credential_unavailable\"]");
+        }
+        VAULT.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+        assertThat(jdbc.sql("select count(*) from quarantine where tenant_id = ?").param(tenant).query(Long.class).single())
+                .isZero();
+    }
+
+    @Test
     void vaultSealed() {
         VaultProbe vault = new VaultProbe(STACK.vaultUrl());
         assertThat(STACK.vaultUnsealKey()).as("the stack must expose the dev server's unseal key").isNotBlank();

@@ -31,4 +31,24 @@ class QuarantineRateTriggerTest extends IntegrationTest {
         assertThat(jdbc.sql("select count(*) from issued_credential where tenant_id = ? and revoked_at is null")
                 .param(tenant).query(Long.class).single()).isZero();
     }
+
+    @Test
+    void anUnregisteredAgentIdIsNeverQuarantinedAndItsRecordsDoNotCountOnceRegistered() {
+        String tenant = newTenant();
+        String decide = TestJwts.token("gw-1", tenant, "decide");
+        // Six DENYs in a row: over the DENY threshold (5) and the lowered rate threshold (3).
+        for (int i = 0; i < 6; i++) {
+            Api.Answer unknown = api().post("/v1/decisions", decide,
+                    request(tenant, "agent-new", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+            assertThat(unknown.text("outcome")).isEqualTo("DENY");
+            assertThat(unknown.json().path("reasons").toString()).contains("unknown_agent").doesNotContain("quarantine");
+        }
+        assertThat(jdbc.sql("select count(*) from quarantine where tenant_id = ?").param(tenant).query(Long.class).single())
+                .isZero();
+        // Registered now: what was decided about the unknown id is not its history.
+        registerAgent(tenant, "agent-new", "owner", new String[] {"crm.contacts.read"}, new String[] {"crm"});
+        assertThat(api().post("/v1/decisions", decide,
+                request(tenant, "agent-new", "crm.contacts.read", "read", "crm", "contacts/1", "public")).text("outcome"))
+                .isEqualTo("ALLOW");
+    }
 }

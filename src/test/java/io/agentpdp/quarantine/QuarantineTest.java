@@ -133,6 +133,22 @@ class QuarantineTest extends IntegrationTest {
     }
 
     @Test
+    void tenantMismatchesNeverFeedTheDenyBurst() {
+        // Recorded in this tenant as DENY tenant_mismatch naming agent-7: refusals of the caller, not agent-7's behaviour.
+        for (int i = 0; i < 5; i++) {
+            Api.Answer refused = api().post("/v1/decisions", decide,
+                    request(newTenant(), "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+            assertThat(refused.status()).isEqualTo(403);
+        }
+        Map<String, Object> tooDeep = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
+        tooDeep.put("task", Map.of("id", "t", "intent", "loop", "chain_depth", 6));
+        Api.Answer policyDeny = api().post("/v1/decisions", decide, tooDeep);
+        assertThat(policyDeny.json().path("reasons").toString()).contains("chain_depth_exceeded").doesNotContain("quarantined");
+        assertThat(quarantine.state(tenant, "agent-7")).isEmpty();
+        assertThat(read(api()).text("outcome")).isEqualTo("ALLOW");
+    }
+
+    @Test
     void quarantineThroughOneReplicaDeniesThroughTheOther() {
         try (ConfigurableApplicationContext second = replica()) {
             int secondPort = ((WebServerApplicationContext) second).getWebServer().getPort();
