@@ -28,7 +28,7 @@ RUN_DIR    := $(STATE_DIR)/run
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
 	echo "make test          Rego + Helm checks, Java unit and integration tests on a real stack"
-	echo "make deps          install opa/bao/PostgreSQL if missing, check JDK 25 and the Maven wrapper"
+	echo "make deps          install every tool the other targets call (.tools/: opa, helm, Python venv; PostgreSQL), check JDK 25 and the Maven wrapper"
 	echo "make build         build target/agent-pdp.jar (tests skipped)"
 	echo "make lint-policies policies/check.sh (opa fmt, check --strict, test, coverage >= 90%)"
 	echo "make helm-check    scripts/helm-check.sh (helm lint + render checks)"
@@ -38,7 +38,8 @@ help:
 	echo "make bench         benchmark (bench/run.sh): PDP vs raw OPA and raw token create, ratios to bench/results/"
 
 deps:
-	@scripts/stack/install.sh
+	@deps_started=$$SECONDS
+	scripts/stack/install.sh
 	if [[ ! -x "$$JAVA_HOME/bin/java" ]] && apt-cache show temurin-25-jdk >/dev/null 2>&1; then
 	  echo "installing temurin-25-jdk (apt)"
 	  apt-get install -y -q temurin-25-jdk
@@ -49,13 +50,14 @@ deps:
 	  echo "      repository), or point make at one: make JAVA25_HOME=/path/to/jdk-25 ..." >&2
 	  exit 1
 	fi
-	printf 'java     %s (%s)\n' "$$JAVA_HOME" "$$("$$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
+	printf 'java         %s (%s)\n' "$$JAVA_HOME" "$$("$$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
 	if ! mvn_version="$$($(MVN) -q -v 2>&1 | head -n 1)"; then
 	  echo "make: the Maven wrapper (./mvnw) does not work:" >&2
 	  $(MVN) -v >&2 || true
 	  exit 1
 	fi
-	printf 'maven    %s\n' "$$mvn_version"
+	printf 'maven        %s (%s)\n' "$(CURDIR)/mvnw" "$$mvn_version"
+	echo "make deps: done in $$((SECONDS - deps_started)) s"
 
 build: deps
 	@echo "==> ./mvnw package (tests skipped)"
