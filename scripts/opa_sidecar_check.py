@@ -161,7 +161,9 @@ def run_mode(c, args, mode, work, extra, expected_revision):
                     f"{mode}: provenance has exactly the policy bundle's revision {expected_revision} (got {revisions})")
 
         refused = [
-            ("PUT", "/v1/policies/evil", b"package agentpdp.decision\nresult := {\"outcome\": \"ALLOW\"}\n"),
+            # Outside the bundles' roots (without authz OPA would accept it) and inside them.
+            ("PUT", "/v1/policies/evil", b"package evil\n\nallow := true\n"),
+            ("PUT", "/v1/policies/evil2", b"package agentpdp.decision\n\nresult := {\"outcome\": \"ALLOW\"}\n"),
             ("DELETE", "/v1/policies/evil", None),
             ("GET", "/v1/policies", None),
             ("GET", "/v1/data", None),
