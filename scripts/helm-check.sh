@@ -35,6 +35,7 @@ die()  { echo "helm-check: $*" >&2; exit 1; }
 # ------------------------------------------------------------------ tools
 # shellcheck source=scripts/stack/lib.sh
 source "$ROOT/scripts/stack/lib.sh"
+die()  { echo "helm-check: $*" >&2; exit 1; }   # lib.sh has its own; keep this script's prefix
 
 # ------------------------------------------------------------------ 1. policies
 sync_policies() {
@@ -154,6 +155,9 @@ expect_fail "invalid opa.policySource rejected by values.schema.json" \
 expect_fail "opa.extraArgs cannot switch the OPA authorization off" \
 	'must not change the OPA API' \
 	"${DEF[@]}" --set 'opa.extraArgs[0]=--authorization=off'
+expect_fail "opa.extraConfig cannot move the OPA authorization decision" \
+	'default_authorization_decision' \
+	"${DEF[@]}" --set 'opa.extraConfig.default_authorization_decision=/agentpdp/decision/allow'
 
 # ------------------------------------------------------------------ 6. real opa with the chart's arguments
 if "$PY" "$ROOT/scripts/opa_sidecar_check.py" --helm "$HELM_BIN" --opa "$OPA_BIN" --chart "$CHART" \

@@ -241,6 +241,9 @@ the volume's hidden ..<timestamp> directory.
 {{- if not (include "agent-pdp.authzBundle" .) -}}
 {{- fail "the chart contains no OPA authorization bundle: run scripts/helm-check.sh (builds helm/agent-pdp/policies/authz.tar.gz from ../../policies/system)" -}}
 {{- end -}}
+{{- if hasKey .Values.opa.extraConfig "default_authorization_decision" -}}
+{{- fail "opa.extraConfig must not set default_authorization_decision: the sidecar's API authorization is data.system.authz.allow from the chart's authz bundle" -}}
+{{- end -}}
 {{- range .Values.opa.extraArgs -}}
 {{- if or (hasPrefix "--authorization" (toString .)) (hasPrefix "--authentication" (toString .)) (hasPrefix "--addr" (toString .)) (hasPrefix "-a" (toString .)) -}}
 {{- fail (printf "opa.extraArgs must not change the OPA API's address, authentication or authorization (got %q): the sidecar answers only the decision query" (toString .)) -}}
