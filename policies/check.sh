@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Lint, type-check and test the agent-pdp Rego policies.
 # Fails on: unformatted files, strict-check errors, failing tests, coverage < MIN_COVERAGE.
-# Usage: policies/check.sh        (OPA binary: $OPA, else `opa` on PATH, else $(go env GOPATH)/bin/opa)
+# Covers policies/agentpdp (the decision) and policies/system (the OPA server's authorization).
+# Usage: policies/check.sh        (opa from make deps: .tools/bin/opa; OPA_BIN=... overrides)
 set -euo pipefail
 
 MIN_COVERAGE="${MIN_COVERAGE:-90}"
 cd "$(dirname "$0")"
+# shellcheck source=scripts/stack/lib.sh
+source ../scripts/stack/lib.sh
 
-OPA="${OPA:-$(command -v opa || true)}"
-if [ -z "$OPA" ]; then OPA="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/opa"; fi
-[ -x "$OPA" ] || { echo "check.sh: opa binary not found (set OPA=...)" >&2; exit 1; }
+OPA="$(find_opa)"
+[ -n "$OPA" ] || { echo "check.sh: opa $STACK_OPA_VERSION not found at ${OPA_BIN:-$TOOLS_BIN/opa}; run: make deps" >&2; exit 1; }
 
 echo "== opa fmt --list"
 unformatted="$("$OPA" fmt --list .)"

@@ -11,13 +11,19 @@ Secrets, policy source). Prints every failure, a summary line, and exits 1 on
 any failure. The number of passed checks is written to --count-file.
 """
 import argparse
+import base64
+import hashlib
+import io
+import json
+import os
 import re
 import sys
+import tarfile
 
 try:
     import yaml
 except ImportError:  # pragma: no cover - helm-check.sh installs PyYAML first
-    sys.exit("check_rendered.py: PyYAML is required (python3 -m pip install pyyaml)")
+    sys.exit("check_rendered.py: PyYAML is required: run make deps and use .tools/venv/bin/python3")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -108,6 +114,33 @@ def container_port(container, port):
         if p.get("name") == port:
             return p.get("containerPort")
     return None
+
+
+def bundle_files(c, cm, key):
+    """The files in a bundle tarball shipped as ConfigMap binaryData[key], as {path: text}."""
+    raw = (cm.get("binaryData") or {}).get(key)
+    if not c.check(raw, f"ConfigMap {cm['metadata']['name']} has no binaryData {key}"):
+        return None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(raw)), mode="r:gz") as tar:
+            return {m.name.removeprefix("./"): tar.extractfile(m).read().decode()
+                    for m in tar.getmembers() if m.isfile()}
+    except (tarfile.TarError, ValueError, OSError) as e:
+        c.check(False, f"ConfigMap {cm['metadata']['name']} {key} is not a tar.gz bundle: {e}")
+        return None
+
+
+def source_policies(policies_dir):
+    """What policies/bundle.sh ships: agentpdp/**.rego without *_test.rego, plus data files."""
+    expected = {}
+    base = os.path.join(policies_dir, "agentpdp")
+    for root, _, files in os.walk(base):
+        for f in files:
+            if (f.endswith(".rego") and not f.endswith("_test.rego")) or f in ("data.json", "data.yaml", "data.yml"):
+                path = os.path.join(root, f)
+                with open(path) as fh:
+                    expected[os.path.relpath(path, policies_dir)] = fh.read()
+    return expected
 
 
 # --------------------------------------------------------------------------- checks
@@ -335,38 +368,62 @@ def run(args):
     for svc in (opa_cfg.get("services") or {}).values():
         c.check(not get(svc, "credentials.bearer.token"), "OPA config must not inline a bearer token")
 
+    # Authorization: the OPA API answers only what data.system.authz allows (every mode).
+    c.check("--authorization=basic" in args_, "OPA must run with --authorization=basic (system.authz)")
+    c.check(not [a for a in args_ if a.startswith("--authorization=") and a != "--authorization=basic"],
+            "OPA args must not set another --authorization")
+    c.check("--bundle" in args_ or "-b" in args_, "OPA must load its local paths as bundles (--bundle)")
+    c.check("/authz/authz.tar.gz" in args_, "OPA must load the authz bundle /authz/authz.tar.gz")
+    c.check(not [a for a in args_ if a.startswith("--ignore")], "bundle tarballs need no --ignore")
+    mounts = {m["mountPath"]: m for m in opa.get("volumeMounts") or []}
+    authz_cm = next((d for n, d in cms.items() if n.endswith("-opa-authz")), None)
+    if c.check(authz_cm is not None, "OPA authz ConfigMap missing"):
+        authz_files = bundle_files(c, authz_cm, "authz.tar.gz")
+        authz_vol = vols.get(mounts.get("/authz", {}).get("name"))
+        c.check(authz_vol and get(authz_vol, "configMap.name") == authz_cm["metadata"]["name"],
+                "authz ConfigMap is not mounted at /authz in the OPA container")
+        if authz_files is not None:
+            manifest = json.loads(authz_files.get(".manifest", "{}"))
+            c.check(manifest.get("roots") == ["system"], f"authz bundle roots {manifest.get('roots')} != ['system']")
+            c.check(manifest.get("revision") == "",
+                    "authz bundle must have an empty revision (the policy bundle's is the one the PDP records)")
+            c.check(set(authz_files) == {".manifest", "system/authz.rego"},
+                    f"authz bundle holds {sorted(authz_files)}")
+            if args.policies_dir:
+                with open(os.path.join(args.policies_dir, "system", "authz.rego")) as fh:
+                    c.check(authz_files.get("system/authz.rego") == fh.read(), "shipped authz.rego differs from source")
+
     policies_cm = next((d for n, d in cms.items() if n.endswith("-opa-policies")), None)
     if policy_source == "configmap":
-        c.check("/policies" in args_ and "--ignore=.*" in args_, "OPA must load /policies with --ignore=.*")
+        c.check("/policies/bundle.tar.gz" in args_, "OPA must load the policy bundle /policies/bundle.tar.gz")
         if c.check(policies_cm is not None, "policy ConfigMap missing (opa.policySource=configmap)"):
-            data = policies_cm.get("data") or {}
-            c.check(data, "policy ConfigMap is empty")
-            c.check(not [k for k in data if k.endswith("_test.rego")], "policy ConfigMap ships *_test.rego files")
-            c.check([k for k in data if k.endswith(".rego")], "policy ConfigMap has no .rego files")
-            pol_vol = next((v for v in vols.values() if get(v, "configMap.name") == policies_cm["metadata"]["name"]), None)
-            if c.check(pol_vol, "policy ConfigMap is not mounted"):
-                items = {i["key"]: i["path"] for i in get(pol_vol, "configMap.items") or []}
-                c.check(set(items) == set(data), "policy volume items do not cover exactly the ConfigMap keys")
-                c.check(not [p for p in items.values() if p.startswith(".") or "/." in p or ".." in p],
-                        "policy paths must not be hidden or contain '..'")
+            pol_vol = vols.get(mounts.get("/policies", {}).get("name"))
+            c.check(pol_vol and get(pol_vol, "configMap.name") == policies_cm["metadata"]["name"],
+                    "policy ConfigMap is not mounted at /policies in the OPA container")
+            shipped = bundle_files(c, policies_cm, "bundle.tar.gz")
+            if shipped is not None:
+                c.check(not [k for k in shipped if k.endswith("_test.rego")], "policy bundle ships *_test.rego files")
+                c.check([k for k in shipped if k.endswith(".rego")], "policy bundle has no .rego files")
+                manifest = json.loads(shipped.get(".manifest", "{}"))
+                c.check(manifest.get("roots") == ["agentpdp"], f"policy bundle roots {manifest.get('roots')}")
+                c.check(re.fullmatch(r"[0-9a-f]{16}", manifest.get("revision", "")),
+                        f"policy bundle revision {manifest.get('revision')!r} is not 16 hex digits")
                 if args.policies_dir:
-                    import os
-                    expected = {}
-                    for root, _, files in os.walk(args.policies_dir):
-                        for f in files:
-                            rel = os.path.relpath(os.path.join(root, f), args.policies_dir)
-                            if (f.endswith(".rego") and not f.endswith("_test.rego")) or f in ("data.json", "data.yaml", "data.yml"):
-                                with open(os.path.join(root, f)) as fh:
-                                    expected[rel] = fh.read()
-                    shipped = {items[k]: v for k, v in data.items() if k in items}
-                    c.check(set(shipped) == set(expected),
-                            f"shipped policies {sorted(shipped)} != source policies {sorted(expected)}")
+                    expected = source_policies(args.policies_dir)
+                    files = {k: v for k, v in shipped.items() if k != ".manifest" and not k.endswith("/")}
+                    c.check(set(files) == set(expected),
+                            f"shipped policies {sorted(files)} != source policies {sorted(expected)}")
                     for rel, content in expected.items():
-                        if rel in shipped:
-                            c.check(shipped[rel].rstrip("\n") == content.rstrip("\n"),
-                                    f"policy {rel} in ConfigMap differs from source")
+                        if rel in files:
+                            c.check(files[rel] == content, f"policy {rel} in the bundle differs from source")
+                    # Same revision as policies/bundle.sh computes (sha256 of the sorted files' contents).
+                    digest = hashlib.sha256()
+                    for rel in sorted(expected, key=lambda r: r.encode()):
+                        digest.update(expected[rel].encode())
+                    c.check(manifest.get("revision") == digest.hexdigest()[:16],
+                            "policy bundle revision does not match the source files")
     else:
-        c.check("/policies" not in args_, "bundle mode must not load /policies")
+        c.check(not [a for a in args_ if a.startswith("/policies")], "bundle mode must not load /policies")
         c.check(policies_cm is None, "bundle mode must not render the policy ConfigMap")
         b = get(values, "opa.bundle")
         c.check(get(opa_cfg, f"services.bundle-server.url") == b["url"], "OPA bundle service url mismatch")

@@ -3,18 +3,19 @@
 # Fails on any 5xx, any response that violates the contract, and any auth bypass (ignored_auth).
 #
 # Usage: scripts/fuzz.sh STACK_STATE_DIR   (a stack started by scripts/stack/start.sh)
-# Env:   FUZZ_MAX_EXAMPLES (default 40 per operation), SCHEMATHESIS_VERSION (default 4.32.5)
+# Env:   FUZZ_MAX_EXAMPLES (default 40 per operation)
+# schemathesis (pinned in scripts/stack/lib.sh) comes from the project venv that make deps installs.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 stack="${1:?usage: scripts/fuzz.sh STACK_STATE_DIR}"
 work="$stack/fuzz"
-version="${SCHEMATHESIS_VERSION:-4.32.5}"
 rm -rf "$work" && mkdir -p "$work"
 
-if ! schemathesis --version 2>/dev/null | grep -q "$version"; then
-  pip install --quiet "schemathesis==$version"
-fi
+# shellcheck source=scripts/stack/lib.sh
+source "$root/scripts/stack/lib.sh"
+schemathesis="$(find_schemathesis)"
+[[ -n "$schemathesis" ]] || die "schemathesis $STACK_SCHEMATHESIS_VERSION not found in $TOOLS_VENV; run: make deps"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 [[ -f "$root/target/agent-pdp.jar" ]] || (cd "$root" && ./mvnw -B -q -DskipTests package)
 
@@ -25,7 +26,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/jwt.key
 openssl pkey -in "$work/jwt.key" -pubout -out "$work/jwt.pub"
 
 # One fuzzing caller sends far more than the per-caller API limit allows; 429s would hide the handlers.
-SERVER_ADDRESS=127.0.0.1 SERVER_PORT="$port" MANAGEMENT_SERVER_PORT="$mport" \
+SERVER_ADDRESS=127.0.0.1 SERVER_PORT="$port" MANAGEMENT_SERVER_ADDRESS=127.0.0.1 MANAGEMENT_SERVER_PORT="$mport" \
 PDP_API_LIMITS_CALLER_PER_SECOND=1000000 PDP_API_LIMITS_CALLER_BURST=1000000 \
 PDP_API_LIMITS_TENANT_PER_SECOND=1000000 PDP_API_LIMITS_TENANT_BURST=1000000 \
 SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$work/jwt.pub" \
@@ -46,7 +47,7 @@ token="$("$root/scripts/demo/mint-jwt.sh" "$work/jwt.key" fuzzer fuzz "decide ap
 
 # positive_data_acceptance is excluded: a schema-valid body naming another tenant must be refused (403);
 # that refusal is the tenant boundary, not a defect. Every other check runs.
-schemathesis run "$root/openapi.yaml" \
+"$schemathesis" run "$root/openapi.yaml" \
   --url "http://127.0.0.1:$port" \
   --header "Authorization: Bearer $token" \
   --checks all --exclude-checks positive_data_acceptance \

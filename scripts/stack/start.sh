@@ -185,10 +185,18 @@ else
   mkdir -p "$BUNDLE_DIR"
 fi
 [[ -d "$BUNDLE_DIR" ]] || die "bundle directory $BUNDLE_DIR was not produced"
+# As in the Helm chart: the API answers only what system.authz allows (the decision query, /health,
+# /metrics); PUT /v1/policies, /v1/data reads and writes are refused.
+AUTHZ_DIR="$STATE_DIR/authz-bundle"
+if ! bash "$REPO_ROOT/policies/bundle.sh" --authz "$AUTHZ_DIR" >>"$STATE_DIR/bundle.log" 2>&1; then
+  show_log "$STATE_DIR/bundle.log"
+  die "OPA authorization bundle build failed"
+fi
 
-log "starting OPA on 127.0.0.1:$OPA_PORT"
+log "starting OPA on 127.0.0.1:$OPA_PORT (--authorization=basic)"
 setsid "$OPA" run --server --addr "127.0.0.1:$OPA_PORT" --log-level error \
-  --skip-version-check --bundle "$BUNDLE_DIR" >"$STATE_DIR/opa.log" 2>&1 </dev/null &
+  --skip-version-check --authorization=basic --bundle "$BUNDLE_DIR" "$AUTHZ_DIR" \
+  >"$STATE_DIR/opa.log" 2>&1 </dev/null &
 echo $! >"$STATE_DIR/opa.pid"
 OPA_URL="http://127.0.0.1:$OPA_PORT"
 wait_for OPA "$(cat "$STATE_DIR/opa.pid")" "$STATE_DIR/opa.log" curl -fsS "$OPA_URL/health"

@@ -171,26 +171,18 @@ runs before the ConfigMap exists on first install.
 {{/* ---------------------------------------------------------------- policies */}}
 
 {{/*
-Policy files shipped in the OPA ConfigMap: policies/**.rego (without
-*_test.rego) and data.json / data.yaml / data.yml, as a YAML map
-configMapKey -> path relative to policies/.
+OPA bundles shipped in ConfigMaps, built by scripts/helm-check.sh (policies/bundle.sh --tar):
+policies/bundle.tar.gz (the decision policies with their .manifest revision; configmap mode) and
+policies/authz.tar.gz (system.authz: the OPA API answers only the decision query; every mode).
+OPA reads tarballs through the ConfigMap volume's symlinks; a directory bundle would also walk
+the volume's hidden ..<timestamp> directory.
 */}}
-{{- define "agent-pdp.policyFiles" -}}
-{{- $files := dict -}}
-{{- range $path, $_ := .Files.Glob "policies/**" -}}
-{{- $rel := trimPrefix "policies/" $path -}}
-{{- $base := base $rel -}}
-{{- $isRego := and (hasSuffix ".rego" $base) (not (hasSuffix "_test.rego" $base)) -}}
-{{- $isData := has $base (list "data.json" "data.yaml" "data.yml") -}}
-{{- if or $isRego $isData -}}
-{{- $key := replace "/" "__" $rel -}}
-{{- if hasKey $files $key -}}
-{{- fail (printf "policy files %q and %q map to the same ConfigMap key %q; rename one" (get $files $key) $rel $key) -}}
-{{- end -}}
-{{- $_ := set $files $key $rel -}}
-{{- end -}}
-{{- end -}}
-{{- toYaml $files -}}
+{{- define "agent-pdp.policyBundle" -}}
+{{- .Files.Get "policies/bundle.tar.gz" -}}
+{{- end }}
+
+{{- define "agent-pdp.authzBundle" -}}
+{{- .Files.Get "policies/authz.tar.gz" -}}
 {{- end }}
 
 {{/* OPA configuration file (config.yaml) content. */}}
@@ -253,11 +245,22 @@ configMapKey -> path relative to policies/.
 {{- fail "opa.bundle.signing.publicKey is required when opa.bundle.signing.keyId is set" -}}
 {{- end -}}
 {{- else if eq .Values.opa.policySource "configmap" -}}
-{{- if not (include "agent-pdp.policyFiles" . | fromYaml) -}}
-{{- fail "opa.policySource=configmap but the chart contains no policies: run scripts/helm-check.sh (copies ../../policies into helm/agent-pdp/policies/) or use opa.policySource=bundle" -}}
+{{- if not (include "agent-pdp.policyBundle" .) -}}
+{{- fail "opa.policySource=configmap but the chart contains no policy bundle: run scripts/helm-check.sh (builds helm/agent-pdp/policies/bundle.tar.gz from ../../policies) or use opa.policySource=bundle" -}}
 {{- end -}}
 {{- else -}}
 {{- fail (printf "opa.policySource must be \"configmap\" or \"bundle\" (got %q)" .Values.opa.policySource) -}}
+{{- end -}}
+{{- if not (include "agent-pdp.authzBundle" .) -}}
+{{- fail "the chart contains no OPA authorization bundle: run scripts/helm-check.sh (builds helm/agent-pdp/policies/authz.tar.gz from ../../policies/system)" -}}
+{{- end -}}
+{{- if hasKey .Values.opa.extraConfig "default_authorization_decision" -}}
+{{- fail "opa.extraConfig must not set default_authorization_decision: the sidecar's API authorization is data.system.authz.allow from the chart's authz bundle" -}}
+{{- end -}}
+{{- range .Values.opa.extraArgs -}}
+{{- if or (hasPrefix "--authorization" (toString .)) (hasPrefix "--authentication" (toString .)) (hasPrefix "--addr" (toString .)) (hasPrefix "-a" (toString .)) -}}
+{{- fail (printf "opa.extraArgs must not change the OPA API's address, authentication or authorization (got %q): the sidecar answers only the decision query" (toString .)) -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail "autoscaling.minReplicas must be <= autoscaling.maxReplicas" -}}
@@ -298,16 +301,19 @@ configMapKey -> path relative to policies/.
     - --log-level={{ .Values.opa.logLevel }}
     - --log-format={{ .Values.opa.logFormat }}
     - --skip-version-check
+    # The API answers only what data.system.authz allows (the decision query, /health, /metrics);
+    # PUT /v1/policies, /v1/data reads and writes etc. are refused: policies come only from bundles.
+    - --authorization=basic
     {{- if not .Values.opa.nativeSidecar }}
     - --shutdown-wait-period={{ .Values.opa.shutdownWaitSeconds }}
     {{- end }}
     {{- range .Values.opa.extraArgs }}
     - {{ . | quote }}
     {{- end }}
+    - --bundle
+    - /authz/authz.tar.gz
     {{- if eq .Values.opa.policySource "configmap" }}
-    # ConfigMap volumes contain hidden ..data/..<timestamp> entries; ignore them.
-    - --ignore=.*
-    - /policies
+    - /policies/bundle.tar.gz
     {{- end }}
   ports:
     - name: opa-diag
@@ -341,6 +347,9 @@ configMapKey -> path relative to policies/.
   volumeMounts:
     - name: opa-config
       mountPath: /config
+      readOnly: true
+    - name: opa-authz
+      mountPath: /authz
       readOnly: true
     {{- if eq .Values.opa.policySource "configmap" }}
     - name: opa-policies

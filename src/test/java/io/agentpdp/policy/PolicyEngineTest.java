@@ -49,17 +49,24 @@ class PolicyEngineTest {
     }
 
     @Test
-    void anUndefinedDecisionIsAMissingResult() {
-        assertThatThrownBy(() -> engine("agentpdp/decision/does_not_exist").evaluate(lowRiskRead()))
-                .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
-                .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
-                .isEqualTo("policy_result_missing");
+    void opaRefusesEveryQueryButTheDecisionAndThatIsADenyReason() {
+        // OPA runs with --authorization=basic and policies/system/authz.rego (as the Helm sidecar does):
+        // another data path, even a real document of the decision package, is refused with 401.
+        for (String path : List.of("agentpdp/decision/does_not_exist", "agentpdp/decision", "system/authz/allow")) {
+            assertThatThrownBy(() -> engine(path).evaluate(lowRiskRead()))
+                    .as(path)
+                    .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
+                    .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
+                    .isEqualTo("policy_engine_error");
+        }
     }
 
     @Test
     void aResultOfTheWrongShapeIsInvalid() {
         // A real document that is not a decision: the package's helper value, not the result object.
-        assertThatThrownBy(() -> engine("agentpdp/decision").evaluate(lowRiskRead()))
+        JsonMapper json = JsonMapper.builder().build();
+        assertThatThrownBy(() -> engine("agentpdp/decision/result")
+                .parse(json.readTree("{\"default_max_chain_depth\":5,\"result\":{\"outcome\":\"DENY\"}}"), "rev"))
                 .isInstanceOf(PolicyEngine.PolicyUnavailableException.class)
                 .extracting(e -> ((PolicyEngine.PolicyUnavailableException) e).reason())
                 .isEqualTo("policy_result_invalid");

@@ -166,6 +166,9 @@ public final class TestStack {
             Path bundle = Files.createTempDirectory("agent-pdp-bundle");
             Files.delete(bundle);
             run(List.of("bash", root.resolve("policies/bundle.sh").toString(), bundle.toString()), root, 60);
+            Path authz = Files.createTempDirectory("agent-pdp-authz");
+            Files.delete(authz);
+            run(List.of("bash", root.resolve("policies/bundle.sh").toString(), "--authz", authz.toString()), root, 60);
 
             PostgreSQLContainer postgres = new PostgreSQLContainer("postgres:17-alpine")
                     .withDatabaseName("agentpdp").withUsername("pdp_owner").withPassword("pdp_owner");
@@ -181,7 +184,10 @@ public final class TestStack {
 
             GenericContainer<?> opa = new GenericContainer<>(System.getenv().getOrDefault("PDP_TEST_OPA_IMAGE", "openpolicyagent/opa:1.22.2-static"))
                     .withCopyFileToContainer(MountableFile.forHostPath(bundle), "/bundle")
-                    .withCommand("run", "--server", "--addr=0.0.0.0:8181", "--bundle", "/bundle")
+                    .withCopyFileToContainer(MountableFile.forHostPath(authz), "/authz")
+                    // As the Helm sidecar: the API answers only the decision query, /health and /metrics.
+                    .withCommand("run", "--server", "--addr=0.0.0.0:8181", "--authorization=basic",
+                            "--bundle", "/bundle", "/authz")
                     .withExposedPorts(8181)
                     .waitingFor(Wait.forHttp("/health").forPort(8181));
             opa.start();
