@@ -138,7 +138,8 @@ cat >>"$PGROOT/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCK'
-max_connections = 200
+# Integration tests run several PDP replicas (each a pool and a LISTEN session) side by side.
+max_connections = 400
 fsync = off
 synchronous_commit = off
 full_page_writes = off

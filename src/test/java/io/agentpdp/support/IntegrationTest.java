@@ -61,6 +61,10 @@ public abstract class IntegrationTest {
         properties.put("spring.security.oauth2.resourceserver.jwt.audiences", TestJwts.AUDIENCE);
         properties.put("pdp.security.issuer", TestJwts.ISSUER);
         properties.put("management.server.port", "0");
+        // Spring caches many test contexts (and tests start extra replicas): keep few idle connections per pool
+        // so that they do not exhaust the test database's connection slots.
+        properties.put("spring.datasource.hikari.minimum-idle", "2");
+        properties.put("spring.datasource.hikari.idle-timeout", "10s");
         return properties;
     }
 
