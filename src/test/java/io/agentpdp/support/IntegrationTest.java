@@ -64,7 +64,7 @@ public abstract class IntegrationTest {
         // Spring caches many test contexts (and tests start extra replicas): keep few idle connections per pool
         // so that they do not exhaust the test database's connection slots.
         properties.put("spring.datasource.hikari.minimum-idle", "2");
-        properties.put("spring.datasource.hikari.idle-timeout", "10s");
+        properties.put("spring.datasource.hikari.idle-timeout", "10000");
         return properties;
     }
 
