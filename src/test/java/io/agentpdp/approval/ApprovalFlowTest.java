@@ -131,10 +131,13 @@ class ApprovalFlowTest extends ApprovalTestBase {
         String id = stepUp(tenant, deleteRequest(tenant, "contacts/42"));
         approve(tenant, id, "bob");
 
-        List<String> outcomes = inParallel(16, i -> decide(tenant,
+        // Five at once: the four losers are policy DENYs (approval_consumed), one short of the production deny-burst
+        // threshold (5). More replays would rightly quarantine the agent, and a quarantine that commits before the
+        // winner's record turns its grant into DENY `quarantined` (QuarantineRaceTest) - not what this test is about.
+        List<String> outcomes = inParallel(5, i -> decide(tenant,
                 with(deleteRequest(tenant, "contacts/42"), "approval_id", id)).text("outcome"));
         assertThat(outcomes.stream().filter("ALLOW"::equals).count()).isEqualTo(1);
-        assertThat(outcomes.stream().filter("DENY"::equals).count()).isEqualTo(15);
+        assertThat(outcomes.stream().filter("DENY"::equals).count()).isEqualTo(4);
         assertThat(jdbc.sql("select count(*) from decision_record where approval_id = cast(? as uuid) and outcome = 'ALLOW'")
                 .param(id).query(Long.class).single()).isEqualTo(1);
         assertThat(jdbc.sql("select count(*) from issued_credential c join decision_record d on d.id = c.decision_id"
