@@ -1,0 +1,143 @@
+package io.agentpdp.registry;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import io.agentpdp.security.Caller;
+import io.agentpdp.web.Problems;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * /v1/registry/{agents,tools,systems,enforcement-points,classifications}: create, replace, get, list,
+ * delete, always in the caller's tenant (another tenant's entry is 404). registry-admin writes,
+ * security-admin (and registry-admin) reads. Replace and delete need If-Match with the ETag.
+ */
+@RestController
+class RegistryController {
+
+    static final int MAX_PAGE = 200;
+    private static final int DEFAULT_PAGE = 50;
+
+    private final RegistryService registry;
+    private final Shapes shapes;
+    private final ChangeLog changes;
+
+    RegistryController(RegistryService registry, Shapes shapes, ChangeLog changes) {
+        this.registry = registry;
+        this.shapes = shapes;
+        this.changes = changes;
+    }
+
+    @GetMapping(path = "/v1/registry/{collection}", produces = MediaType.APPLICATION_JSON_VALUE)
+    ObjectNode list(Caller caller, @PathVariable String collection, @RequestParam Map<String, String> query) {
+        Shapes.Shape<?> shape = shapes.byCollection(collection);
+        Map<String, String> filters = new LinkedHashMap<>(query);
+        int limit = limit(filters.remove("limit"));
+        String after = filters.remove("after");
+        for (String name : filters.keySet()) {
+            if (!shape.filters().containsKey(name)) {
+                throw new Problems.ApiException(400, "Invalid request", "Unknown parameter '" + RegistryService.printable(name)
+                        + "'; " + collection + " filters by " + (shape.filters().isEmpty() ? "nothing" : shape.filters().keySet()) + ".");
+            }
+        }
+        List<? extends RegistryStore.Entry<?>> entries = registry.list(shape, caller.tenant(), after, filters, limit + 1);
+        ObjectNode page = registry.jsonObject();
+        ArrayNode items = page.putArray("items");
+        entries.stream().limit(limit).forEach(entry -> items.add(registry.view(shape, entry)));
+        page.put("next_after", entries.size() > limit ? entries.get(limit - 1).id() : null);
+        return page;
+    }
+
+    @GetMapping(path = "/v1/registry/{collection}/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<ObjectNode> get(Caller caller, @PathVariable String collection, @PathVariable String id) {
+        Shapes.Shape<?> shape = shapes.byCollection(collection);
+        return answer(HttpStatus.OK, shape, registry.get(shape, caller.tenant(), id));
+    }
+
+    @PostMapping(path = "/v1/registry/{collection}", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<ObjectNode> create(Caller caller, @PathVariable String collection, @RequestBody JsonNode body) {
+        Shapes.Shape<?> shape = shapes.byCollection(collection);
+        return created(caller, shape, body);
+    }
+
+    private <S> ResponseEntity<ObjectNode> created(Caller caller, Shapes.Shape<S> shape, JsonNode body) {
+        S spec = registry.parse(shape, body, "");
+        RegistryStore.Entry<S> entry = registry.create(shape, caller.tenant(), spec, caller.subject());
+        return answer(HttpStatus.CREATED, shape, entry);
+    }
+
+    @PutMapping(path = "/v1/registry/{collection}/{id}", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<ObjectNode> replace(Caller caller, @PathVariable String collection, @PathVariable String id,
+                                       @RequestHeader(name = "If-Match", required = false) String ifMatch,
+                                       @RequestBody JsonNode body) {
+        Shapes.Shape<?> shape = shapes.byCollection(collection);
+        return replaced(caller, shape, id, ifMatch, body);
+    }
+
+    private <S> ResponseEntity<ObjectNode> replaced(Caller caller, Shapes.Shape<S> shape, String id, String ifMatch,
+                                                    JsonNode body) {
+        S spec = registry.parse(shape, body, "");
+        return answer(HttpStatus.OK, shape, registry.replace(shape, caller.tenant(), id, spec, ifMatch, caller.subject()));
+    }
+
+    @DeleteMapping(path = "/v1/registry/{collection}/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<Void> delete(Caller caller, @PathVariable String collection, @PathVariable String id,
+                                @RequestHeader(name = "If-Match", required = false) String ifMatch) {
+        registry.delete(shapes.byCollection(collection), caller.tenant(), id, ifMatch, caller.subject());
+        return ResponseEntity.noContent().build();
+    }
+
+    /** The tenant's change log, oldest first, paged by sequence number. */
+    @GetMapping(path = "/v1/registry/changes", produces = MediaType.APPLICATION_JSON_VALUE)
+    ObjectNode changes(Caller caller, @RequestParam(name = "after", required = false) Long after,
+                       @RequestParam(name = "limit", required = false) String limit) {
+        int size = limit(limit);
+        if (after != null && after < 0) {
+            throw new Problems.ApiException(400, "Invalid request", "Parameter 'after' must be a sequence number (0 or more).");
+        }
+        List<ChangeLog.Link> links = changes.list(caller.tenant(), after == null ? 0 : after, size + 1);
+        ObjectNode page = registry.jsonObject();
+        ArrayNode items = page.putArray("items");
+        links.stream().limit(size).forEach(link -> items.add(registry.changeView(link)));
+        page.put("next_after", links.size() > size ? String.valueOf(links.get(size - 1).seq()) : null);
+        return page;
+    }
+
+    private static int limit(String value) {
+        if (value == null) {
+            return DEFAULT_PAGE;
+        }
+        try {
+            int limit = Integer.parseInt(value);
+            if (limit >= 1 && limit <= MAX_PAGE) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw new Problems.ApiException(400, "Invalid request", "Parameter 'limit' must be an integer from 1 to " + MAX_PAGE + ".");
+    }
+
+    private ResponseEntity<ObjectNode> answer(HttpStatus status, Shapes.Shape<?> shape, RegistryStore.Entry<?> entry) {
+        return ResponseEntity.status(status).eTag(RegistryService.etag(entry.version()))
+                .contentType(MediaType.APPLICATION_JSON).body(registry.view(shape, entry));
+    }
+}
