@@ -13,8 +13,8 @@
 #      PDP_READY_TIMEOUT    seconds to wait for readiness (default 180)
 #      PDP_JAVA_OPTS        extra JVM options
 #
-# PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt
-# (re-minted on every start), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
+# PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt and
+# demo-registry-admin.jwt (re-minted on every start), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +41,7 @@ JAR="$REPO_ROOT/target/agent-pdp.jar"
 PRIVATE_KEY="$RUN_DIR/jwt-private.pem"
 PUBLIC_KEY="$RUN_DIR/jwt-public.pem"
 TOKEN_FILE="$RUN_DIR/demo-decide.jwt"
+ADMIN_TOKEN_FILE="$RUN_DIR/demo-registry-admin.jwt"
 PDP_LOG="$RUN_DIR/pdp.log"
 PID_FILE="$RUN_DIR/pdp.pid"
 API="http://127.0.0.1:$HTTP_PORT"
@@ -134,16 +135,14 @@ until pdp_ready; do
 done
 log "PDP ready"
 
-# --- demo tenant (after Flyway created the schema) ---------------------------------------------
-PSQL="${PDP_PG_BIN_DIR:-}/psql"
-[[ -x "$PSQL" ]] || PSQL="$(command -v psql)" || die "psql not found"
-log "seeding tenant demo (scripts/demo/seed.sql)"
-PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PDP_PG_PORT" \
-  -U "$SPRING_FLYWAY_USER" -d "${SPRING_DATASOURCE_URL##*/}" -f "$SCRIPT_DIR/seed.sql" >/dev/null
-
-# --- demo bearer token and self-check -----------------------------------------------------------
+# --- demo tenant: registered through the registry API (GitOps file), not SQL -------------------
 (umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-gateway demo "decide" 43200 >"$TOKEN_FILE")
+(umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-operator demo "registry-admin security-admin" 43200 >"$ADMIN_TOKEN_FILE")
+log "registering tenant demo (scripts/registry-apply.sh scripts/demo/registry.yaml)"
+PDP_URL="$API" PDP_TOKEN_FILE="$ADMIN_TOKEN_FILE" "$REPO_ROOT/scripts/registry-apply.sh" "$SCRIPT_DIR/registry.yaml" >&2 \
+  || die "the demo registry could not be applied"
 
+# --- self-check -----------------------------------------------------------------------------------
 decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION
   printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s"}' \
     "help a customer" "$1" "$2" "$3" "$4"
@@ -198,6 +197,12 @@ curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' $
 
 # 6. The audit record of a decision (decision_id from any answer above):
 curl -s -H "Authorization: Bearer \$TOKEN" $API/v1/decisions/<decision_id>
+
+# 7. The registry (token with scope registry-admin): list agents, change a file and re-apply it, read the change log:
+ADMIN=\$(cat $ADMIN_TOKEN_FILE)
+curl -s -H "Authorization: Bearer \$ADMIN" $API/v1/registry/agents
+PDP_URL=$API PDP_TOKEN_FILE=$ADMIN_TOKEN_FILE $REPO_ROOT/scripts/registry-apply.sh --dry-run $SCRIPT_DIR/registry.yaml
+curl -s -H "Authorization: Bearer \$ADMIN" $API/v1/registry/changes
 
 EOF
 

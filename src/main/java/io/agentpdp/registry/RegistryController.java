@@ -37,8 +37,10 @@ class RegistryController {
     private final RegistryService registry;
     private final Shapes shapes;
     private final ChangeLog changes;
+    private final RegistryFiles files;
 
-    RegistryController(RegistryService registry, Shapes shapes, ChangeLog changes) {
+    RegistryController(RegistryService registry, Shapes shapes, ChangeLog changes, RegistryFiles files) {
+        this.files = files;
         this.registry = registry;
         this.shapes = shapes;
         this.changes = changes;
@@ -103,6 +105,26 @@ class RegistryController {
                                 @RequestHeader(name = "If-Match", required = false) String ifMatch) {
         registry.delete(shapes.byCollection(collection), caller.tenant(), id, ifMatch, caller.subject());
         return ResponseEntity.noContent().build();
+    }
+
+    /** Applies a declarative registry file (YAML or JSON); see {@link RegistryFiles}. */
+    @PostMapping(path = "/v1/registry/apply", consumes = {"application/yaml", MediaType.APPLICATION_JSON_VALUE},
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    ObjectNode apply(Caller caller, @RequestParam(name = "dry_run", required = false) String dryRun,
+                     @RequestParam(name = "prune", required = false) String prune,
+                     @RequestHeader(name = "Content-Type") String contentType, @RequestBody String body) {
+        boolean yaml = MediaType.parseMediaType(contentType).isCompatibleWith(MediaType.parseMediaType("application/yaml"));
+        return files.apply(caller.tenant(), caller.subject(), body, yaml, flag("dry_run", dryRun), flag("prune", prune));
+    }
+
+    private static boolean flag(String name, String value) {
+        if (value == null || value.equals("false")) {
+            return false;
+        }
+        if (value.equals("true")) {
+            return true;
+        }
+        throw new Problems.ApiException(400, "Invalid request", "Parameter '" + name + "' must be true or false.");
     }
 
     /** The tenant's change log, oldest first, paged by sequence number. */

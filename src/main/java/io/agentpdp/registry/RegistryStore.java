@@ -68,8 +68,9 @@ class RegistryStore {
     }
 
     /** Every entry of the tenant (for a registry file's diff). */
-    <S> List<Entry<S>> all(Shapes.Shape<S> shape, String tenant) {
-        return jdbc.sql("select * from " + shape.table + " where tenant_id = :tenant order by " + shape.keyColumn)
+    <S> List<Entry<S>> all(Shapes.Shape<S> shape, String tenant, boolean forUpdate) {
+        return jdbc.sql("select * from " + shape.table + " where tenant_id = :tenant order by " + shape.keyColumn
+                        + (forUpdate ? " for update" : ""))
                 .param("tenant", tenant)
                 .query((rs, row) -> entry(shape, rs))
                 .list();
