@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -32,6 +34,13 @@ import tools.jackson.databind.node.ObjectNode;
 class RegistryController {
 
     static final int MAX_PAGE = 200;
+    // Spelled out (not one {collection} variable) so that the served operations are exactly openapi.yaml's.
+    private static final String AGENTS = "/v1/registry/agents";
+    private static final String TOOLS = "/v1/registry/tools";
+    private static final String SYSTEMS = "/v1/registry/systems";
+    private static final String ENFORCEMENT_POINTS = "/v1/registry/enforcement-points";
+    private static final String CLASSIFICATIONS = "/v1/registry/classifications";
+    private static final String ENTRY = "/{id}";
     private static final int DEFAULT_PAGE = 50;
 
     private final RegistryService registry;
@@ -46,9 +55,10 @@ class RegistryController {
         this.changes = changes;
     }
 
-    @GetMapping(path = "/v1/registry/{collection}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ObjectNode list(Caller caller, @PathVariable String collection, @RequestParam Map<String, String> query) {
-        Shapes.Shape<?> shape = shapes.byCollection(collection);
+    @GetMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS}, produces = MediaType.APPLICATION_JSON_VALUE)
+    ObjectNode list(Caller caller, HttpServletRequest request, @RequestParam Map<String, String> query) {
+        Shapes.Shape<?> shape = shape(request);
+        String collection = shape.collection;
         Map<String, String> filters = new LinkedHashMap<>(query);
         int limit = limit(filters.remove("limit"));
         String after = filters.remove("after");
@@ -66,16 +76,16 @@ class RegistryController {
         return page;
     }
 
-    @GetMapping(path = "/v1/registry/{collection}/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<ObjectNode> get(Caller caller, @PathVariable String collection, @PathVariable String id) {
-        Shapes.Shape<?> shape = shapes.byCollection(collection);
+    @GetMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<ObjectNode> get(Caller caller, HttpServletRequest request, @PathVariable String id) {
+        Shapes.Shape<?> shape = shape(request);
         return answer(HttpStatus.OK, shape, registry.get(shape, caller.tenant(), id));
     }
 
-    @PostMapping(path = "/v1/registry/{collection}", consumes = MediaType.APPLICATION_JSON_VALUE,
+    @PostMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS}, consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<ObjectNode> create(Caller caller, @PathVariable String collection, @RequestBody JsonNode body) {
-        Shapes.Shape<?> shape = shapes.byCollection(collection);
+    ResponseEntity<ObjectNode> create(Caller caller, HttpServletRequest request, @RequestBody JsonNode body) {
+        Shapes.Shape<?> shape = shape(request);
         return created(caller, shape, body);
     }
 
@@ -85,12 +95,12 @@ class RegistryController {
         return answer(HttpStatus.CREATED, shape, entry);
     }
 
-    @PutMapping(path = "/v1/registry/{collection}/{id}", consumes = MediaType.APPLICATION_JSON_VALUE,
+    @PutMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<ObjectNode> replace(Caller caller, @PathVariable String collection, @PathVariable String id,
+    ResponseEntity<ObjectNode> replace(Caller caller, HttpServletRequest request, @PathVariable String id,
                                        @RequestHeader(name = "If-Match", required = false) String ifMatch,
                                        @RequestBody JsonNode body) {
-        Shapes.Shape<?> shape = shapes.byCollection(collection);
+        Shapes.Shape<?> shape = shape(request);
         return replaced(caller, shape, id, ifMatch, body);
     }
 
@@ -100,10 +110,10 @@ class RegistryController {
         return answer(HttpStatus.OK, shape, registry.replace(shape, caller.tenant(), id, spec, ifMatch, caller.subject()));
     }
 
-    @DeleteMapping(path = "/v1/registry/{collection}/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<Void> delete(Caller caller, @PathVariable String collection, @PathVariable String id,
+    @DeleteMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<Void> delete(Caller caller, HttpServletRequest request, @PathVariable String id,
                                 @RequestHeader(name = "If-Match", required = false) String ifMatch) {
-        registry.delete(shapes.byCollection(collection), caller.tenant(), id, ifMatch, caller.subject());
+        registry.delete(shape(request), caller.tenant(), id, ifMatch, caller.subject());
         return ResponseEntity.noContent().build();
     }
 
@@ -141,6 +151,12 @@ class RegistryController {
         links.stream().limit(size).forEach(link -> items.add(registry.changeView(link)));
         page.put("next_after", links.size() > size ? String.valueOf(links.get(size - 1).seq()) : null);
         return page;
+    }
+
+    /** The collection a request addresses: the path segment after /v1/registry/. */
+    private Shapes.Shape<?> shape(HttpServletRequest request) {
+        String[] segments = request.getRequestURI().split("/");
+        return shapes.byCollection(segments.length > 3 ? segments[3] : "");
     }
 
     private static int limit(String value) {
