@@ -84,8 +84,8 @@ create index classification_rule_folded_lookup on classification_rule (tenant_id
 
 -- Carry the V1 rules over: the owner tenant becomes the rule's tenant; the old trailing-'/' convention
 -- ("contacts/vip/") becomes the canonical prefix ("contacts/vip"), which also covers the collection itself.
--- Folded columns: PostgreSQL's lower() stands in for the PDP's fold here; rules of case-insensitive
--- systems did not exist before, so they only matter once such a system is registered (which refolds them).
+-- Folded columns: PostgreSQL's lower() stands in for the PDP's fold (NFC, Locale.ROOT lower case) here;
+-- they agree on ASCII names, and a rule saved again through the registry is folded by the PDP.
 insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
 select owner_tenant, gen_random_uuid(), system, btrim(resource_prefix, '/'), lower(system),
        lower(btrim(resource_prefix, '/')), classification, 'migration'
