@@ -62,6 +62,12 @@ class RegistryController {
         Map<String, String> filters = new LinkedHashMap<>(query);
         int limit = limit(filters.remove("limit"));
         String after = filters.remove("after");
+        for (Map.Entry<String, String> parameter : query.entrySet()) {
+            if (parameter.getValue().codePoints().anyMatch(Character::isISOControl) || parameter.getValue().length() > 512) {
+                throw new Problems.ApiException(400, "Invalid request", "Parameter '" + RegistryService.printable(parameter.getKey())
+                        + "' must be at most 512 characters without control characters.");
+            }
+        }
         for (String name : filters.keySet()) {
             if (!shape.filters().containsKey(name)) {
                 throw new Problems.ApiException(400, "Invalid request", "Unknown parameter '" + RegistryService.printable(name)

@@ -32,7 +32,8 @@ class RegistryStore {
     }
 
     <S> Optional<Entry<S>> find(Shapes.Shape<S> shape, String tenant, String id, boolean forUpdate) {
-        if (shape.uuidKey && !isUuid(id)) {
+        if (!shape.validId(id)) {
+            // An id the registry could never hold (or one PostgreSQL cannot even compare) names nothing.
             return Optional.empty();
         }
         return jdbc.sql("select * from " + shape.table + " where tenant_id = :tenant and " + key(shape)

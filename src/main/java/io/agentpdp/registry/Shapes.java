@@ -62,6 +62,21 @@ class Shapes {
         Map<String, Filter> filters() {
             return Map.of();
         }
+
+        /** Whether {@code id} could name an entry of this kind (else it names nothing: 404). */
+        boolean validId(String id) {
+            if (id == null) {
+                return false;
+            }
+            if (uuidKey) {
+                return RegistryStore.isUuid(id);
+            }
+            return switch (kind) {
+                case AGENT -> id.matches(Registry.AGENT_ID);
+                case TOOL -> id.matches(Specs.TOOL_NAME);
+                default -> CanonicalNames.systemProblem(id) == null;
+            };
+        }
     }
 
     private final JsonMapper json;
