@@ -102,6 +102,17 @@ public abstract class IntegrationTest {
         }
     }
 
+    /** Registers (or re-targets) a tool of {@code tenant} acting on {@code system}, with every action kind. */
+    protected void registerTool(String tenant, String tool, String system) {
+        jdbc.sql("""
+                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
+                values (?, ?, ?, array['read', 'write', 'delete', 'execute', 'payment', 'privilege_grant', 'secret_read'],
+                        'low', 'test')
+                on conflict (tenant_id, name) do update set target_system = excluded.target_system""")
+                .params(tenant, tool, system)
+                .update();
+    }
+
     /** A classification rule of {@code tenant}: {@code prefix} (canonical, no trailing '/') and below it. */
     protected void classify(String tenant, String system, String prefix, String classification) {
         jdbc.sql("""
