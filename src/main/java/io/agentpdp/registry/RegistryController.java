@@ -7,6 +7,9 @@ import java.util.Map;
 import jakarta.servlet.http.HttpServletRequest;
 
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.security.web.firewall.RequestRejectedException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -157,6 +160,19 @@ class RegistryController {
         links.stream().limit(size).forEach(link -> items.add(registry.changeView(link)));
         page.put("next_after", links.size() > size ? String.valueOf(links.get(size - 1).seq()) : null);
         return page;
+    }
+
+    /**
+     * The firewall checks parameter names only when they are first read (here, by the list's parameter
+     * map): a name it refuses is bad input, not a server error.
+     */
+    @ExceptionHandler(RequestRejectedException.class)
+    ResponseEntity<ProblemDetail> rejected(RequestRejectedException e, HttpServletRequest request) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
+                "The request was rejected: a query parameter name is not allowed.");
+        problem.setTitle("Invalid request");
+        problem.setInstance(java.net.URI.create(request.getRequestURI()));
+        return ResponseEntity.badRequest().contentType(MediaType.APPLICATION_PROBLEM_JSON).body(problem);
     }
 
     /** The collection a request addresses: the path segment after /v1/registry/. */

@@ -60,7 +60,9 @@ class RegistryService {
     <S> S parse(Shapes.Shape<S> shape, JsonNode body, String path) {
         S spec;
         try {
-            spec = json.treeToValue(body, shape.type);
+            // An enum is its name, never its ordinal ("level": 0 is not "public").
+            spec = json.readerFor(shape.type).with(tools.jackson.databind.cfg.EnumFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
+                    .readValue(body);
         } catch (tools.jackson.core.JacksonException e) {
             throw new Problems.ApiException(400, "Invalid registry entry", path + e.getOriginalMessage());
         }

@@ -222,6 +222,22 @@ class RegistryApiTest extends IntegrationTest {
         assertThat(call("POST", "/v1/registry/agents", admin, Map.of(), "[1,2]").answer().status()).isEqualTo(400);
     }
 
+    /** Found by fuzzing the registry (scripts/fuzz.sh). */
+    @Test
+    void fuzzFindingsStayFixed() {
+        assertThat(call("POST", "/v1/registry/classifications", admin, Map.of(),
+                "{\"system\": \"crm\", \"resource_prefix\": \"contacts\", \"level\": 0}").answer().status())
+                .as("an enum is its name, never its ordinal").isEqualTo(400);
+        Api.Answer nulls = call("POST", "/v1/registry/enforcement-points", admin, Map.of(),
+                "{\"principal\": \"gw-9\", \"agent_ids\": null, \"enabled\": null}").answer();
+        assertThat(nulls.status()).as("null optional fields take their defaults").isEqualTo(201);
+        assertThat(nulls.json().path("enabled").asBoolean()).isTrue();
+        assertThat(call("GET", "/v1/registry/agents?%C2%B6%0A=1", admin, Map.of(), null).answer().status())
+                .as("a parameter name the firewall refuses is bad input, not a 500").isEqualTo(400);
+        // (An unsupported method with an empty query parameter is 405, not 400: checked by scripts/fuzz.sh, ST204.)
+        assertThat(call("GET", "/v1/registry/agents/%F1%BF%BB%BD", admin, Map.of(), null).answer().status()).isEqualTo(400);
+    }
+
     private static Map<String, Object> with(Map<String, Object> body, String field, Object value) {
         Map<String, Object> changed = new LinkedHashMap<>(body);
         if (value == null) {
