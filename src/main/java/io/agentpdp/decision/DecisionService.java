@@ -23,6 +23,7 @@ import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
+import io.agentpdp.registry.Registry;
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
 import tools.jackson.databind.json.JsonMapper;
@@ -37,6 +38,7 @@ class DecisionService {
 
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
     private static final String APPROVAL_INVALID = "approval_invalid";
+    static final String NON_CANONICAL_TARGET = "non_canonical_target";
 
     private final DecisionContextLoader contexts;
     private final PolicyEngine policy;
@@ -48,12 +50,15 @@ class DecisionService {
     private final DecisionMetrics metrics;
     private final RateLimiter rateLimiter;
     private final Approvals approvals;
+    private final Registry registry;
     private final Clock clock;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
-                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Clock clock) {
+                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Registry registry,
+                    Clock clock) {
         this.clock = clock;
+        this.registry = registry;
         this.metrics = metrics;
         this.rateLimiter = rateLimiter;
         this.database = database;
@@ -74,6 +79,7 @@ class DecisionService {
             return decision;
         } catch (Problems.ApiException e) {
             String reason = switch (e.status()) {
+                case 400 -> NON_CANONICAL_TARGET;
                 case 403 -> "forbidden";
                 case 429 -> "rate_limited";
                 default -> "unavailable";
@@ -100,11 +106,23 @@ class DecisionService {
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
 
+        Registry.Target target;
+        try {
+            target = registry.canonicalTarget(request.target().system(), request.target().resource());
+        } catch (Registry.NonCanonicalNameException e) {
+            // Never looked up raw: another spelling of a classified resource must not come out unclassified.
+            record(decisionId, caller, request, request.tenant(), null, request.dataClassification(),
+                    Verdict.deny(Cause.REFUSAL, NON_CANONICAL_TARGET), null, null, request.approvalId(), clock.instant());
+            throw new Problems.ApiException(400, "Non-canonical target name",
+                    e.getMessage() + " Send the canonical name (docs/architecture.md, canonical resource names); the action is denied.",
+                    decisionId, null);
+        }
+
         DecisionContext context;
         long dbStart = System.nanoTime();
         try {
-            context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
-                    request.target().system(), request.target().resource(), request.approvalId(),
+            context = database.once(() -> contexts.load(request.tenant(), request.agent().id(), request.tool(),
+                    target, request.approvalId(),
                     request.heldCredential() == null ? null : request.heldCredential().decisionId(),
                     quarantine.denyWindow(), quarantine.rateWindow()));
             metrics.dependency("database", true, dbStart);
@@ -120,7 +138,7 @@ class DecisionService {
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
 
         Verdict verdict = context.quarantined() ? Verdict.deny(Cause.QUARANTINE, "quarantined")
-                : evaluate(caller, request, context, effective);
+                : evaluate(caller, request, target, context, effective);
         if (verdict.cause() == Cause.POLICY && !context.agentRegistered()) {
             // An id nobody registered: its record must not count towards any trigger, now or once registered.
             verdict = verdict.withCause(Cause.UNREGISTERED_AGENT);
@@ -267,11 +285,11 @@ class DecisionService {
                 verdict.cause());
     }
 
-    private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
+    private Verdict evaluate(Caller caller, DecisionRequest request, Registry.Target target, DecisionContext context,
                              Classification effective) {
         long opaStart = System.nanoTime();
         try {
-            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective));
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
@@ -284,11 +302,12 @@ class DecisionService {
     }
 
     /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
-    private Map<String, Object> policyInput(Caller caller, DecisionRequest request, DecisionContext context,
-                                            Classification effective) {
+    private Map<String, Object> policyInput(Caller caller, DecisionRequest request, Registry.Target requested,
+                                            DecisionContext context, Classification effective) {
         Map<String, Object> agent = new LinkedHashMap<>();
         agent.put("id", request.agent().id());
         agent.put("registered", context.agentRegistered());
+        agent.put("enabled", context.agentRegistered() && context.agentEnabled());
         agent.put("owner", context.agentOwner());
         agent.put("allowed_tools", context.allowedTools());
         agent.put("home_systems", context.homeSystems());
@@ -307,17 +326,32 @@ class DecisionService {
         classification.put("stored", context.storedClassification() == null ? null : context.storedClassification().wire());
         classification.put("effective", effective.wire());
 
+        // A registered system is named as registered (folded when case-insensitive), so home systems compare alike.
+        boolean caseSensitive = context.systemCaseSensitive();
         Map<String, Object> target = new LinkedHashMap<>();
-        target.put("system", request.target().system());
-        target.put("resource", request.target().resource());
-        target.put("owner_tenant", context.targetOwnerTenant());
+        target.put("system", context.registeredSystemName() != null ? context.registeredSystemName() : requested.system());
+        target.put("resource", caseSensitive ? requested.resource() : requested.resourceFolded());
+
+        DecisionContext.Tool registeredTool = context.tool();
+        Map<String, Object> tool = new LinkedHashMap<>();
+        tool.put("name", request.tool());
+        tool.put("registered", registeredTool != null);
+        if (registeredTool != null) {
+            tool.put("target_system", registeredTool.targetSystem());
+            tool.put("targets_system", caseSensitive ? registeredTool.targetSystem().equals(requested.system())
+                    : Registry.fold(registeredTool.targetSystem()).equals(requested.systemFolded()));
+            tool.put("action_kinds", registeredTool.actionKinds());
+            tool.put("risk_tier", registeredTool.riskTier());
+            tool.put("read_only", registeredTool.readOnly());
+            tool.put("destructive", registeredTool.destructive());
+        }
 
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("tenant", request.tenant());
         input.put("caller", Map.of("subject", caller.subject(), "tenant", caller.tenant(), "scopes", List.copyOf(caller.scopes())));
         input.put("agent", agent);
         input.put("task", task);
-        input.put("tool", Map.of("name", request.tool()));
+        input.put("tool", tool);
         input.put("action", Map.of("kind", request.action().wire()));
         input.put("target", target);
         input.put("classification", classification);
