@@ -21,8 +21,8 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
-echo "== opa check --strict"
-"$OPA" check --strict .
+echo "== opa check --strict --schema schemas (every input reference typed against schemas/input.json)"
+"$OPA" check --strict --schema schemas agentpdp system
 
 echo "== opa test"
 "$OPA" test .

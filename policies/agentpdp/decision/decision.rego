@@ -4,6 +4,8 @@
 #   Decides whether an AI agent may perform a tool call.
 #   Entry point: data.agentpdp.decision.result (always an object).
 #   Precedence: DENY > STEP_UP > CONSTRAIN > ALLOW; nothing matched => DENY.
+# schemas:
+#   - input: schema.input
 package agentpdp.decision
 
 import data.agentpdp.lib.classification
@@ -62,6 +64,10 @@ default result := {
 	"quarantine": {"requested": false, "reason": null},
 }
 
+# METADATA
+# title: The decision document
+# description: What the PDP asks for; policies/schemas/input.json is its input.
+# entrypoint: true
 result := {
 	"outcome": verdict.outcome,
 	"reasons": sort(verdict.reasons),
