@@ -1,0 +1,160 @@
+"""A real MCP client -> agent-pdp-guard -> real FastMCP upstream, every call decided by the real PDP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from agent_pdp import PdpClient, ToolCall
+
+pytestmark = pytest.mark.integration
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+def structured(result: Any) -> dict[str, Any]:
+    return dict(result.structured_content or {})
+
+
+async def test_read_is_allowed_executed_and_pii_free_of_credentials(start_guard, upstream, pdp) -> None:
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_contact", {"contact_id": "42"})
+    assert not result.is_error, text_of(result)
+    assert "contact 42" in text_of(result)
+    calls = upstream.calls()
+    assert [c["tool"] for c in calls] == ["read_contact"]
+    assert calls[0]["arguments"] == {"contact_id": "42"}
+
+
+async def test_tools_list_shows_only_manifest_tools(start_guard) -> None:
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        listing = await client.list_tools()
+    assert sorted(t.name for t in listing.tools) == ["delete_contact", "read_contact", "update_contact"]
+
+
+async def test_tool_outside_the_manifest_is_denied_by_the_pdp_and_the_upstream_sees_nothing(
+        start_guard, upstream) -> None:
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        result = await client.call_tool("export_contacts", {"segment": "all"})
+        unconfigured = await client.call_tool("drop_database", {})
+    assert result.is_error
+    body = structured(result)
+    assert body["outcome"] == "DENY" and body["decision_id"], body
+    assert unconfigured.is_error and structured(unconfigured)["reasons"] == ["tool_not_configured"]
+    assert upstream.calls() == []
+
+
+async def test_target_argument_that_leaves_its_path_segment_is_denied(start_guard, upstream) -> None:
+    # The lie: an id that walks out of contacts/ (e.g. into a more sensitive prefix) must not reach the PDP
+    # as a different resource than the template names.
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_contact", {"contact_id": "../vip/7"})
+    assert result.is_error and structured(result)["reasons"] == ["target_not_derivable"]
+    assert upstream.calls() == []
+
+
+async def test_delete_steps_up_then_runs_exactly_once_after_approval_and_a_replay_is_denied(
+        start_guard, upstream, pdp) -> None:
+    guard = start_guard()
+    arguments = {"contact_id": "77"}
+    async with Client(guard.url) as client:
+        first = await client.call_tool("delete_contact", arguments)
+        assert first.is_error
+        step_up = structured(first)
+        assert step_up["outcome"] == "STEP_UP", step_up
+        approval_id = step_up["approval_id"]
+        assert approval_id in step_up["approve_url"]
+        assert upstream.calls() == []
+
+        # The same call again while pending: the same approval, no second one, nothing executed.
+        again = await client.call_tool("delete_contact", arguments)
+        assert again.is_error and structured(again)["approval_id"] == approval_id
+        assert upstream.calls() == []
+
+        with PdpClient(pdp.url, pdp.mint("approver-1", "approver")) as approver:
+            approved = approver.approve(approval_id, "checked with the customer")
+            assert approved.status == "APPROVED"
+        with PdpClient(pdp.url, pdp.mint("mcp-guard", "decide")) as reader:
+            assert reader.wait_for_approval(approval_id, timeout=5).approved
+
+        retried = await client.call_tool("delete_contact", arguments)
+        assert not retried.is_error, text_of(retried)
+        assert "contact 77 deleted" in text_of(retried)
+
+        replay = await client.call_tool("delete_contact", arguments)
+        assert replay.is_error
+        assert structured(replay)["outcome"] == "DENY"
+        assert "approval_consumed" in structured(replay)["reasons"], structured(replay)
+    assert [c["tool"] for c in upstream.calls()] == ["delete_contact"]
+
+
+async def test_quarantine_mid_session_denies_the_next_call(start_guard, upstream, pdp) -> None:
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        first = await client.call_tool("read_contact", {"contact_id": "1"})
+        assert not first.is_error, text_of(first)
+        with PdpClient(pdp.url, pdp.mint("secops", "security-admin")) as admin:
+            admin.quarantine(guard.agent_id, "suspicious tool use")
+        second = await client.call_tool("read_contact", {"contact_id": "2"})
+    assert second.is_error
+    assert structured(second)["outcome"] == "DENY"
+    assert "quarantined" in structured(second)["reasons"], structured(second)
+    assert [c["arguments"]["contact_id"] for c in upstream.calls()] == ["1"]
+
+
+async def test_pdp_unreachable_means_deny_and_no_upstream_call(start_guard, upstream) -> None:
+    from .conftest import free_port
+
+    guard = start_guard(pdp_url=f"http://127.0.0.1:{free_port()}")
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_contact", {"contact_id": "42"})
+    assert result.is_error
+    assert structured(result)["outcome"] == "DENY"
+    assert structured(result)["reasons"] == ["pdp_unavailable"]
+    assert upstream.calls() == []
+
+
+@pytest.mark.parametrize("credential", [{"header": "Authorization", "scheme": "Bearer"}, {"header": "X-Vault-Token"}])
+async def test_upstream_gets_a_working_openbao_token_the_model_never_sees(
+        start_guard, upstream, pdp, credential) -> None:
+    guard = start_guard(credential=credential)
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_contact", {"contact_id": "5"})
+    assert not result.is_error, text_of(result)
+    [call] = upstream.calls()
+    if credential["header"] == "Authorization":
+        assert call["authorization"].startswith("Bearer ")
+        token = call["authorization"].removeprefix("Bearer ")
+    else:
+        token = call["x_vault_token"]
+    lookup = httpx.get(f"{pdp.vault_url}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token}, timeout=5)
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["data"]["policies"]
+    visible = json.dumps(result.model_dump(mode="json", by_alias=True))
+    assert token not in visible
+    assert "hvs." not in visible and "s." + token[-8:] not in visible
+
+
+async def test_mismatched_mcp_name_header_is_rejected_and_nothing_runs(start_guard, upstream) -> None:
+    guard = start_guard()
+    async with Client(guard.url) as client:
+        version = client.protocol_version
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "delete_contact", "arguments": {"contact_id": "9"},
+                       "_meta": {"io.modelcontextprotocol/protocolVersion": version,
+                                 "io.modelcontextprotocol/clientCapabilities": {}}}}
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "MCP-Protocol-Version": version, "Mcp-Method": "tools/call", "Mcp-Name": "read_contact"}
+    answer = httpx.post(guard.url, json=body, headers=headers, timeout=10)
+    assert "does not match" in answer.text, answer.text
+    assert upstream.calls() == []
