@@ -66,6 +66,10 @@ class Pdp:
             [os.environ["AGENT_PDP_TEST_MINT_JWT"], os.environ["AGENT_PDP_TEST_JWT_KEY"], subject, self.tenant,
              scopes, "3600"], check=True, capture_output=True, text=True).stdout.strip()
 
+    def seed_classification(self, system: str, prefix: str, classification: str) -> None:
+        self._psql(f"insert into resource_classification (owner_tenant, system, resource_prefix, classification) "
+                   f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
+
     def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str]) -> None:
         """The one place that creates registry data. SQL as the schema owner, like the Java tests and
         scripts/demo/seed.sql; switch to the registry API (issue 13) here once it is merged."""
@@ -74,6 +78,9 @@ class Pdp:
         sql = (f"insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values "
                f"('{self.tenant}', '{agent_id}', '{owner}', {array(tools)}, {array(home_systems)}) "
                f"on conflict do nothing;")
+        self._psql(sql)
+
+    def _psql(self, sql: str) -> None:
         env = dict(os.environ, PGPASSWORD=os.environ["SPRING_FLYWAY_PASSWORD"])
         subprocess.run(
             [str(Path(os.environ["PDP_PG_BIN_DIR"]) / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
@@ -149,9 +156,11 @@ MANIFEST = ["crm.contacts.read", "crm.contacts.update", "crm.contacts.delete"]
 def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[..., RunningGuard]]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(pdp_url: str | None = None, credential: dict[str, str] | None = None) -> RunningGuard:
+    def start(pdp_url: str | None = None, credential: dict[str, str] | None = None,
+              crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
+              manifest: list[str] | None = None) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
-        pdp.seed_agent(agent_id, owner="owner-1", tools=MANIFEST, home_systems=["crm"])
+        pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"])
         token_file = work / f"{agent_id}.jwt"
         token_file.write_text(pdp.mint("mcp-guard", "decide"))
         config = {
@@ -159,10 +168,11 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
             "vault": {"addr": pdp.vault_url},
             "agent": {"tenant": pdp.tenant, "id": agent_id, "task_id": f"task-{uuid.uuid4().hex[:8]}",
                       "intent": "help a customer"},
-            "manifest": {"source": "config", "allowed_tools": MANIFEST},
-            "upstreams": {"crm": {"transport": "streamable_http", "url": upstream.url,
-                                  "credential": credential or {"header": "Authorization", "scheme": "Bearer"}}},
-            "tools": TOOLS,
+            "manifest": {"source": "config", "allowed_tools": manifest or MANIFEST},
+            "upstreams": {"crm": crm_upstream or {
+                "transport": "streamable_http", "url": upstream.url,
+                "credential": credential or {"header": "Authorization", "scheme": "Bearer"}}},
+            "tools": TOOLS + (extra_tools or []),
         }
         config_file = work / f"{agent_id}.yaml"
         config_file.write_text(yaml.safe_dump(config))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -158,3 +160,64 @@ async def test_mismatched_mcp_name_header_is_rejected_and_nothing_runs(start_gua
     answer = httpx.post(guard.url, json=body, headers=headers, timeout=10)
     assert "does not match" in answer.text, answer.text
     assert upstream.calls() == []
+
+
+async def test_constrained_confidential_read_is_forwarded_with_pii_redacted(start_guard, upstream, pdp) -> None:
+    prefix = f"confidential-{pdp.tenant}/"
+    pdp.seed_classification("crm", prefix, "confidential")
+    tool = {"name": "read_confidential_contact", "upstream": "crm", "upstream_tool": "read_contact",
+            "registry_tool": "crm.contacts.read", "action": "read",
+            "target": {"system": "crm", "resource": prefix + "{contact_id}"}, "classification": "internal"}
+    guard = start_guard(extra_tools=[tool])
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_confidential_contact", {"contact_id": "8"})
+    assert not result.is_error, text_of(result)
+    decision = (result.meta or {})["agent-pdp/decision"]
+    assert decision["outcome"] == "CONSTRAIN" and "redact_pii" in decision["obligations"], decision
+    visible = text_of(result) + json.dumps(result.structured_content)
+    assert "contact 8" in visible
+    assert "jane.roe@example.com" not in visible and "555 123 4567" not in visible
+    assert [c["tool"] for c in upstream.calls()] == ["read_contact"]
+
+
+async def test_stdio_upstream_gets_the_credential_in_its_environment(start_guard, upstream, pdp, work) -> None:
+    import sys
+
+    from .conftest import UPSTREAM
+
+    record = work / "stdio-calls.jsonl"
+    guard = start_guard(crm_upstream={"transport": "stdio", "command": sys.executable,
+                                      "args": [str(UPSTREAM), "stdio"], "env": {"UPSTREAM_RECORD": str(record)},
+                                      "credential": {"env": "UPSTREAM_TOKEN"}})
+    async with Client(guard.url) as client:
+        result = await client.call_tool("read_contact", {"contact_id": "3"})
+    assert not result.is_error, text_of(result)
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [c["tool"] for c in calls] == ["read_contact"]
+    token = calls[0]["env_token"]
+    lookup = httpx.get(f"{pdp.vault_url}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token}, timeout=5)
+    assert lookup.status_code == 200, lookup.text
+    assert token not in json.dumps(result.model_dump(mode="json", by_alias=True))
+
+
+def test_sdk_decides_against_the_real_pdp_and_unwraps_with_hvac(pdp) -> None:
+    from agent_pdp import Outcome, idempotency_key, unwrap_with_hvac
+
+    agent_id = f"agent-sdk-{uuid.uuid4().hex[:8]}"
+    pdp.seed_agent(agent_id, owner="owner-1", tools=["crm.contacts.read"], home_systems=["crm"])
+    call = ToolCall(tenant=pdp.tenant, agent_id=agent_id, task_id="task-sdk", intent="help a customer",
+                    tool="crm.contacts.read", action="read", target_system="crm", target_resource="contacts/1",
+                    data_classification="internal", arguments={"contact_id": "1"},
+                    idempotency_key=idempotency_key("run-sdk", "call-1"))
+    with PdpClient(pdp.url, pdp.mint("sdk-caller", "decide")) as client:
+        decision = client.decide(call)
+        assert decision.outcome is Outcome.ALLOW, decision
+        assert decision.credential is not None and decision.credential.wrapped
+        token = unwrap_with_hvac(pdp.vault_url, decision.credential.token or "")
+        lookup = httpx.get(f"{pdp.vault_url}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token}, timeout=5)
+        assert lookup.status_code == 200
+        # A tool the agent was never given is DENY; a bearer the PDP does not trust is DENY, not an exception.
+        assert client.decide(replace(call, tool="crm.contacts.export")).outcome is Outcome.DENY
+    with PdpClient(pdp.url, "not-a-jwt") as stranger:
+        refused = stranger.decide(call)
+        assert refused.outcome is Outcome.DENY and refused.reasons == ("pdp_refused", "http_401")
