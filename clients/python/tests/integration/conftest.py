@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 HERE = Path(__file__).resolve().parent
-UPSTREAM = HERE.parent / "upstream_server.py"
+UPSTREAM = HERE.parent.parent / "examples" / "crm_server.py"
 REQUIRED_ENV = ("AGENT_PDP_TEST_URL", "AGENT_PDP_TEST_JWT_KEY", "AGENT_PDP_TEST_MINT_JWT", "PDP_VAULT_URL",
                 "PDP_PG_BIN_DIR", "PDP_PG_PORT", "SPRING_FLYWAY_USER", "SPRING_FLYWAY_PASSWORD",
                 "SPRING_DATASOURCE_URL")

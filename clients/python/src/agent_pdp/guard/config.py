@@ -134,7 +134,7 @@ def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
 
 def load_config(path: str | Path) -> GuardConfig:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return parse_config(raw, base_dir=Path(path).parent)
+    return parse_config(raw, base_dir=Path(path).resolve().parent)
 
 
 def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
@@ -146,7 +146,7 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         if not value:
             return None
         p = Path(os.path.expandvars(value))
-        return str(p if p.is_absolute() else base / p)
+        return str(p if p.is_absolute() else (base / p).resolve())
 
     pdp = _require(raw, "pdp", "config")
     agent = _require(raw, "agent", "config")

@@ -1,5 +1,7 @@
-"""The test upstream: a small FastMCP server with a read, a write and a delete tool that record every call
-(tool, arguments, the credential headers it received) as one JSON line in $UPSTREAM_RECORD.
+"""A small FastMCP tool server (a CRM) with a read, a write, a delete and an export tool: the upstream of
+`make run`'s guard demo and of the guard's integration tests. When $UPSTREAM_RECORD is set, every call
+(tool, arguments, the credential it received) is appended to that file as one JSON line (tests only: it
+writes the credential down so that the test can check it against OpenBao).
 
 Run as: python upstream_server.py PORT   (streamable HTTP on 127.0.0.1:PORT/mcp)
         python upstream_server.py stdio  (stdio; the credential arrives in $UPSTREAM_TOKEN)
@@ -14,11 +16,13 @@ import sys
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_headers
 
-RECORD = os.environ["UPSTREAM_RECORD"]
+RECORD = os.environ.get("UPSTREAM_RECORD")
 mcp = FastMCP("crm-upstream")
 
 
 def _record(tool: str, arguments: dict) -> None:
+    if not RECORD:
+        return
     headers = get_http_headers(include_all=True)
     entry = {
         "tool": tool,
