@@ -221,3 +221,42 @@ def test_sdk_decides_against_the_real_pdp_and_unwraps_with_hvac(pdp) -> None:
     with PdpClient(pdp.url, "not-a-jwt") as stranger:
         refused = stranger.decide(call)
         assert refused.outcome is Outcome.DENY and refused.reasons == ("pdp_refused", "http_401")
+
+
+async def test_step_up_asks_an_elicitation_capable_client_by_url_and_runs_once_after_approval(
+        start_guard, upstream, pdp) -> None:
+    import mcp_types as types
+
+    guard = start_guard()
+    asked: list[str] = []
+
+    async def approve_when_asked(context: Any, params: Any) -> types.ElicitResult:
+        # The user opens the URL; here the approver approves through the API, then the user confirms.
+        assert params.mode == "url"
+        approval_id = params.url.rstrip("/").split("/")[-2]
+        asked.append(approval_id)
+        assert upstream.calls() == []
+        with PdpClient(pdp.url, pdp.mint("approver-1", "approver")) as approver:
+            approver.approve(approval_id, "approved from the elicitation link")
+        return types.ElicitResult(action="accept")
+
+    async with Client(guard.url, elicitation_callback=approve_when_asked) as client:
+        result = await client.call_tool("delete_contact", {"contact_id": "55"})
+    assert not result.is_error, text_of(result)
+    assert "contact 55 deleted" in text_of(result)
+    assert len(asked) == 1
+    assert [c["tool"] for c in upstream.calls()] == ["delete_contact"]
+
+
+async def test_declined_elicitation_runs_nothing(start_guard, upstream) -> None:
+    import mcp_types as types
+
+    guard = start_guard()
+
+    async def decline(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    async with Client(guard.url, elicitation_callback=decline) as client:
+        result = await client.call_tool("delete_contact", {"contact_id": "56"})
+    assert result.is_error and structured(result)["reasons"] == ["approval_not_confirmed"]
+    assert upstream.calls() == []

@@ -70,6 +70,7 @@ class GuardConfig:
     pdp_token_file: str | None
     pdp_token_env: str | None
     pdp_timeout_seconds: float
+    approval_wait_seconds: float
     approve_url_template: str
     vault_addr: str | None
     tenant: str
@@ -211,6 +212,7 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         pdp_token_file=path_of(pdp.get("token_file")),
         pdp_token_env=pdp.get("token_env"),
         pdp_timeout_seconds=float(pdp.get("timeout_seconds", 5)),
+        approval_wait_seconds=float(pdp.get("approval_wait_seconds", 60)),
         approve_url_template=pdp.get("approve_url", pdp_url + "/v1/approvals/{approval_id}/approve"),
         vault_addr=os.path.expandvars(vault["addr"]) if vault.get("addr") else None,
         tenant=_require(agent, "tenant", "agent"),

@@ -21,6 +21,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..client import AsyncPdpClient
 from ..credentials import CredentialError, Secret, usable_token
@@ -32,6 +33,7 @@ from .config import GuardConfig, GuardedTool, TargetError, Upstream
 log = logging.getLogger("agent_pdp.guard")
 TOOL_CALL_ID_META = "agent-pdp/tool_call_id"
 DECISION_META = "agent-pdp/decision"
+APPROVAL_INPUT = "agent-pdp/approval"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
 
@@ -126,16 +128,25 @@ class Guard:
 
     # --- tools/call -----------------------------------------------------------------------------
     async def call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-                        ) -> types.CallToolResult:
+                        ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await self._call_tool(params)
+            return await self._call_tool(params, self._client_takes_url_elicitation(ctx))
         except Exception as error:  # noqa: BLE001 - a guard fault is a DENY, never a forwarded call
             log.exception("guard failure on %s", params.name)
             return error_result("Denied by agent-pdp-guard: internal error.",
                                 {"outcome": "DENY", "reasons": ["guard_error"], "decision_id": None,
                                  "error": type(error).__name__})
 
-    async def _call_tool(self, params: types.CallToolRequestParams) -> types.CallToolResult:
+    @staticmethod
+    def _client_takes_url_elicitation(ctx: ServerRequestContext[Any]) -> bool:
+        """URL-mode elicitation travels in an InputRequiredResult, which only 2026-07-28+ clients understand."""
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return False
+        capabilities = ctx.session.client_capabilities
+        return bool(capabilities and capabilities.elicitation and capabilities.elicitation.url is not None)
+
+    async def _call_tool(self, params: types.CallToolRequestParams, url_elicitation: bool
+                         ) -> types.CallToolResult | types.InputRequiredResult:
         arguments: dict[str, Any] = dict(params.arguments or {})
         guarded = self.config.tools.get(params.name)
         if guarded is None:
@@ -149,6 +160,14 @@ class Guard:
 
         key = idempotency_key(self.run_id, self._tool_call_id(params, guarded, arguments))
         pending = self._pending.get(key)
+        answer = (params.input_responses or {}).get(APPROVAL_INPUT)
+        if pending and answer is not None:
+            if getattr(answer, "action", None) != "accept":
+                return error_result("The user did not confirm the approval; the call was not made.",
+                                    {"outcome": "DENY", "reasons": ["approval_not_confirmed"], "decision_id": None,
+                                     "approval_id": pending.approval_id})
+            # The user says they approved (or asked an approver): wait for the PDP to see it, then decide.
+            await self.pdp.wait_for_approval(pending.approval_id, timeout=self.config.approval_wait_seconds)
         try:
             workload_token = self.svid.jwt_svid()
         except Exception as error:  # noqa: BLE001 - no identity is sent; policy decides what that means
@@ -169,6 +188,13 @@ class Guard:
         if decision.outcome is Outcome.STEP_UP and decision.approval_id:
             self._pending[key] = _PendingApproval(decision.approval_id)
             approve_url = self.config.approve_url_template.format(approval_id=decision.approval_id)
+            if url_elicitation:
+                message = (f"agent-pdp: {guarded.registry_tool} on {resource} needs a human approval "
+                           f"(request {decision.approval_id}, reasons: {', '.join(decision.reasons)}). "
+                           "Open the link, approve, then confirm here.")
+                return types.InputRequiredResult(input_requests={
+                    APPROVAL_INPUT: types.ElicitRequest(params=types.ElicitRequestURLParams(message=message,
+                                                                                            url=approve_url))})
             return error_result(
                 "Approval required before this call can run. A human approver must approve request "
                 f"{decision.approval_id} ({approve_url}); then repeat exactly the same call.",
