@@ -168,6 +168,17 @@ class Guard:
                                      "approval_id": pending.approval_id})
             # The user says they approved (or asked an approver): wait for the PDP to see it, then decide.
             await self.pdp.wait_for_approval(pending.approval_id, timeout=self.config.approval_wait_seconds)
+        if pending:
+            # Still pending: answer without a decision request, so that an agent retrying while a human has
+            # not decided yet piles up no DENYs (which count towards the PDP's deny-burst quarantine).
+            approval = await self.pdp.get_approval(pending.approval_id)
+            if approval.pending:
+                approve_url = self.config.approve_url_template.format(approval_id=pending.approval_id)
+                return error_result(
+                    f"Approval required: request {pending.approval_id} is still pending ({approve_url}); "
+                    "repeat exactly the same call once it is approved.",
+                    {"outcome": "STEP_UP", "reasons": ["approval_pending"], "decision_id": None,
+                     "approval_id": pending.approval_id, "approve_url": approve_url})
         try:
             workload_token = self.svid.jwt_svid()
         except Exception as error:  # noqa: BLE001 - no identity is sent; policy decides what that means
