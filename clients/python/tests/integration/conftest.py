@@ -156,7 +156,7 @@ MANIFEST = ["crm.contacts.read", "crm.contacts.update", "crm.contacts.delete"]
 def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[..., RunningGuard]]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(pdp_url: str | None = None, credential: dict[str, str] | None = None,
+    def start(pdp_url: str | None = None, credential: dict[str, str] | None = None, pdp_timeout: float = 5,
               crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
               manifest: list[str] | None = None) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
@@ -164,7 +164,8 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
         token_file = work / f"{agent_id}.jwt"
         token_file.write_text(pdp.mint("mcp-guard", "decide"))
         config = {
-            "pdp": {"url": pdp_url or pdp.url, "token_file": str(token_file), "timeout_seconds": 5},
+            "pdp": {"url": pdp_url or pdp.url, "token_file": str(token_file),
+                    "timeout_seconds": pdp_timeout},
             "vault": {"addr": pdp.vault_url},
             "agent": {"tenant": pdp.tenant, "id": agent_id, "task_id": f"task-{uuid.uuid4().hex[:8]}",
                       "intent": "help a customer"},

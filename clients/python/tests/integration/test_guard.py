@@ -260,3 +260,31 @@ async def test_declined_elicitation_runs_nothing(start_guard, upstream) -> None:
         result = await client.call_tool("delete_contact", {"contact_id": "56"})
     assert result.is_error and structured(result)["reasons"] == ["approval_not_confirmed"]
     assert upstream.calls() == []
+
+
+async def test_pdp_that_accepts_but_never_answers_times_out_into_deny(start_guard, upstream) -> None:
+    # A stopped process in the path: it holds a listening socket (the kernel completes the handshake)
+    # but, stopped with SIGSTOP, never answers.
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import free_port
+
+    port = free_port()
+    silent = subprocess.Popen([sys.executable, "-c", "import socket, time\n"
+                               f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(16)\n"
+                               "print('up', flush=True)\ntime.sleep(3600)"], stdout=subprocess.PIPE)
+    try:
+        assert silent.stdout is not None and silent.stdout.readline() == b"up\n"
+        silent.send_signal(signal.SIGSTOP)
+        guard = start_guard(pdp_url=f"http://127.0.0.1:{port}", pdp_timeout=1)
+        async with Client(guard.url) as client:
+            result = await client.call_tool("read_contact", {"contact_id": "42"})
+        assert result.is_error
+        assert structured(result)["outcome"] == "DENY" and structured(result)["reasons"] == ["pdp_unavailable"]
+        assert upstream.calls() == []
+    finally:
+        silent.send_signal(signal.SIGCONT)
+        silent.kill()
+        silent.wait(10)
