@@ -122,3 +122,16 @@ def test_unwrap_failures_raise_without_the_token(status: int, body: object) -> N
     with pytest.raises(CredentialError) as error:
         unwrap("http://bao", "wrapping-token", transport=transport)
     assert "wrapping-token" not in str(error.value)
+
+
+def test_scrub_reaches_every_content_block_and_nested_value() -> None:
+    import mcp_types as types
+
+    from agent_pdp.guard.server import _scrub
+
+    block = types.EmbeddedResource(type="resource", resource=types.TextResourceContents(
+        uri="file:///x", text="token s.SECRET for jane@example.com"))
+    scrubbed = type(block).model_validate(_scrub(block.model_dump(by_alias=True, exclude_none=True),
+                                                 ["s.SECRET"], True))
+    assert scrubbed.resource.text == "token [credential withheld] for [redacted email]"
+    assert _scrub({"a": ["s.SECRET", 1, None]}, ["s.SECRET"], False) == {"a": ["[credential withheld]", 1, None]}

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ DECISION_META = "agent-pdp/decision"
 APPROVAL_INPUT = "agent-pdp/approval"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+# Open approvals the guard remembers (idempotency key -> approval); the oldest are forgotten beyond this,
+# which costs at most a new approval request for a very old call, never a call without one.
+MAX_REMEMBERED_APPROVALS = 4096
 
 
 class ManifestSource(Protocol):
@@ -93,7 +97,7 @@ class Guard:
         self.manifest = manifest or ConfigManifest(config)
         self.svid = svid or self._svid_source(config)
         self.run_id = config.task_id or f"guard-{uuid.uuid4().hex[:12]}"
-        self._pending: dict[str, _PendingApproval] = {}
+        self._pending: OrderedDict[str, _PendingApproval] = OrderedDict()
         self.server: Server[Any] = Server("agent-pdp-guard", version="0.1.0",
                                           on_list_tools=self.list_tools, on_call_tool=self.call_tool)
 
@@ -198,6 +202,9 @@ class Guard:
 
         if decision.outcome is Outcome.STEP_UP and decision.approval_id:
             self._pending[key] = _PendingApproval(decision.approval_id)
+            self._pending.move_to_end(key)
+            while len(self._pending) > MAX_REMEMBERED_APPROVALS:
+                self._pending.popitem(last=False)
             approve_url = self.config.approve_url_template.format(approval_id=decision.approval_id)
             if url_elicitation:
                 message = (f"agent-pdp: {guarded.registry_tool} on {resource} needs a human approval "
@@ -267,8 +274,9 @@ class Guard:
         if decision.credential is not None and decision.credential.token:
             secrets.append(decision.credential.token)
         redact = "redact_pii" in decision.obligations
-        content = [types.TextContent(type="text", text=_scrub(block.text, secrets, redact))
-                   if isinstance(block, types.TextContent) else block for block in result.content]
+        # Every content block (text, embedded resources, ...) is scrubbed, not only plain text.
+        content = [type(block).model_validate(_scrub(block.model_dump(by_alias=True, exclude_none=True),
+                                                     secrets, redact)) for block in result.content]
         meta = {DECISION_META: {"decision_id": decision.decision_id, "outcome": decision.outcome.value,
                                 "obligations": list(decision.obligations)}}
         return types.CallToolResult(
