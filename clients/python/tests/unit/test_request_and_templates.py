@@ -135,3 +135,10 @@ def test_scrub_reaches_every_content_block_and_nested_value() -> None:
                                                  ["s.SECRET"], True))
     assert scrubbed.resource.text == "token [credential withheld] for [redacted email]"
     assert _scrub({"a": ["s.SECRET", 1, None]}, ["s.SECRET"], False) == {"a": ["[credential withheld]", 1, None]}
+
+
+def test_a_manifest_source_that_does_not_exist_yet_is_refused_not_replaced() -> None:
+    raw = minimal_config()
+    raw["manifest"] = {"source": "registry"}
+    with pytest.raises(ConfigError, match="not available yet"):
+        parse_config(raw)

@@ -203,8 +203,11 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         tools[tool.name] = tool
 
     source = manifest.get("source", "config")
-    if source not in ("config", "registry"):
-        raise ConfigError("manifest.source must be config or registry")
+    if source == "registry":
+        # Refused rather than silently served from the config: the registry API (issue 13) is not merged yet.
+        raise ConfigError("manifest.source registry is not available yet (needs the registry API); use config")
+    if source != "config":
+        raise ConfigError("manifest.source must be config")
     allowed = manifest.get("allowed_tools")
     pdp_url = str(_require(pdp, "url", "pdp")).rstrip("/")
     return GuardConfig(
