@@ -158,7 +158,7 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
 
     def start(pdp_url: str | None = None, credential: dict[str, str] | None = None, pdp_timeout: float = 5,
               crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
-              manifest: list[str] | None = None) -> RunningGuard:
+              manifest: list[str] | None = None, svid_file: Path | None = None) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
         pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"])
         token_file = work / f"{agent_id}.jwt"
@@ -168,7 +168,7 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
                     "timeout_seconds": pdp_timeout},
             "vault": {"addr": pdp.vault_url},
             "agent": {"tenant": pdp.tenant, "id": agent_id, "task_id": f"task-{uuid.uuid4().hex[:8]}",
-                      "intent": "help a customer"},
+                      "intent": "help a customer", **({"svid": {"file": str(svid_file)}} if svid_file else {})},
             "manifest": {"source": "config", "allowed_tools": manifest or MANIFEST},
             "upstreams": {"crm": crm_upstream or {
                 "transport": "streamable_http", "url": upstream.url,

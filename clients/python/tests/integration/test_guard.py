@@ -288,3 +288,25 @@ async def test_pdp_that_accepts_but_never_answers_times_out_into_deny(start_guar
         silent.send_signal(signal.SIGCONT)
         silent.kill()
         silent.wait(10)
+
+
+async def test_the_svid_from_a_file_reaches_the_pdp_as_workload_identity(start_guard, upstream, work) -> None:
+    # A direct secret read is CONSTRAIN with a workload identity and STEP_UP (missing_workload_identity)
+    # without one, so the outcome shows whether the guard sent the SVID.
+    secret_tool = {"name": "read_api_key", "upstream": "crm", "upstream_tool": "read_contact",
+                   "registry_tool": "crm.secrets.read", "action": "secret_read",
+                   "target": {"system": "crm", "resource": "secrets/{contact_id}"}, "classification": "internal"}
+    manifest = ["crm.contacts.read", "crm.secrets.read"]
+    svid = work / "jwt-svid"
+    svid.write_text("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzcGlmZmU6Ly9leGFtcGxlLm9yZy9hZ2VudCJ9.c2ln\n")
+    with_svid = start_guard(extra_tools=[secret_tool], manifest=manifest, svid_file=svid)
+    without_svid = start_guard(extra_tools=[secret_tool], manifest=manifest)
+    async with Client(with_svid.url) as client:
+        allowed = await client.call_tool("read_api_key", {"contact_id": "k1"})
+    async with Client(without_svid.url) as client:
+        stepped_up = await client.call_tool("read_api_key", {"contact_id": "k1"})
+    assert not allowed.is_error, text_of(allowed)
+    assert (allowed.meta or {})["agent-pdp/decision"]["outcome"] == "CONSTRAIN"
+    assert stepped_up.is_error and structured(stepped_up)["outcome"] == "STEP_UP"
+    assert "missing_workload_identity" in structured(stepped_up)["reasons"]
+    assert len(upstream.calls()) == 1

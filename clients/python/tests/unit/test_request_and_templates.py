@@ -142,3 +142,16 @@ def test_a_manifest_source_that_does_not_exist_yet_is_refused_not_replaced() -> 
     raw["manifest"] = {"source": "registry"}
     with pytest.raises(ConfigError, match="not available yet"):
         parse_config(raw)
+
+
+def test_file_svid_source_rereads_the_file_so_rotation_works(tmp_path) -> None:
+    from agent_pdp import FileSvidSource
+
+    path = tmp_path / "svid"
+    path.write_text("first.jwt.svid\n")
+    source = FileSvidSource(path)
+    assert source.jwt_svid() == "first.jwt.svid"
+    path.write_text("second.jwt.svid")
+    assert source.jwt_svid() == "second.jwt.svid"
+    path.write_text("")
+    assert source.jwt_svid() is None
