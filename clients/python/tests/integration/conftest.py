@@ -132,6 +132,7 @@ class RunningGuard:
     url: str
     agent_id: str
     config: dict[str, Any]
+    config_file: Path
     log: Path
 
 
@@ -185,7 +186,8 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
                                         "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
         processes.append(process)
         wait_for_port(port, process, log)
-        return RunningGuard(url=f"http://127.0.0.1:{port}/mcp", agent_id=agent_id, config=config, log=log)
+        return RunningGuard(url=f"http://127.0.0.1:{port}/mcp", agent_id=agent_id, config=config,
+                            config_file=config_file, log=log)
 
     yield start
     for process in processes:

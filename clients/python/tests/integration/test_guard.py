@@ -310,3 +310,31 @@ async def test_the_svid_from_a_file_reaches_the_pdp_as_workload_identity(start_g
     assert stepped_up.is_error and structured(stepped_up)["outcome"] == "STEP_UP"
     assert "missing_workload_identity" in structured(stepped_up)["reasons"]
     assert len(upstream.calls()) == 1
+
+
+async def test_a_handshake_era_client_is_guarded_too(start_guard, upstream) -> None:
+    guard = start_guard()
+    async with Client(guard.url, mode="legacy") as client:
+        assert client.protocol_version not in ("2026-07-28",)
+        read = await client.call_tool("read_contact", {"contact_id": "11"})
+        delete = await client.call_tool("delete_contact", {"contact_id": "11"})
+    assert not read.is_error, text_of(read)
+    assert delete.is_error and structured(delete)["outcome"] == "STEP_UP"
+    assert [c["tool"] for c in upstream.calls()] == ["read_contact"]
+
+
+async def test_the_guard_over_stdio_decides_too(start_guard, upstream) -> None:
+    import sys
+    from pathlib import Path
+
+    from mcp import StdioServerParameters
+
+    guard = start_guard()  # seeds the agent and writes the config; this test runs a second guard on stdio
+    params = StdioServerParameters(command=str(Path(sys.executable).parent / "agent-pdp-guard"),
+                                   args=["--config", str(guard.config_file)])
+    async with Client(params) as client:
+        read = await client.call_tool("read_contact", {"contact_id": "12"})
+        unknown = await client.call_tool("export_contacts", {"segment": "all"})
+    assert not read.is_error, text_of(read)
+    assert unknown.is_error and structured(unknown)["outcome"] == "DENY"
+    assert [c["tool"] for c in upstream.calls()] == ["read_contact"]
