@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -55,7 +56,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeou
     raise RuntimeError(f"nothing listens on {port} after {timeout}s: {log.read_text()[-2000:]}")
 
 
-@dataclass
+@dataclass(eq=False)
 class Pdp:
     url: str
     vault_url: str
@@ -66,13 +67,46 @@ class Pdp:
             [os.environ["AGENT_PDP_TEST_MINT_JWT"], os.environ["AGENT_PDP_TEST_JWT_KEY"], subject, self.tenant,
              scopes, "3600"], check=True, capture_output=True, text=True).stdout.strip()
 
+    # --- seeding: the one place that creates registry data --------------------------------------------
+    # With the registry (issue 13, once merged into this branch) the tenant is seeded through its API with a
+    # registry-admin token; without it, by SQL as the schema owner, like scripts/demo/seed.sql and the Java
+    # tests did before the registry. The API path is written against main's openapi.yaml and has not run yet.
+    _registry: bool | None = None
+
+    def registry_api(self) -> bool:
+        """True once the PDP's schema has the registry (issue 13's `tool` table)."""
+        if self._registry is None:
+            self._registry = self._psql("select to_regclass('tool') is not null") == "t"
+        return self._registry
+
+    def _register(self, path: str, body: dict[str, Any]) -> None:
+        answer = httpx.post(f"{self.url}{path}", json=body, timeout=10,
+                            headers={"Authorization": f"Bearer {self.mint('sdk-seeder', 'registry-admin')}"})
+        if answer.status_code not in (200, 201, 409):  # 409: already registered (tools shared by agents)
+            raise RuntimeError(f"POST {path} answered {answer.status_code}: {answer.text[:300]}")
+
     def seed_classification(self, system: str, prefix: str, classification: str) -> None:
+        if self.registry_api():
+            self._register("/v1/registry/classifications",
+                           {"system": system, "resource_prefix": prefix.rstrip("/"), "level": classification})
+            return
         self._psql(f"insert into resource_classification (owner_tenant, system, resource_prefix, classification) "
                    f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
 
     def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str]) -> None:
-        """The one place that creates registry data. SQL as the schema owner, like the Java tests and
-        scripts/demo/seed.sql; switch to the registry API (issue 13) here once it is merged."""
+        """Registers an agent with its manifest; its tools act on the first home system (every action kind)."""
+        if self.registry_api():
+            for tool in tools:
+                self._register("/v1/registry/tools", {
+                    "name": tool, "target_system": home_systems[0] if home_systems else "crm",
+                    "action_kinds": ["read", "write", "delete", "execute", "payment", "privilege_grant",
+                                     "secret_read"],
+                    "risk_tier": "low"})
+            self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
+                                                   "owner": {"issuer": "agent-pdp-demo", "subject": owner},
+                                                   "home_systems": home_systems})
+            return
+
         def array(values: list[str]) -> str:
             return "array[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]::text[]"
         sql = (f"insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values "
@@ -80,13 +114,13 @@ class Pdp:
                f"on conflict do nothing;")
         self._psql(sql)
 
-    def _psql(self, sql: str) -> None:
+    def _psql(self, sql: str) -> str:
         env = dict(os.environ, PGPASSWORD=os.environ["SPRING_FLYWAY_PASSWORD"])
-        subprocess.run(
-            [str(Path(os.environ["PDP_PG_BIN_DIR"]) / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        return subprocess.run(
+            [str(Path(os.environ["PDP_PG_BIN_DIR"]) / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
              "-h", "127.0.0.1", "-p", os.environ["PDP_PG_PORT"], "-U", os.environ["SPRING_FLYWAY_USER"],
              "-d", os.environ["SPRING_DATASOURCE_URL"].rsplit("/", 1)[-1], "-c", sql],
-            check=True, env=env, capture_output=True)
+            check=True, env=env, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture(scope="session")
