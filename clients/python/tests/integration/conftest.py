@@ -70,7 +70,7 @@ class Pdp:
     # --- seeding: the one place that creates registry data --------------------------------------------
     # With the registry (issue 13, once merged into this branch) the tenant is seeded through its API with a
     # registry-admin token; without it, by SQL as the schema owner, like scripts/demo/seed.sql and the Java
-    # tests did before the registry. The API path is written against main's openapi.yaml and has not run yet.
+    # tests did before the registry. Both paths pass the whole suite (the API path against main's PDP jar).
     _registry: bool | None = None
 
     def registry_api(self) -> bool:
