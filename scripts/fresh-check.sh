@@ -33,6 +33,9 @@ schemathesis="$(find_schemathesis)"
 if [[ -n "$schemathesis" ]]; then found schemathesis "$schemathesis ($STACK_SCHEMATHESIS_VERSION)"
 else lack schemathesis "no schemathesis $STACK_SCHEMATHESIS_VERSION in $TOOLS_VENV"; fi
 
+if python_sdk_ok; then found agent-pdp "$TOOLS_VENV/bin/agent-pdp-guard (clients/python[test], pinned in its pyproject.toml)"
+else lack agent-pdp "clients/python[test] not installed at its pins in $TOOLS_VENV"; fi
+
 # PostgreSQL server and client binaries (stack, demo seeding, bench's pgbench).
 pg="$(find_pg_bindir)"
 if [[ -n "$pg" ]]; then

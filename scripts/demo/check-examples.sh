@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regression test of `make run` (scripts/demo/run.sh), run by `make test`:
-#   - demoListensOnLoopbackOnly: the PDP (API and management port), OPA, OpenBao and PostgreSQL
-#     of the demo have no listening socket on anything but 127.0.0.1;
+#   - demoListensOnLoopbackOnly: the PDP (API and management port), OPA, OpenBao, PostgreSQL, the MCP
+#     guard and its demo tool server have no listening socket on anything but 127.0.0.1;
 #   - demoExamplesWorkWhenPastedVerbatim: every command line run.sh prints (also written to
 #     RUN_DIR/examples.sh) is executed verbatim with bash, in order; every curl in it must answer
 #     HTTP 200, a decision the outcome its comment announces ("-> ALLOW"), an unwrap a client token.
+#   - the MCP guard demo: the printed MCP client command runs; a read runs, a delete waits for approval.
 # Starts its own demo (run.sh --detach) in RUN_DIR on free ports and always stops it again.
 #
 # Usage: scripts/demo/check-examples.sh [RUN_DIR]     (default <repo>/.run-state/demo-check)
@@ -38,7 +39,8 @@ PDP_RUN_DIR="$RUN_DIR" PDP_HTTP_PORT="$http_port" PDP_MANAGEMENT_PORT="$mgmt_por
 
 # --- demoListensOnLoopbackOnly ------------------------------------------------------------------
 pids=()
-for f in "$RUN_DIR/pdp.pid" "$RUN_DIR/stack/opa.pid" "$RUN_DIR/stack/bao.pid" "$RUN_DIR/stack/postgres.pid"; do
+for f in "$RUN_DIR/pdp.pid" "$RUN_DIR/stack/opa.pid" "$RUN_DIR/stack/bao.pid" "$RUN_DIR/stack/postgres.pid" \
+         "$RUN_DIR/guard.pid" "$RUN_DIR/demo-tools.pid"; do
   pids+=("$(cat "$f")")
 done
 if listeners="$(python3 - "${pids[@]}" <<'PY'
@@ -158,6 +160,17 @@ while IFS= read -r line; do
   expect=""
 done <"$examples"
 ((commands >= 6)) || bad "only $commands example commands found in $examples"
+
+# --- the MCP guard demo: the printed client command runs (read runs, delete waits for approval) ---------
+guard_cmd="$(sed -n 's/^#   With the mcp SDK.s client: *//p' "$RUN_DIR/run.out" | head -n 1)"
+if [[ -z "$guard_cmd" ]]; then
+  bad "run.sh printed no MCP client command for the guard"
+elif out="$(bash -c "$guard_cmd" 2>&1)" && grep -q '^read_contact *-> ok' <<<"$out" \
+    && grep -q '^delete_contact -> error.*[Aa]pproval' <<<"$out"; then
+  ok "the MCP guard demo: read_contact ran, delete_contact waits for approval ($guard_cmd)"
+else
+  bad "the MCP guard demo's client command failed: $guard_cmd"$'\n'"$out"
+fi
 
 echo "check-examples: $passed passed, $failed failed"
 ((failed == 0))

@@ -14,6 +14,8 @@
 #      PDP_JAVA_OPTS        extra JVM options
 #
 # Everything binds 127.0.0.1 only (API, management port, OPA, OpenBao, PostgreSQL).
+# The MCP guard demo: clients/python/examples/crm_server.py (FastMCP) on PDP_DEMO_TOOLS_PORT (default 8766)
+# behind agent-pdp-guard on PDP_GUARD_PORT (default 8765; another free port if taken), config guard.yaml.
 # PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt and
 # demo-registry-admin.jwt (re-minted on every start), examples.sh (the curl examples printed at the end, with the real token
 # path, wrapped credential and decision id filled in; scripts/demo/check-examples.sh runs them
@@ -220,6 +222,66 @@ curl -s $ADMIN_AUTH $API/v1/registry/agents
 curl -s $ADMIN_AUTH $API/v1/registry/changes
 EOF
 
+# --- MCP guard demo: a FastMCP tool server behind agent-pdp-guard (clients/python) ----------------
+TOOLS_VENV="$(bash -c 'source "$1/scripts/stack/lib.sh"; printf "%s" "$TOOLS_VENV"' _ "$REPO_ROOT")"
+VENV_PY="$TOOLS_VENV/bin/python3"
+[[ -x "$TOOLS_VENV/bin/agent-pdp-guard" ]] || die "agent-pdp-guard is not installed in $TOOLS_VENV; run: make deps"
+pick_free() { # PREFERRED -> PREFERRED if free, else any free port
+  if port_free "$1"; then echo "$1"; else
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  fi
+}
+GUARD_PORT="$(pick_free "${PDP_GUARD_PORT:-8765}")"
+TOOLS_PORT="$(pick_free "${PDP_DEMO_TOOLS_PORT:-8766}")"
+GUARD_URL="http://127.0.0.1:$GUARD_PORT/mcp"
+GUARD_CONFIG="$RUN_DIR/guard.yaml"
+(umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" mcp-guard demo "decide" 43200 >"$RUN_DIR/guard-decide.jwt")
+"$VENV_PY" - "$REPO_ROOT/clients/python/examples/guard.yaml" "$GUARD_CONFIG" "$API" "$RUN_DIR/guard-decide.jwt" \
+    "$PDP_VAULT_URL" "http://127.0.0.1:$TOOLS_PORT/mcp" <<'PY'
+import sys, yaml
+example, out, api, token_file, vault, tools_url = sys.argv[1:]
+config = yaml.safe_load(open(example))
+config["pdp"].update(url=api, token_file=token_file, approve_url=api + "/v1/approvals/{approval_id}/approve")
+config["vault"]["addr"] = vault
+config["agent"]["task_id"] = "guard-demo"
+config["upstreams"]["crm"]["url"] = tools_url
+yaml.safe_dump(config, open(out, "w"), sort_keys=False)
+PY
+log "starting the demo tool server (clients/python/examples/crm_server.py) on 127.0.0.1:$TOOLS_PORT"
+setsid "$VENV_PY" "$REPO_ROOT/clients/python/examples/crm_server.py" "$TOOLS_PORT" \
+  >"$RUN_DIR/demo-tools.log" 2>&1 </dev/null &
+echo $! >"$RUN_DIR/demo-tools.pid"
+log "starting agent-pdp-guard on $GUARD_URL (config: $GUARD_CONFIG)"
+setsid "$TOOLS_VENV/bin/agent-pdp-guard" --config "$GUARD_CONFIG" --transport http --host 127.0.0.1 \
+  --port "$GUARD_PORT" >"$RUN_DIR/guard.log" 2>&1 </dev/null &
+echo $! >"$RUN_DIR/guard.pid"
+for port in "$TOOLS_PORT" "$GUARD_PORT"; do
+  for _ in $(seq 1 150); do port_free "$port" || break; sleep 0.2; done
+  if port_free "$port"; then
+    die "nothing listens on 127.0.0.1:$port (logs: $RUN_DIR/guard.log, $RUN_DIR/demo-tools.log)"
+  fi
+done
+GUARD_EXAMPLE="$RUN_DIR/mcp-client-example.py"
+cat >"$GUARD_EXAMPLE" <<PYEX
+# An MCP client (the mcp SDK's) calling tools through agent-pdp-guard. Run: $VENV_PY $GUARD_EXAMPLE
+import asyncio, sys
+from mcp import Client
+
+async def main() -> int:
+    async with Client("$GUARD_URL") as client:
+        print("tools:", [tool.name for tool in (await client.list_tools()).tools])
+        read = await client.call_tool("read_contact", {"contact_id": "42"})
+        print("read_contact   ->", "error" if read.is_error else "ok", read.content[0].text)
+        delete = await client.call_tool("delete_contact", {"contact_id": "42"})
+        print("delete_contact ->", "error" if delete.is_error else "ok", delete.content[0].text)
+    return 1 if read.is_error or not delete.is_error else 0
+
+sys.exit(asyncio.run(main()))
+PYEX
+"$VENV_PY" "$GUARD_EXAMPLE" >"$RUN_DIR/mcp-client-example.out" 2>&1 \
+  || die "self-check failed: through the guard, the read must run and the delete must wait for approval: $(tail -5 "$RUN_DIR/mcp-client-example.out")"
+log "self-check passed: through agent-pdp-guard a read ran and a delete waits for an approval"
+
 cat <<EOF
 
 agent-pdp is running (everything on 127.0.0.1 only)
@@ -233,6 +295,16 @@ agent-pdp is running (everything on 127.0.0.1 only)
 
 EOF
 cat "$EXAMPLES"
+cat <<EOF
+
+# MCP: agent-pdp-guard fronts a demo FastMCP tool server (read/update/delete/export_contacts) for agent-7.
+#   MCP endpoint (streamable HTTP): $GUARD_URL   (config: $GUARD_CONFIG)
+#   In an MCP client's config:      {"mcpServers": {"crm-via-agent-pdp": {"url": "$GUARD_URL"}}}
+#   With the mcp SDK's client:      $VENV_PY $GUARD_EXAMPLE
+#   delete_contact answers STEP_UP with an approval id; approve it as bob (not the owner alice), then repeat the call:
+#   curl -s -H "Authorization: Bearer \$(scripts/demo/mint-jwt.sh $PRIVATE_KEY bob demo approver 600)" -H 'Content-Type: application/json' $API/v1/approvals/APPROVAL_ID/approve -d '{"comment":"ok"}'
+#   Logs: $RUN_DIR/guard.log, $RUN_DIR/demo-tools.log
+EOF
 echo
 
 if ((DETACH)); then

