@@ -125,7 +125,9 @@ class ApprovalWaitTest extends ApprovalTestBase {
         assertThat(answer.status()).isEqualTo(200);
         assertThat(answer.text("status")).isEqualTo("EXPIRED");
         assertThat(storedStatus(id)).as("nobody marked it: the wait ended on the expiry time").isEqualTo("PENDING");
-        assertThat(reads() - readsBefore).isEqualTo(2);
+        // One read to start and one at the expiry time; the fixture's own update of expires_at notifies too, and
+        // when that notification lands after the wait began it wakes one more read. Polling is off (1h).
+        assertThat(reads() - readsBefore).isBetween(2.0, 3.0);
     }
 
     @Test
