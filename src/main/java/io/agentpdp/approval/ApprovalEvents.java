@@ -18,6 +18,7 @@ import tools.jackson.databind.json.JsonMapper;
 class ApprovalEvents {
 
     static final String SYSTEM = "system:approval-sweeper";
+    static final String PDP = "system:pdp";
 
     private final JdbcClient jdbc;
     private final JsonMapper json;

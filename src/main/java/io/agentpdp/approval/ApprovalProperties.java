@@ -24,6 +24,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param webhookBackoff      wait after the first failed delivery, doubled after each further one (default 1s)
  * @param webhookMaxBackoff   longest wait between two deliveries (default 5m)
  * @param webhookPollInterval how often the outbox is scanned for due deliveries (default 1s)
+ * @param creationAgentPerMinute   new approval requests an agent may cause per minute and replica (default 10)
+ * @param creationAgentBurst       of which at once (default 10)
+ * @param creationCallerPerMinute  new approval requests one enforcement point (caller principal) may cause per
+ *                                 minute and replica (default 60)
+ * @param creationCallerBurst      of which at once (default 30). A STEP_UP over either limit is answered DENY
+ *                                 {@code approval_rate_limited} (recorded) and opens nothing
  */
 @ConfigurationProperties("pdp.approval")
 record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
@@ -38,7 +44,11 @@ record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
                           @DefaultValue("8") int webhookMaxAttempts,
                           @DefaultValue("1s") Duration webhookBackoff,
                           @DefaultValue("5m") Duration webhookMaxBackoff,
-                          @DefaultValue("1s") Duration webhookPollInterval) {
+                          @DefaultValue("1s") Duration webhookPollInterval,
+                          @DefaultValue("10") double creationAgentPerMinute,
+                          @DefaultValue("10") double creationAgentBurst,
+                          @DefaultValue("60") double creationCallerPerMinute,
+                          @DefaultValue("30") double creationCallerBurst) {
 
     ApprovalProperties {
         for (Duration d : new Duration[] {pendingTtl, approvedTtl, sweepInterval, maxWait, pollInterval, webhookTimeout,
@@ -49,6 +59,10 @@ record ApprovalProperties(@DefaultValue("15m") Duration pendingTtl,
         }
         if (maxWaitsPerCaller < 1 || maxWaitsPerTenant < 1) {
             throw new IllegalArgumentException("pdp.approval.max-waits-per-caller and -per-tenant must be at least 1");
+        }
+        if (!(creationAgentPerMinute > 0) || !(creationCallerPerMinute > 0) || creationAgentBurst < 1
+                || creationCallerBurst < 1) {
+            throw new IllegalArgumentException("pdp.approval.creation-* rates must be positive and bursts at least 1");
         }
         if (webhookMaxAttempts < 1) {
             throw new IllegalArgumentException("pdp.approval.webhook-max-attempts must be at least 1");
