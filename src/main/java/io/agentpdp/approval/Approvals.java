@@ -485,6 +485,26 @@ public class Approvals {
         return count == null ? 0 : count;
     }
 
+    /**
+     * Reminds the approvers of pending requests that expire within {@code pdp.approval.reminder-before}: one
+     * REMINDER event (and notification) per request, ever. Returns how many.
+     */
+    int remindDue(int batch) {
+        Integer count = tx.execute(status -> {
+            List<ApprovalRow> due = jdbc.sql("update approval set reminded_at = now() where id in (select id from approval"
+                            + " where status = 'PENDING' and reminded_at is null and expires_at > now()"
+                            + " and expires_at <= now() + :beforeMillis * interval '1 millisecond'"
+                            + " order by expires_at limit :batch for update skip locked) returning " + ApprovalRow.COLUMNS)
+                    .param("beforeMillis", properties.reminderBefore().toMillis())
+                    .param("batch", batch)
+                    .query(ApprovalRow::map)
+                    .list();
+            due.forEach(row -> events.record(row, "REMINDER", ApprovalEvents.SYSTEM, "expires at " + row.expiresAt()));
+            return due.size();
+        });
+        return count == null ? 0 : count;
+    }
+
     /** In an update's SET, evaluated on the old row: why an open request expired. */
     private static final String EXPIRY_REASON =
             "case status when 'APPROVED' then 'approved_ttl_elapsed' else 'pending_ttl_elapsed' end";
