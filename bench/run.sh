@@ -151,9 +151,12 @@ PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -
 insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
 select 'bench', 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update'], array['crm'], null
 from generate_series(1, :agents) g;
-insert into resource_classification (owner_tenant, system, resource_prefix, classification)
-values ('bench', 'crm', 'contacts/', 'internal');
-analyze agent; analyze resource_classification;
+insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, updated_by)
+values ('bench', 'crm.contacts.read', 'crm', array['read'], 'low', true, 'bench'),
+       ('bench', 'crm.contacts.update', 'crm', array['write'], 'medium', false, 'bench');
+insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
+values ('bench', gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench');
+analyze agent; analyze tool; analyze classification_rule;
 SQL
 python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
 

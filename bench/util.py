@@ -61,13 +61,14 @@ def policy_input(agent, chain_depth):
     return {"input": {
         "tenant": TENANT,
         "caller": {"subject": CALLER, "tenant": TENANT, "scopes": ["decide"]},
-        "agent": {"id": agent, "registered": True, "owner": OWNER, "allowed_tools": TOOLS, "home_systems": HOME,
-                  "max_chain_depth": None, "workload_identity_present": False},
+        "agent": {"id": agent, "registered": True, "enabled": True, "owner": OWNER, "allowed_tools": TOOLS,
+                  "home_systems": HOME, "max_chain_depth": None, "workload_identity_present": False},
         "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth,
                  "parent_decision_id": None},
-        "tool": {"name": "crm.contacts.read"},
+        "tool": {"name": "crm.contacts.read", "registered": True, "target_system": "crm", "targets_system": True,
+                 "action_kinds": ["read"], "risk_tier": "low", "read_only": True, "destructive": False},
         "action": {"kind": "read"},
-        "target": {"system": "crm", "resource": "contacts/42", "owner_tenant": TENANT},
+        "target": {"system": "crm", "resource": "contacts/42"},
         "classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
         "approval": None,
         "quarantine": {"active": False},
@@ -281,7 +282,8 @@ def cmd_reuse_bodies(url, jwt, allow_bodies, out):
 BENCH_AGENT = "('bench-agent-' || cast(:a as text))"   # pgbench variable :a, a random agent per transaction
 STATEMENTS = {
     "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", "DecisionContext load(", {
-        "tenant": "'bench'", "agent": BENCH_AGENT, "system": "'crm'", "resource": "'contacts/42'",
+        "tenant": "'bench'", "agent": BENCH_AGENT, "tool": "'crm.contacts.read'", "system": "'crm'",
+        "resource": "'contacts/42'", "systemFolded": "'crm'", "resourceFolded": "'contacts/42'",
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
         "policyCause": "'policy'", "refused": "'request_refused'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.

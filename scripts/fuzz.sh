@@ -43,7 +43,7 @@ for _ in $(seq 1 120); do
 done
 
 # A token that holds every scope, so that authorisation never hides what the handlers do with input.
-token="$("$root/scripts/demo/mint-jwt.sh" "$work/jwt.key" fuzzer fuzz "decide approver security-admin" 3600)"
+token="$("$root/scripts/demo/mint-jwt.sh" "$work/jwt.key" fuzzer fuzz "decide approver security-admin registry-admin" 3600)"
 
 # positive_data_acceptance is excluded: a schema-valid body naming another tenant must be refused (403);
 # that refusal is the tenant boundary, not a defect. Every other check runs.

@@ -14,8 +14,8 @@
 #      PDP_JAVA_OPTS        extra JVM options
 #
 # Everything binds 127.0.0.1 only (API, management port, OPA, OpenBao, PostgreSQL).
-# PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt
-# (re-minted on every start), examples.sh (the curl examples printed at the end, with the real token
+# PDP_RUN_DIR holds: jwt-private.pem / jwt-public.pem (generated once and kept), demo-decide.jwt and
+# demo-registry-admin.jwt (re-minted on every start), examples.sh (the curl examples printed at the end, with the real token
 # path, wrapped credential and decision id filled in; scripts/demo/check-examples.sh runs them
 # verbatim), pdp.log, pdp.pid, and stack/ (scripts/stack state; wiped on every start).
 set -euo pipefail
@@ -44,6 +44,7 @@ JAR="$REPO_ROOT/target/agent-pdp.jar"
 PRIVATE_KEY="$RUN_DIR/jwt-private.pem"
 PUBLIC_KEY="$RUN_DIR/jwt-public.pem"
 TOKEN_FILE="$RUN_DIR/demo-decide.jwt"
+ADMIN_TOKEN_FILE="$RUN_DIR/demo-registry-admin.jwt"
 PDP_LOG="$RUN_DIR/pdp.log"
 PID_FILE="$RUN_DIR/pdp.pid"
 API="http://127.0.0.1:$HTTP_PORT"
@@ -140,16 +141,14 @@ until pdp_ready; do
 done
 log "PDP ready"
 
-# --- demo tenant (after Flyway created the schema) ---------------------------------------------
-PSQL="${PDP_PG_BIN_DIR:-}/psql"
-[[ -x "$PSQL" ]] || PSQL="$(command -v psql)" || die "psql not found"
-log "seeding tenant demo (scripts/demo/seed.sql)"
-PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PDP_PG_PORT" \
-  -U "$SPRING_FLYWAY_USER" -d "${SPRING_DATASOURCE_URL##*/}" -f "$SCRIPT_DIR/seed.sql" >/dev/null
-
-# --- demo bearer token and self-check -----------------------------------------------------------
+# --- demo tenant: registered through the registry API (GitOps file), not SQL -------------------
 (umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-gateway demo "decide" 43200 >"$TOKEN_FILE")
+(umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-operator demo "registry-admin security-admin" 43200 >"$ADMIN_TOKEN_FILE")
+log "registering tenant demo (scripts/registry-apply.sh scripts/demo/registry.yaml)"
+PDP_URL="$API" PDP_TOKEN_FILE="$ADMIN_TOKEN_FILE" "$REPO_ROOT/scripts/registry-apply.sh" "$SCRIPT_DIR/registry.yaml" >&2 \
+  || die "the demo registry could not be applied"
 
+# --- self-check -----------------------------------------------------------------------------------
 decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION
   printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s"}' \
     "help a customer" "$1" "$2" "$3" "$4"
@@ -188,6 +187,7 @@ example_wrap_until="$(date -u -d '+60 seconds' +%H:%M:%SZ)"
 EXAMPLES="$RUN_DIR/examples.sh"
 q_token_file="$(printf '%q' "$TOKEN_FILE")"
 AUTH="-H \"Authorization: Bearer \$(cat $q_token_file)\""
+ADMIN_AUTH="-H \"Authorization: Bearer \$(cat $(printf '%q' "$ADMIN_TOKEN_FILE"))\""
 cat >"$EXAMPLES" <<EOF
 # 1. The bearer token for an enforcement point (tenant demo, scope decide, valid 12 h) is in
 #    $TOKEN_FILE; every command reads it from there. More tokens:
@@ -212,6 +212,12 @@ curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$VIP_BOD
 
 # 6. The audit record of a decision (here the self-check's ALLOW; any answer's decision_id works):
 curl -s $AUTH $API/v1/decisions/$decision_id
+
+# 7. The registry (a token with scope registry-admin, in $ADMIN_TOKEN_FILE): the agents, and the audited change log.
+#    Change scripts/demo/registry.yaml and apply it (prints the diff; --dry-run only shows it):
+#    PDP_URL=$API PDP_TOKEN_FILE=$ADMIN_TOKEN_FILE scripts/registry-apply.sh scripts/demo/registry.yaml
+curl -s $ADMIN_AUTH $API/v1/registry/agents
+curl -s $ADMIN_AUTH $API/v1/registry/changes
 EOF
 
 cat <<EOF

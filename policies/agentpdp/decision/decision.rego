@@ -164,6 +164,10 @@ manifest := input.agent.allowed_tools if is_array(input.agent.allowed_tools)
 
 else := []
 
+tool_action_kinds := input.tool.action_kinds if is_array(input.tool.action_kinds)
+
+else := []
+
 home_systems := input.agent.home_systems if is_array(input.agent.home_systems)
 
 else := []
@@ -236,10 +240,23 @@ deny contains "unknown_agent" if not input.agent.registered == true
 
 deny contains "tenant_mismatch" if input.caller.tenant != input.tenant
 
-deny contains "cross_tenant_target" if {
-	owner := object.get(input, ["target", "owner_tenant"], null)
-	owner != null
-	owner != input.tenant
+# The registry (looked up by the PDP, never taken from the caller) must know the tool, and the call must
+# use it as registered: on its target system, for one of its action kinds.
+deny contains "unknown_tool" if not input.tool.registered == true
+
+deny contains "tool_target_mismatch" if {
+	input.tool.registered == true
+	not input.tool.targets_system == true
+}
+
+deny contains "action_not_allowed_for_tool" if {
+	input.tool.registered == true
+	not action in tool_action_kinds
+}
+
+deny contains "agent_disabled" if {
+	input.agent.registered == true
+	not input.agent.enabled == true
 }
 
 deny contains "tool_not_in_manifest" if tool_not_in_manifest

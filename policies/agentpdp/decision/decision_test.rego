@@ -17,12 +17,22 @@ base := {
 		"allowed_tools": ["crm.contacts.read", "crm.contacts.update", "vault.secret.read", "billing.pay"],
 		"home_systems": ["crm"],
 		"max_chain_depth": 5,
+		"enabled": true,
 		"workload_identity_present": true,
 	},
 	"task": {"id": "t-1", "intent": "look up customer", "chain_depth": 0, "parent_decision_id": null},
-	"tool": {"name": "crm.contacts.read"},
+	"tool": {
+		"name": "crm.contacts.read",
+		"registered": true,
+		"target_system": "crm",
+		"targets_system": true,
+		"action_kinds": ["read", "write", "delete", "execute", "payment", "privilege_grant", "secret_read"],
+		"risk_tier": "low",
+		"read_only": false,
+		"destructive": false,
+	},
 	"action": {"kind": "read"},
-	"target": {"system": "crm", "resource": "contacts/42", "owner_tenant": "acme"},
+	"target": {"system": "crm", "resource": "contacts/42"},
 	"classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
 	"approval": null,
 	"quarantine": {"active": false},
@@ -366,15 +376,31 @@ test_tenant_mismatch_denied if {
 	r.reasons == ["tenant_mismatch"]
 }
 
-test_cross_tenant_target_denied if {
-	r := decide({"target": {"owner_tenant": "globex"}})
-	denied_with(r, "cross_tenant_target")
-	r.reasons == ["cross_tenant_target"]
+test_unregistered_tool_denied if {
+	r := decide({"tool": {"registered": false}})
+	denied_with(r, "unknown_tool")
+	r.reasons == ["unknown_tool"]
+	denied_with(decide_without("tool/registered"), "unknown_tool")
+	denied_with(decide({"tool": {"registered": "true"}}), "unknown_tool")
 }
 
-test_unregistered_target_owner_is_not_cross_tenant if {
-	decide({"target": {"owner_tenant": null}}).outcome == "ALLOW"
-	decide_without("target/owner_tenant").outcome == "ALLOW"
+test_tool_used_on_another_system_denied if {
+	r := decide({"tool": {"targets_system": false}})
+	r.reasons == ["tool_target_mismatch"]
+	denied_with(decide_without("tool/targets_system"), "tool_target_mismatch")
+}
+
+test_action_kind_the_tool_does_not_allow_denied if {
+	r := decide({"tool": {"action_kinds": ["write"]}})
+	r.reasons == ["action_not_allowed_for_tool"]
+	denied_with(decide_without("tool/action_kinds"), "action_not_allowed_for_tool")
+	denied_with(decide({"tool": {"action_kinds": "read"}}), "action_not_allowed_for_tool")
+}
+
+test_disabled_agent_denied if {
+	r := decide({"agent": {"enabled": false}})
+	r.reasons == ["agent_disabled"]
+	denied_with(decide_without("agent/enabled"), "agent_disabled")
 }
 
 test_tool_not_in_manifest_denied_and_quarantine_requested if {
@@ -528,7 +554,7 @@ test_empty_input_denied_well_formed if {
 	r := decision.result with input as {}
 	r == {
 		"outcome": "DENY",
-		"reasons": ["invalid_input", "unknown_agent"],
+		"reasons": ["invalid_input", "unknown_agent", "unknown_tool"],
 		"obligations": [],
 		"credential": null,
 		"approval": null,
@@ -577,7 +603,6 @@ test_all_matching_deny_reasons_sorted if {
 		"quarantine": {"active": true},
 		"agent": {"registered": false},
 		"caller": {"tenant": "globex"},
-		"target": {"owner_tenant": "initech"},
 		"tool": {"name": "shell.exec"},
 		"task": {"chain_depth": 20},
 		"approval": {"status": "REJECTED"},
@@ -588,7 +613,6 @@ test_all_matching_deny_reasons_sorted if {
 		"approval_invalid",
 		"chain_depth_exceeded",
 		"classification_escalation",
-		"cross_tenant_target",
 		"quarantined",
 		"tenant_mismatch",
 		"tool_not_in_manifest",

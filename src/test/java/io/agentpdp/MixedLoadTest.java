@@ -46,7 +46,7 @@ class MixedLoadTest extends IntegrationTest {
         for (int a = 0; a < AGENTS; a++) {
             registerAgent(tenant, "agent-" + a, "alice", new String[] {"crm.contacts.read", "crm.contacts.delete"}, new String[] {"crm"});
         }
-        classify(tenant, "crm", "contacts/" + tenant + "/vip/", "confidential");
+        classify(tenant, "crm", "contacts/" + tenant + "/vip", "confidential");
         String gateway = TestJwts.token("gw-1", tenant, "decide");
         AtomicInteger decisionsAnswered = new AtomicInteger();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();

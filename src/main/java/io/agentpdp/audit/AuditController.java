@@ -11,20 +11,32 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+
 import io.agentpdp.credential.TransitSigner;
+import io.agentpdp.registry.Registry;
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
 
-/** security-admin verifies its own tenant's tamper-evident decision trail and reads or takes its signed checkpoints. */
+/**
+ * security-admin verifies its own tenant's tamper-evident decision trail (and its registry change log), and reads
+ * or takes its signed checkpoints.
+ */
 @RestController
 class AuditController {
 
     private final AuditVerifier verifier;
     private final AuditCheckpoints checkpoints;
+    private final Registry registry;
 
-    AuditController(AuditVerifier verifier, AuditCheckpoints checkpoints) {
+    AuditController(AuditVerifier verifier, AuditCheckpoints checkpoints, Registry registry) {
         this.verifier = verifier;
         this.checkpoints = checkpoints;
+        this.registry = registry;
+    }
+
+    /** The decision trail's verification at the top level (as before) and the registry change log's beside it. */
+    record Verification(@JsonUnwrapped AuditVerification decisions, Registry.ChangeLogVerification registryChanges) {
     }
 
     /** One page of checkpoints, newest first. */
@@ -32,9 +44,9 @@ class AuditController {
     }
 
     @GetMapping(path = "/v1/audit/verify", produces = MediaType.APPLICATION_JSON_VALUE)
-    AuditVerification verify(Caller caller) {
+    Verification verify(Caller caller) {
         try {
-            return verifier.verify(caller.tenant());
+            return new Verification(verifier.verify(caller.tenant()), registry.verifyChangeLog(caller.tenant()));
         } catch (TransitSigner.TransitUnavailableException e) {
             throw unavailable("verified", e);
         }

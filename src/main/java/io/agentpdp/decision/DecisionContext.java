@@ -5,25 +5,33 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * What the database knows about one decision: the agent's registration and quarantine state, the
- * target's stored classification and owner, the referenced approval, the credential the caller says it
+ * What the database knows about one decision: the agent's and the tool's registration, the target
+ * system's case rule, the agent's quarantine state, the target's stored classification (this tenant's
+ * rules only), the referenced approval, the credential the caller says it
  * holds, and the agent's recent DENY and
  * decision counts for the quarantine triggers. Loaded in one round trip, together with the database's
  * clock, which is the decision's time.
  */
 record DecisionContext(boolean agentRegistered,
+                       boolean agentEnabled,
                        String agentOwner,
                        List<String> allowedTools,
                        List<String> homeSystems,
                        Integer maxChainDepth,
+                       Tool tool,
+                       String registeredSystemName,
+                       boolean systemCaseSensitive,
                        boolean quarantined,
-                       String targetOwnerTenant,
                        Classification storedClassification,
                        ApprovalState approval,
                        HeldCredential heldCredential,
                        long recentDenies,
                        long recentDecisions,
                        Instant databaseNow) {
+
+    /** The registered tool the call names (null when the tenant has not registered it). */
+    record Tool(String targetSystem, List<String> actionKinds, String riskTier, boolean readOnly, boolean destructive) {
+    }
 
     /** {@code expired} is judged by the database's clock, the same one that spends the approval. */
     record ApprovalState(UUID id, String status, String fingerprint, boolean expired, Instant consumedAt) {

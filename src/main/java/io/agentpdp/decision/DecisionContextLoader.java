@@ -14,6 +14,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 import io.agentpdp.audit.AuditTrail;
+import io.agentpdp.registry.Registry;
 
 /** Loads a {@link DecisionContext} with a single query, so a decision costs one database read. */
 @Component
@@ -30,13 +31,18 @@ class DecisionContextLoader {
      * UPDATE does) and the trigger windows (over decisions stamped with that same clock). A replica's own
      * clock, however far off, cannot make an expired approval valid or empty a window.
      */
-    DecisionContext load(String tenant, String agentId, String system, String resource, UUID approvalId,
+    DecisionContext load(String tenant, String agentId, String tool, Registry.Target target, UUID approvalId,
                          UUID heldCredentialDecision, Duration denyWindow, Duration rateWindow) {
         return jdbc.sql("""
                 select now() as db_now,
-                       a.agent_id is not null as registered, a.owner, a.allowed_tools, a.home_systems, a.max_chain_depth,
+                       a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
+                       a.home_systems, a.max_chain_depth,
+                       t.name is not null as tool_registered, t.target_system as tool_target_system,
+                       t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
+                       t.destructive as tool_destructive,
+                       sys.name as system_name, coalesce(sys.case_sensitive, false) as system_case_sensitive,
                        coalesce(q.active, false) as quarantined,
-                       rc.owner_tenant, rc.classification,
+                       rc.level as classification,
                        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
                        ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
                        held.decision_id as held_decision_id, held.task_id as held_task_id, held.policies as held_policies,
@@ -48,11 +54,22 @@ class DecisionContextLoader {
                        activity.denies, activity.decisions
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
+                left join tool t on t.tenant_id = :tenant and t.name = :tool
                 left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
+                -- An unregistered system is compared case-insensitively: folding only ever matches more rules.
                 left join lateral (
-                    select owner_tenant, classification from resource_classification
-                    where system = :system and starts_with(:resource, resource_prefix)
-                    order by length(resource_prefix) desc limit 1) rc on true
+                    select name, case_sensitive from target_system
+                    where tenant_id = :tenant and (name = :system or (not case_sensitive and name = :systemFolded))
+                    order by name = :system desc limit 1) sys on true
+                -- This tenant's rules only; a prefix covers itself and what lies below it on a segment boundary.
+                left join lateral (
+                    select r.level from classification_rule r
+                    where r.tenant_id = :tenant
+                      and ((coalesce(sys.case_sensitive, false) and r.system = :system
+                            and (r.resource_prefix = :resource or starts_with(:resource, r.resource_prefix || '/')))
+                        or (not coalesce(sys.case_sensitive, false) and r.system_folded = :systemFolded
+                            and (r.prefix_folded = :resourceFolded or starts_with(:resourceFolded, r.prefix_folded || '/'))))
+                    order by length(r.prefix_folded) desc limit 1) rc on true
                 left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
                 left join lateral (
                     select * from issued_credential
@@ -71,8 +88,11 @@ class DecisionContextLoader {
                 """)
                 .param("tenant", tenant)
                 .param("agent", agentId)
-                .param("system", system)
-                .param("resource", resource)
+                .param("tool", tool)
+                .param("system", target.system())
+                .param("resource", target.resource())
+                .param("systemFolded", target.systemFolded())
+                .param("resourceFolded", target.resourceFolded())
                 .param("approval", approvalId)
                 .param("held", heldCredentialDecision)
                 .param("denyMillis", denyWindow.toMillis())
@@ -94,14 +114,20 @@ class DecisionContextLoader {
                 rs.getBoolean("held_live"), rs.getLong("held_remaining_seconds"),
                 rs.getTimestamp("held_expires_at").toInstant(), rs.getInt("held_num_uses"),
                 rs.getBoolean("held_wrapped"), rs.getBoolean("held_reusable"), rs.getString("held_accessor_hash"));
+        DecisionContext.Tool tool = !rs.getBoolean("tool_registered") ? null : new DecisionContext.Tool(
+                rs.getString("tool_target_system"), strings(rs.getArray("tool_action_kinds")),
+                rs.getString("tool_risk_tier"), rs.getBoolean("tool_read_only"), rs.getBoolean("tool_destructive"));
         return new DecisionContext(
                 rs.getBoolean("registered"),
+                rs.getBoolean("agent_enabled"),
                 rs.getString("owner"),
                 strings(rs.getArray("allowed_tools")),
                 strings(rs.getArray("home_systems")),
                 rs.getObject("max_chain_depth", Integer.class),
+                tool,
+                rs.getString("system_name"),
+                rs.getBoolean("system_case_sensitive"),
                 rs.getBoolean("quarantined"),
-                rs.getString("owner_tenant"),
                 Classification.fromWire(rs.getString("classification")),
                 approval,
                 held,

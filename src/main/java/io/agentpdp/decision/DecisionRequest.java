@@ -15,6 +15,8 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 
+import io.agentpdp.registry.Registry;
+
 /**
  * The action context of an agent's intended tool call, as openapi.yaml's DecisionRequest. Identifiers
  * are plain ASCII so that look-alike or invisible Unicode cannot slip a tool name past the policy.
@@ -46,7 +48,7 @@ record DecisionRequest(
         return arguments == null || arguments.isNull() || arguments.isMissingNode() ? null : arguments;
     }
 
-    record Agent(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
+    record Agent(@NotNull @Pattern(regexp = Registry.AGENT_ID, message = Registry.AGENT_ID_MESSAGE) String id,
                  @Size(max = 8192) String workloadIdentityToken) {
         @Override
         public String toString() {
@@ -60,7 +62,8 @@ record DecisionRequest(
                 UUID parentDecisionId) {
     }
 
-    record Target(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String system,
+    /** Checked against the canonical syntax by the registry ({@link Registry#canonicalTarget}); refused when not canonical. */
+    record Target(@NotBlank @Size(max = 128) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String system,
                   @NotBlank @Size(max = 512) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String resource) {
     }
 

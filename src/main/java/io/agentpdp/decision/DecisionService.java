@@ -24,6 +24,7 @@ import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
+import io.agentpdp.registry.Registry;
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
 import tools.jackson.databind.json.JsonMapper;
@@ -38,6 +39,8 @@ class DecisionService {
 
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
     private static final String APPROVAL_INVALID = "approval_invalid";
+    static final String NON_CANONICAL_TARGET = "non_canonical_target";
+    private static final String NON_CANONICAL_TITLE = "Non-canonical target name";
 
     private final DecisionContextLoader contexts;
     private final PolicyEngine policy;
@@ -49,15 +52,17 @@ class DecisionService {
     private final DecisionMetrics metrics;
     private final RateLimiter rateLimiter;
     private final Approvals approvals;
+    private final Registry registry;
     private final Clock clock;
     private final TransactionTemplate transactions;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
-                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Clock clock,
-                    TransactionTemplate transactions) {
+                    DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Registry registry,
+                    Clock clock, TransactionTemplate transactions) {
         this.transactions = transactions;
         this.clock = clock;
+        this.registry = registry;
         this.metrics = metrics;
         this.rateLimiter = rateLimiter;
         this.database = database;
@@ -78,6 +83,7 @@ class DecisionService {
             return decision;
         } catch (Problems.ApiException e) {
             String reason = switch (e.status()) {
+                case 400 -> NON_CANONICAL_TITLE.equals(e.title()) ? NON_CANONICAL_TARGET : "arguments_invalid";
                 case 403 -> "forbidden";
                 case 429 -> "rate_limited";
                 default -> "unavailable";
@@ -104,6 +110,18 @@ class DecisionService {
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
 
+        Registry.Target target;
+        try {
+            target = registry.canonicalTarget(request.target().system(), request.target().resource());
+        } catch (Registry.NonCanonicalNameException e) {
+            // Never looked up raw: another spelling of a classified resource must not come out unclassified.
+            record(decisionId, caller, request, request.tenant(), null, request.dataClassification(),
+                    Verdict.deny(Cause.REFUSAL, NON_CANONICAL_TARGET), null, null, request.approvalId(), clock.instant());
+            throw new Problems.ApiException(400, NON_CANONICAL_TITLE,
+                    e.getMessage() + " Send the canonical name (docs/architecture.md, canonical resource names); the action is denied.",
+                    decisionId, null);
+        }
+
         // Arguments before anything else reads them: exact numbers, and valid under the tool's schema (400 otherwise).
         if (request.context() != null && request.context().containsKey("arguments")) {
             throw new Problems.ApiException(400, "Invalid request",
@@ -118,8 +136,8 @@ class DecisionService {
         DecisionContext context;
         long dbStart = System.nanoTime();
         try {
-            context = database.once(() -> contexts.load(request.tenant(), request.agent().id(),
-                    request.target().system(), request.target().resource(), request.approvalId(),
+            context = database.once(() -> contexts.load(request.tenant(), request.agent().id(), request.tool(),
+                    target, request.approvalId(),
                     request.heldCredential() == null ? null : request.heldCredential().decisionId(),
                     quarantine.denyWindow(), quarantine.rateWindow()));
             metrics.dependency("database", true, dbStart);
@@ -133,12 +151,16 @@ class DecisionService {
         Instant now = context.databaseNow();
         Clock databaseClock = Clock.offset(clock, Duration.between(clock.instant(), now));
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
+        // An approval binds the target as policy sees it: the registered system name, the resource folded when the
+        // system is case-insensitive.
         Approvals.Action action = new Approvals.Action(request.tenant(), request.agent().id(), request.task().id(),
                 request.task().intent(), request.tool(), arguments.toolSchemaVersion(), request.action().wire(),
-                request.target().system(), request.target().resource(), effective.wire(), request.argumentsOrNull());
+                context.registeredSystemName() != null ? context.registeredSystemName() : target.system(),
+                context.systemCaseSensitive() ? target.resource() : target.resourceFolded(), effective.wire(),
+                request.argumentsOrNull());
 
         Verdict verdict = context.quarantined() ? Verdict.deny(Cause.QUARANTINE, "quarantined")
-                : evaluate(caller, request, context, effective, action);
+                : evaluate(caller, request, target, context, effective, action);
         if (verdict.cause() == Cause.POLICY && !context.agentRegistered()) {
             // An id nobody registered: its record must not count towards any trigger, now or once registered.
             verdict = verdict.withCause(Cause.UNREGISTERED_AGENT);
@@ -338,11 +360,11 @@ class DecisionService {
                 verdict.cause());
     }
 
-    private Verdict evaluate(Caller caller, DecisionRequest request, DecisionContext context,
+    private Verdict evaluate(Caller caller, DecisionRequest request, Registry.Target target, DecisionContext context,
                              Classification effective, Approvals.Action action) {
         long opaStart = System.nanoTime();
         try {
-            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, context, effective, action));
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective, action));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
@@ -355,11 +377,12 @@ class DecisionService {
     }
 
     /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
-    private Map<String, Object> policyInput(Caller caller, DecisionRequest request, DecisionContext context,
-                                            Classification effective, Approvals.Action action) {
+    private Map<String, Object> policyInput(Caller caller, DecisionRequest request, Registry.Target requested,
+                                            DecisionContext context, Classification effective, Approvals.Action action) {
         Map<String, Object> agent = new LinkedHashMap<>();
         agent.put("id", request.agent().id());
         agent.put("registered", context.agentRegistered());
+        agent.put("enabled", context.agentRegistered() && context.agentEnabled());
         agent.put("owner", context.agentOwner());
         agent.put("allowed_tools", context.allowedTools());
         agent.put("home_systems", context.homeSystems());
@@ -378,17 +401,32 @@ class DecisionService {
         classification.put("stored", context.storedClassification() == null ? null : context.storedClassification().wire());
         classification.put("effective", effective.wire());
 
+        // A registered system is named as registered (folded when case-insensitive), so home systems compare alike.
+        boolean caseSensitive = context.systemCaseSensitive();
         Map<String, Object> target = new LinkedHashMap<>();
-        target.put("system", request.target().system());
-        target.put("resource", request.target().resource());
-        target.put("owner_tenant", context.targetOwnerTenant());
+        target.put("system", context.registeredSystemName() != null ? context.registeredSystemName() : requested.system());
+        target.put("resource", caseSensitive ? requested.resource() : requested.resourceFolded());
+
+        DecisionContext.Tool registeredTool = context.tool();
+        Map<String, Object> tool = new LinkedHashMap<>();
+        tool.put("name", request.tool());
+        tool.put("registered", registeredTool != null);
+        if (registeredTool != null) {
+            tool.put("target_system", registeredTool.targetSystem());
+            tool.put("targets_system", caseSensitive ? registeredTool.targetSystem().equals(requested.system())
+                    : Registry.fold(registeredTool.targetSystem()).equals(requested.systemFolded()));
+            tool.put("action_kinds", registeredTool.actionKinds());
+            tool.put("risk_tier", registeredTool.riskTier());
+            tool.put("read_only", registeredTool.readOnly());
+            tool.put("destructive", registeredTool.destructive());
+        }
 
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("tenant", request.tenant());
         input.put("caller", Map.of("subject", caller.subject(), "tenant", caller.tenant(), "scopes", List.copyOf(caller.scopes())));
         input.put("agent", agent);
         input.put("task", task);
-        input.put("tool", Map.of("name", request.tool()));
+        input.put("tool", tool);
         input.put("action", Map.of("kind", request.action().wire()));
         input.put("target", target);
         input.put("classification", classification);

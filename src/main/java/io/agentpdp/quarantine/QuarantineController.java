@@ -15,6 +15,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.agentpdp.registry.Registry;
 import io.agentpdp.security.Caller;
 
 /** security-admin's kill switch: quarantine, release, state and history, always within the caller's tenant. */
@@ -22,7 +23,8 @@ import io.agentpdp.security.Caller;
 @Validated
 class QuarantineController {
 
-    private static final String AGENT_ID = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
+    /** The one agent id grammar: every agent the registry can hold can be quarantined. */
+    private static final String AGENT_ID = Registry.AGENT_ID;
 
     private final Quarantine quarantine;
 

@@ -18,6 +18,8 @@ public record Caller(String subject, String tenant, Set<String> scopes, Principa
     public static final String DECIDE = "decide";
     public static final String APPROVER = "approver";
     public static final String SECURITY_ADMIN = "security-admin";
+    /** Writes the tenant's registry (agents, tools, systems, enforcement points, classification rules). */
+    public static final String REGISTRY_ADMIN = "registry-admin";
 
     public boolean hasScope(String scope) {
         return scopes.contains(scope);

@@ -114,6 +114,12 @@ class SecurityConfig implements WebMvcConfigurer {
                         .requestMatchers(HttpMethod.GET, "/v1/audit/verify", "/v1/audit/checkpoints")
                         .hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers(HttpMethod.POST, "/v1/audit/checkpoints").hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        // The registry: registry-admin writes (and reads what it writes); security-admin reads.
+                        .requestMatchers(HttpMethod.GET, "/v1/registry/**")
+                        .hasAnyAuthority(scope(Caller.REGISTRY_ADMIN), scope(Caller.SECURITY_ADMIN))
+                        .requestMatchers(HttpMethod.POST, "/v1/registry/**").hasAuthority(scope(Caller.REGISTRY_ADMIN))
+                        .requestMatchers(HttpMethod.PUT, "/v1/registry/**").hasAuthority(scope(Caller.REGISTRY_ADMIN))
+                        .requestMatchers(HttpMethod.DELETE, "/v1/registry/**").hasAuthority(scope(Caller.REGISTRY_ADMIN))
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth

@@ -66,7 +66,9 @@ class RequestLimitsFilter extends OncePerRequestFilter {
             if (name.isEmpty()) {
                 return "The query string is malformed.";
             }
-            if (value.isEmpty()) {
+            // Only reads take query parameters here (POST endpoints check their own): a method the path does
+            // not support must still get its 405, whatever its query string says.
+            if (value.isEmpty() && ("GET".equals(request.getMethod()) || "HEAD".equals(request.getMethod()))) {
                 return "Query parameter '" + decode(name) + "' has no value.";
             }
         }

@@ -85,6 +85,34 @@ class ApprovalBindingTest extends ApprovalTestBase {
     }
 
     @Test
+    void argumentsAreCheckedAgainstTheRegisteredSchemaAndSensitiveFieldsNeverShown() {
+        String tenant = tenantWithAgent();
+        asOwner().sql("update tool set argument_schema = ?, version = version + 1 where tenant_id = ? and name = 'payments.transfer'")
+                .params("""
+                        {"type": "object", "required": ["amount", "currency", "to"], "additionalProperties": false,
+                         "properties": {"amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000},
+                                        "currency": {"enum": ["EUR", "USD"]},
+                                        "to": {"type": "object", "properties": {"iban": {"type": "string", "x-sensitive": true},
+                                                                                "name": {"type": "string"}}}}}""", tenant)
+                .update();
+        Api.Answer invalid = api().post("/v1/decisions", TestJwts.token(GATEWAY, tenant, "decide"), payment(tenant, -5));
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.body()).contains("payments.transfer", "amount");
+
+        String id = stepUp(tenant, payment(tenant, 10));
+        JsonNode view = get(tenant, id).json();
+        assertThat(view.path("tool_schema_version").asString()).isNotBlank();
+        assertThat(view.path("arguments").path("to").path("iban").asString()).isEqualTo("[redacted]");
+        assertThat(view.path("arguments").path("to").path("name").asString()).isEqualTo("Landlord");
+        assertThat(view.toString()).doesNotContain("DE89370400440532013000");
+        // A new schema version invalidates the approval given under the old one.
+        approve(tenant, id, "bob");
+        approve(tenant, id, "carol");
+        asOwner().sql("update tool set version = version + 1 where tenant_id = ? and name = 'payments.transfer'").param(tenant).update();
+        assertThat(reasons(decide(tenant, with(payment(tenant, 10), "approval_id", id)))).contains("approval_mismatch");
+    }
+
+    @Test
     void approversSeeWhatTheyApprove() {
         String tenant = tenantWithAgent();
         String id = stepUp(tenant, payment(tenant, 10));

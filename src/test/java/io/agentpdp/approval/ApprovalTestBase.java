@@ -21,6 +21,7 @@ abstract class ApprovalTestBase extends IntegrationTest {
         String tenant = newTenant();
         registerAgent(tenant, "agent-7", OWNER,
                 new String[] {"crm.contacts.read", "crm.contacts.delete", "payments.transfer"}, new String[] {"crm"});
+        registerTool(tenant, "payments.transfer", "bank");
         return tenant;
     }
 

@@ -27,10 +27,11 @@ class PolicyEngineTest {
         return Map.of(
                 "tenant", "acme",
                 "caller", Map.of("subject", "gw", "tenant", "acme", "scopes", List.of("decide")),
-                "agent", Map.of("id", "a", "registered", true, "owner", "o", "allowed_tools", List.of("crm.read"),
+                "agent", Map.of("id", "a", "registered", true, "enabled", true, "owner", "o", "allowed_tools", List.of("crm.read"),
                         "home_systems", List.of("crm"), "workload_identity_present", false),
                 "task", Map.of("id", "t", "intent", "i", "chain_depth", 0),
-                "tool", Map.of("name", "crm.read"),
+                "tool", Map.of("name", "crm.read", "registered", true, "target_system", "crm", "targets_system", true,
+                        "action_kinds", List.of("read")),
                 "action", Map.of("kind", "read"),
                 "target", Map.of("system", "crm", "resource", "x"),
                 "classification", Map.of("declared", "internal", "effective", "internal"),

@@ -67,6 +67,44 @@ public final class Api {
         return send(path, Request.Method.GET, token, ACCEPT, null, null);
     }
 
+    /** An answer with its response headers (ETag, Location, ...). */
+    public record Exchange(Answer answer, java.net.http.HttpHeaders headers) {
+        public String header(String name) {
+            return headers.firstValue(name).orElse(null);
+        }
+    }
+
+    /**
+     * Any request with extra headers (If-Match, ...) and an optional JSON (or, given a String and a
+     * Content-Type header, raw) body; the answer is held to the contract like every other.
+     */
+    public Exchange exchange(String method, String path, String token, java.util.Map<String, String> headers, Object body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).header("Accept", ACCEPT);
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        headers.forEach(request::header);
+        if (body != null && !headers.containsKey("Content-Type")) {
+            request.header("Content-Type", "application/json");
+        }
+        String text = body == null ? null : body instanceof String s ? s : JSON.writeValueAsString(body);
+        request.method(method, text == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(text));
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            String type = response.headers().firstValue("Content-Type").orElse("");
+            JsonNode json = type.toLowerCase(Locale.ROOT).contains("json") && !response.body().isEmpty()
+                    ? JSON.readTree(response.body()) : null;
+            Answer answer = new Answer(response.statusCode(), type, response.body(), json, response.headers());
+            assertHonoursContract(path, Request.Method.valueOf(method), answer);
+            return new Exchange(answer, response.headers());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     private Answer send(String path, Request.Method method, String token, String accept, String contentType,
                         HttpRequest.BodyPublisher body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))

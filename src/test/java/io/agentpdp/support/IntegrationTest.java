@@ -14,6 +14,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import io.agentpdp.AgentPdpApplication;
+import io.agentpdp.registry.Registry;
 
 /**
  * Base of the integration tests: the whole PDP on a random port, wired to the real OPA, Vault and
@@ -97,16 +98,44 @@ public abstract class IntegrationTest {
         return "t-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    /** Registers an agent with its tool manifest and home systems. */
+    /**
+     * Registers an agent with its tool manifest and home systems, and each of its tools (if not yet
+     * registered in the tenant) as acting on the first home system with every action kind. Tests of other
+     * features seed by SQL; the registry API itself is tested in io.agentpdp.registry.
+     */
     protected void registerAgent(String tenant, String agentId, String owner, String[] tools, String[] homeSystems) {
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, ?, ?, ?)")
                 .params(tenant, agentId, owner, tools, homeSystems)
                 .update();
+        for (String tool : tools) {
+            jdbc.sql("""
+                    insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
+                    values (?, ?, ?, array['read', 'write', 'delete', 'execute', 'payment', 'privilege_grant', 'secret_read'],
+                            'low', 'test')
+                    on conflict do nothing""")
+                    .params(tenant, tool, homeSystems.length > 0 ? homeSystems[0] : "crm")
+                    .update();
+        }
     }
 
-    protected void classify(String ownerTenant, String system, String prefix, String classification) {
-        jdbc.sql("insert into resource_classification (owner_tenant, system, resource_prefix, classification) values (?, ?, ?, ?)")
-                .params(ownerTenant, system, prefix, classification)
+    /** Registers (or re-targets) a tool of {@code tenant} acting on {@code system}, with every action kind. */
+    protected void registerTool(String tenant, String tool, String system) {
+        jdbc.sql("""
+                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
+                values (?, ?, ?, array['read', 'write', 'delete', 'execute', 'payment', 'privilege_grant', 'secret_read'],
+                        'low', 'test')
+                on conflict (tenant_id, name) do update set target_system = excluded.target_system""")
+                .params(tenant, tool, system)
+                .update();
+    }
+
+    /** A classification rule of {@code tenant}: {@code prefix} (canonical, no trailing '/') and below it. */
+    protected void classify(String tenant, String system, String prefix, String classification) {
+        jdbc.sql("""
+                insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded,
+                    level, updated_by)
+                values (?, gen_random_uuid(), ?, ?, ?, ?, ?, 'test')""")
+                .params(tenant, system, prefix, Registry.fold(system), Registry.fold(prefix), classification)
                 .update();
     }
 

@@ -1,0 +1,16 @@
+package io.agentpdp.registry;
+
+import java.util.Locale;
+
+/** The kinds of registry entries, as the change log names them. */
+enum Kind {
+    AGENT, TOOL, SYSTEM, ENFORCEMENT_POINT, CLASSIFICATION;
+
+    String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    static Kind fromWire(String value) {
+        return valueOf(value.toUpperCase(Locale.ROOT));
+    }
+}
