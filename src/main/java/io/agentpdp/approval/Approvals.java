@@ -134,7 +134,9 @@ public class Approvals {
         if (facts.isEmpty() || facts.get().argumentSchema() == null) {
             return new CheckedArguments(null, arguments);
         }
-        List<String> violations = schemas.violations(facts.get().argumentSchema(), arguments);
+        // A call without arguments has an empty parameter set: the schema's required fields still apply.
+        List<String> violations = schemas.violations(facts.get().argumentSchema(),
+                arguments == null ? json.createObjectNode() : arguments);
         if (!violations.isEmpty()) {
             throw new Problems.ApiException(400, "Invalid request", "The arguments do not match the argument schema of tool '"
                     + tool + "' (version " + facts.get().schemaVersion() + "): " + String.join("; ", violations));

@@ -130,8 +130,15 @@ class DecisionService {
         if (request.arguments() != null && !request.arguments().isNull() && !request.arguments().isObject()) {
             throw new Problems.ApiException(400, "Invalid request", "'arguments' must be a JSON object.");
         }
-        Approvals.CheckedArguments arguments = approvals.checkArguments(request.tenant(), request.tool(),
-                request.argumentsOrNull());
+        Approvals.CheckedArguments arguments;
+        try {
+            // The tool's schema may come from the database (the registry): its outage is the store's outage.
+            arguments = database.once(() -> approvals.checkArguments(request.tenant(), request.tool(),
+                    request.argumentsOrNull()));
+        } catch (DataAccessException e) {
+            throw new Problems.ApiException(503, "Decision store unavailable",
+                    "The tool's argument schema could not be read; the action is denied.", null, e);
+        }
 
         DecisionContext context;
         long dbStart = System.nanoTime();

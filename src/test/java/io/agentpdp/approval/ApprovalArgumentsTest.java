@@ -66,6 +66,26 @@ class ApprovalArgumentsTest {
     }
 
     @Test
+    void aCallWithoutArgumentsIsCheckedAsAnEmptyObject() {
+        Approvals.Directory optional = new Approvals.Directory() {
+            @Override
+            public Optional<Approvals.ToolFacts> tool(String tenant, String tool) {
+                return Optional.of(new Approvals.ToolFacts("1", JSON.readTree("{\"type\": \"object\"}")));
+            }
+
+            @Override
+            public Principal agentOwner(String tenant, String agentId, String storedOwner) {
+                return null;
+            }
+        };
+        Approvals lenient = new Approvals(null, null, null, null, JSON, optional, new Principals("https://idp.test", Set.of()), null);
+        assertThat(lenient.checkArguments("t1", "crm.contacts.read", null).toolSchemaVersion()).isEqualTo("1");
+        // ... while the required fields of a schema still apply.
+        assertThatThrownBy(() -> approvals.checkArguments("t1", "payments.transfer", null))
+                .isInstanceOf(Problems.ApiException.class);
+    }
+
+    @Test
     void aToolWithoutSchemaTakesAnyExactArguments() {
         Approvals.CheckedArguments checked = approvals.checkArguments("t1", "crm.contacts.delete", JSON.readTree("{\"x\": 1}"));
         assertThat(checked.toolSchemaVersion()).isNull();
