@@ -50,7 +50,7 @@ public class Approvals {
 
     /**
      * What the approval module needs to know from the registry: a tool's argument schema and the principal
-     * who owns an agent. The default ({@link TableDirectory}) reads today's tables; the registry provides
+     * who owns an agent. The registry provides
      * its own implementation once merged.
      */
     public interface Directory {
