@@ -50,8 +50,7 @@ public class Approvals {
 
     /**
      * What the approval module needs to know from the registry: a tool's argument schema and the principal
-     * who owns an agent. The registry provides
-     * its own implementation once merged.
+     * who owns an agent. Implemented by the registry ({@code registry.RegistryDirectory}).
      */
     public interface Directory {
 
