@@ -151,13 +151,13 @@ PDP_URL="$API" PDP_TOKEN_FILE="$ADMIN_TOKEN_FILE" "$REPO_ROOT/scripts/registry-a
   || die "the demo registry could not be applied"
 
 # --- self-check -----------------------------------------------------------------------------------
-decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION
-  printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s"}' \
-    "help a customer" "$1" "$2" "$3" "$4"
+decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION ARGUMENTS (the call's parameters, checked against the tool's schema)
+  printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s","arguments":%s}' \
+    "help a customer" "$1" "$2" "$3" "$4" "$5"
 }
-READ_BODY="$(decision_body crm.contacts.read read contacts/42 internal)"
-DELETE_BODY="$(decision_body crm.contacts.delete delete contacts/42 internal)"
-VIP_BODY="$(decision_body crm.contacts.read read contacts/vip/7 internal)"
+READ_BODY="$(decision_body crm.contacts.read read contacts/42 internal '{"contact_id":"42"}')"
+DELETE_BODY="$(decision_body crm.contacts.delete delete contacts/42 internal '{"contact_id":"42"}')"
+VIP_BODY="$(decision_body crm.contacts.read read contacts/vip/7 internal '{"contact_id":"vip/7"}')"
 
 decide() { # BODY -> the PDP's answer
   curl -sS -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -H 'Content-Type: application/json' \

@@ -46,7 +46,8 @@ class AppRolePrivilegesTest extends IntegrationTest {
         UPDATABLE.put("resource_classification", Set.of());
         UPDATABLE.put("quarantine", Set.of("active", "reason", "changed_by", "changed_at", "quarantined_by"));
         UPDATABLE.put("quarantine_event", Set.of());
-        UPDATABLE.put("approval", Set.of("status", "status_reason", "decided_at", "consumed_at", "expires_at"));
+        UPDATABLE.put("approval", Set.of("status", "status_reason", "decided_at", "consumed_at", "expires_at", "mint_retries",
+                "reminded_at"));
         UPDATABLE.put("approval_vote", Set.of());
         UPDATABLE.put("decision_record", Set.of());
         UPDATABLE.put("issued_credential", Set.of("revoke_requested_at", "revoked_at", "revocation_attempts",

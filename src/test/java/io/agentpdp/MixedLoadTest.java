@@ -25,10 +25,12 @@ import io.agentpdp.support.TestJwts;
 // Each approved action is replayed once on purpose (a DENY), and some agents get 180 decisions within the
 // minute: with the default triggers they would (rightly) be quarantined, which QuarantineTest covers. Likewise
 // its three approvers vote on every STEP_UP as fast as they can, past the default per-caller API limit
-// (ApiRateLimitTest covers that).
+// (ApiRateLimitTest covers that). Its 600 STEP_UPs through one gateway are past the default approval creation
+// limits, too (ApprovalRecoveryTest covers those).
 @org.springframework.test.context.TestPropertySource(properties = {"pdp.quarantine.deny-threshold=100000",
         "pdp.quarantine.rate-threshold=100000", "pdp.api-limits.caller-burst=100000",
-        "pdp.api-limits.tenant-burst=100000"})
+        "pdp.api-limits.tenant-burst=100000", "pdp.approval.creation-agent-burst=100000",
+        "pdp.approval.creation-caller-burst=100000"})
 class MixedLoadTest extends IntegrationTest {
 
     private static final int DECISIONS = 2400;

@@ -6,8 +6,8 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 /**
- * Marks open approval requests past their expiry as EXPIRED, with an audit event and a webhook
- * notification. Only bookkeeping: the decide path treats an expired request as expired on its own.
+ * Marks open approval requests past their expiry as EXPIRED, and reminds the approvers of pending ones
+ * about to expire, each with an audit event and a webhook notification. Only bookkeeping: the decide path treats an expired request as expired on its own.
  */
 @Component
 class ApprovalSweeper {
@@ -32,6 +32,10 @@ class ApprovalSweeper {
                     log.info("Expired {} approval request(s)", expired);
                 }
             } while (expired == BATCH);
+            int reminded;
+            do {
+                reminded = approvals.remindDue(BATCH);
+            } while (reminded == BATCH);
         } catch (RuntimeException e) {
             log.warn("Approval sweep failed; retrying at the next interval: {}", e.getMessage());
         }

@@ -11,7 +11,11 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import io.agentpdp.security.Caller;
+import io.agentpdp.security.Principal;
+import io.agentpdp.security.Principals;
 import io.agentpdp.web.Problems;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The step-up approval workflow, the one entry point of this feature. The decision flow opens a
@@ -26,18 +30,67 @@ public class Approvals {
     private final TransactionTemplate tx;
     private final ApprovalEvents events;
     private final ApprovalProperties properties;
+    private final JsonMapper json;
+    private final Directory directory;
+    private final Principals principals;
+    private final ApprovalRateLimiter rateLimiter;
+    private final ArgumentSchemas schemas = new ArgumentSchemas();
 
-    Approvals(JdbcClient jdbc, TransactionTemplate tx, ApprovalEvents events, ApprovalProperties properties) {
+    Approvals(JdbcClient jdbc, TransactionTemplate tx, ApprovalEvents events, ApprovalProperties properties,
+              JsonMapper json, Directory directory, Principals principals, ApprovalRateLimiter rateLimiter) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.events = events;
         this.properties = properties;
+        this.json = json;
+        this.directory = directory;
+        this.principals = principals;
+        this.rateLimiter = rateLimiter;
     }
 
-    /** What a STEP_UP asks a human to approve: the action, bound by its fingerprint. */
-    public record Request(String tenant, String agentId, String taskId, String tool, String action,
-                          String targetHash, String classification, String fingerprint, int requiredApprovals,
-                          String requestedBy, String agentOwner, UUID decisionId) {
+    /**
+     * What the approval module needs to know from the registry: a tool's argument schema and the principal
+     * who owns an agent. Implemented by the registry ({@code registry.RegistryDirectory}).
+     */
+    public interface Directory {
+
+        /** The tool's argument schema and its version, or empty when the tool has none registered. */
+        Optional<ToolFacts> tool(String tenant, String tool);
+
+        /**
+         * The principal owning the agent, or null when it has none. {@code storedOwner} is what the decision's
+         * context read for it ({@code agent.owner}).
+         */
+        Principal agentOwner(String tenant, String agentId, String storedOwner);
+    }
+
+    /** A registered tool's argument schema (a JSON Schema object) and the version it has in the registry. */
+    public record ToolFacts(String schemaVersion, JsonNode argumentSchema) {
+    }
+
+    /**
+     * The action of one tool call, exactly as an approval binds it (its fingerprint, {@link ActionBinding}).
+     * {@code arguments} are the call's parameters as parsed, numbers exact; null when the call has none.
+     */
+    public record Action(String tenant, String agentId, String taskId, String taskIntent, String tool,
+                         String toolSchemaVersion, String action, String targetSystem, String targetResource,
+                         String classification, JsonNode arguments) {
+    }
+
+    /** A call's arguments after {@link #checkArguments}: the tool's schema version and the approvers' view. */
+    public record CheckedArguments(String toolSchemaVersion, JsonNode shown) {
+    }
+
+    /** What a STEP_UP asks a human to approve: the action, the policy's reasons, who asks, how many must agree. */
+    public record Request(Action action, JsonNode shownArguments, List<String> policyReasons, int requiredApprovals,
+                          Principal requestedBy, String storedAgentOwner, UUID decisionId) {
+    }
+
+    /** More approval requests than {@code pdp.approval.creation-*} allows for this agent or enforcement point. */
+    public static final class RateLimitedException extends RuntimeException {
+        RateLimitedException(String message) {
+            super(message);
+        }
     }
 
     /** The open request a STEP_UP answer names. */
@@ -65,29 +118,66 @@ public class Approvals {
     }
 
     /**
+     * Checks a call's arguments before policy: every number must be one a double holds exactly (RFC 8785
+     * hashes numbers as doubles), and when the tool has a registered argument schema they must be valid
+     * against it. Throws a 400 problem otherwise. Returns the schema version the approval binds and the
+     * arguments as approvers may see them (sensitive fields redacted).
+     */
+    public CheckedArguments checkArguments(String tenant, String tool, JsonNode arguments) {
+        String inexact = ActionBinding.inexactNumber(arguments);
+        if (inexact != null) {
+            throw new Problems.ApiException(400, "Invalid request", "The number at 'arguments" + inexact
+                    + "' cannot be represented exactly as an IEEE 754 double (RFC 8785); send it as a string.");
+        }
+        Optional<ToolFacts> facts = directory.tool(tenant, tool);
+        if (facts.isEmpty() || facts.get().argumentSchema() == null) {
+            return new CheckedArguments(null, arguments);
+        }
+        // A call without arguments has an empty parameter set: the schema's required fields still apply.
+        List<String> violations = schemas.violations(facts.get().argumentSchema(),
+                arguments == null ? json.createObjectNode() : arguments);
+        if (!violations.isEmpty()) {
+            throw new Problems.ApiException(400, "Invalid request", "The arguments do not match the argument schema of tool '"
+                    + tool + "' (version " + facts.get().schemaVersion() + "): " + String.join("; ", violations));
+        }
+        return new CheckedArguments(facts.get().schemaVersion(),
+                ArgumentSchemas.redacted(facts.get().argumentSchema(), arguments));
+    }
+
+    /** The fingerprint an approval for {@code action} carries: RFC 8785 canonical SHA-256 ({@link ActionBinding}). */
+    public String fingerprint(Action action) {
+        return ActionBinding.fingerprint(json, action);
+    }
+
+    /**
      * Opens the approval request for an action, or returns the one already open for the same
      * fingerprint (idempotent: one open request per action). A stale open request past its expiry is
-     * expired first, so that it never blocks a new one.
+     * expired first, so that it never blocks a new one. A new request takes a token from the agent's and
+     * the requesting enforcement point's creation buckets, or is refused ({@link RateLimitedException}).
+     * Joins the caller's transaction: the decision flow opens it in the transaction that records the
+     * STEP_UP, so a STEP_UP whose record fails leaves no request behind.
      */
     public Ticket request(Request r) {
+        Action a = r.action();
+        String fingerprint = fingerprint(a);
+        Principal owner = directory.agentOwner(a.tenant(), a.agentId(), r.storedAgentOwner());
         ApprovalRow row = tx.execute(status -> {
             expire("tenant_id = :tenant and fingerprint = :fingerprint and status in ('PENDING', 'APPROVED')"
-                    + " and expires_at <= now()", Map.of("tenant", r.tenant(), "fingerprint", r.fingerprint()));
+                    + " and expires_at <= now()", Map.of("tenant", a.tenant(), "fingerprint", fingerprint));
             // Another request may win the insert and then be decided at once: look again a few times.
             for (int attempt = 0; attempt < 3; attempt++) {
-                Optional<ApprovalRow> inserted = insert(r);
-                if (inserted.isPresent()) {
-                    events.record(inserted.get(), "REQUESTED", r.requestedBy(), "decision " + r.decisionId());
-                    return inserted.get();
-                }
-                Optional<ApprovalRow> open = jdbc.sql("select " + ApprovalRow.COLUMNS + " from approval"
-                                + " where tenant_id = :tenant and fingerprint = :fingerprint and status in ('PENDING', 'APPROVED')")
-                        .param("tenant", r.tenant())
-                        .param("fingerprint", r.fingerprint())
-                        .query(ApprovalRow::map)
-                        .optional();
+                Optional<ApprovalRow> open = open(a.tenant(), fingerprint);
                 if (open.isPresent()) {
                     return open.get();
+                }
+                if (attempt == 0 && !rateLimiter.tryAcquire(a.tenant(), a.agentId(), r.requestedBy().id())) {
+                    throw new RateLimitedException("approval requests of agent " + a.agentId() + " or enforcement point "
+                            + r.requestedBy().id() + " exceed the creation rate");
+                }
+                Optional<ApprovalRow> inserted = insert(r, fingerprint, owner);
+                if (inserted.isPresent()) {
+                    events.record(inserted.get(), "REQUESTED", r.requestedBy().id(), "decision " + r.decisionId());
+                    return inserted.get();
                 }
             }
             throw new IllegalStateException("No open approval request could be created or found");
@@ -95,28 +185,47 @@ public class Approvals {
         return new Ticket(row.id(), row.status(), row.expiresAt(), row.requiredApprovals());
     }
 
-    private Optional<ApprovalRow> insert(Request r) {
+    private Optional<ApprovalRow> open(String tenant, String fingerprint) {
+        return jdbc.sql("select " + ApprovalRow.COLUMNS + " from approval"
+                        + " where tenant_id = :tenant and fingerprint = :fingerprint and status in ('PENDING', 'APPROVED')"
+                        + " and expires_at > now()")
+                .param("tenant", tenant)
+                .param("fingerprint", fingerprint)
+                .query(ApprovalRow::map)
+                .optional();
+    }
+
+    private Optional<ApprovalRow> insert(Request r, String fingerprint, Principal owner) {
+        Action a = r.action();
         return jdbc.sql("""
                 insert into approval (id, tenant_id, agent_id, task_id, tool, action, target_hash, classification,
-                    fingerprint, status, required_approvals, requested_by, agent_owner, decision_id, expires_at)
+                    fingerprint, status, required_approvals, requested_by, agent_owner, decision_id, expires_at,
+                    task_intent, tool_schema_version, target_system, target_resource, arguments, policy_reasons)
                 values (:id, :tenant, :agent, :task, :tool, :action, :targetHash, :classification, :fingerprint,
-                    'PENDING', :required, :requestedBy, :owner, :decision, now() + :ttlMillis * interval '1 millisecond')
+                    'PENDING', :required, :requestedBy, :owner, :decision, now() + :ttlMillis * interval '1 millisecond',
+                    :intent, :schemaVersion, :system, :resource, cast(:arguments as jsonb), :reasons)
                 on conflict do nothing
                 returning\s""" + ApprovalRow.COLUMNS)
                 .param("id", UUID.randomUUID())
-                .param("tenant", r.tenant())
-                .param("agent", r.agentId())
-                .param("task", r.taskId())
-                .param("tool", r.tool())
-                .param("action", r.action())
-                .param("targetHash", r.targetHash())
-                .param("classification", r.classification())
-                .param("fingerprint", r.fingerprint())
+                .param("tenant", a.tenant())
+                .param("agent", a.agentId())
+                .param("task", a.taskId())
+                .param("tool", a.tool())
+                .param("action", a.action())
+                .param("targetHash", ActionBinding.targetHash(json, a))
+                .param("classification", a.classification())
+                .param("fingerprint", fingerprint)
                 .param("required", r.requiredApprovals())
-                .param("requestedBy", r.requestedBy())
-                .param("owner", r.agentOwner())
+                .param("requestedBy", r.requestedBy().id())
+                .param("owner", owner == null ? null : owner.id())
                 .param("decision", r.decisionId())
                 .param("ttlMillis", properties.pendingTtl().toMillis())
+                .param("intent", a.taskIntent())
+                .param("schemaVersion", a.toolSchemaVersion())
+                .param("system", a.targetSystem())
+                .param("resource", a.targetResource())
+                .param("arguments", r.shownArguments() == null ? null : json.writeValueAsString(r.shownArguments()))
+                .param("reasons", r.policyReasons().toArray(String[]::new))
                 .query(ApprovalRow::map)
                 .optional();
     }
@@ -125,7 +234,9 @@ public class Approvals {
      * Spends an approved request for the action with {@code fingerprint}: one conditional update, so
      * of any number of concurrent attempts exactly one succeeds. Call it before minting a credential.
      */
-    public Consumption consume(String tenant, UUID id, String fingerprint, String consumer, UUID decisionId) {
+    public Consumption consume(Action action, UUID id, Principal consumer, UUID decisionId) {
+        String tenant = action.tenant();
+        String fingerprint = fingerprint(action);
         return tx.execute(status -> {
             Optional<ApprovalRow> consumed = jdbc.sql("""
                     update approval set status = 'CONSUMED', consumed_at = now(), status_reason = :reason
@@ -139,7 +250,7 @@ public class Approvals {
                     .query(ApprovalRow::map)
                     .optional();
             if (consumed.isPresent()) {
-                events.record(consumed.get(), "CONSUMED", consumer, "decision " + decisionId);
+                events.record(consumed.get(), "CONSUMED", consumer.id(), "decision " + decisionId);
                 return Consumption.CONSUMED;
             }
             return find(tenant, id).map(row -> switch (row.status()) {
@@ -149,6 +260,32 @@ public class Approvals {
                 default -> Consumption.NOT_APPROVED;
             }).orElse(Consumption.UNKNOWN);
         });
+    }
+
+    /**
+     * Gives an approval spent by {@code decisionId} back, because that decision's credential could not be
+     * minted: the approved action may be retried once more without a new vote, within the approval's
+     * remaining lifetime. Only once per approval ({@code mint_retries}); returns whether it was given back.
+     */
+    public boolean restoreAfterMintFailure(String tenant, UUID id, UUID decisionId) {
+        Boolean restored = tx.execute(status -> {
+            Optional<ApprovalRow> row = jdbc.sql("""
+                    update approval set status = 'APPROVED', consumed_at = null, mint_retries = mint_retries + 1,
+                        status_reason = :reason
+                    where id = :id and tenant_id = :tenant and status = 'CONSUMED' and status_reason = :consumedBy
+                      and mint_retries < 1
+                    returning\s""" + ApprovalRow.COLUMNS)
+                    .param("reason", "credential_unavailable: one retry granted")
+                    .param("id", id)
+                    .param("tenant", tenant)
+                    .param("consumedBy", "consumed by decision " + decisionId)
+                    .query(ApprovalRow::map)
+                    .optional();
+            row.ifPresent(r -> events.record(r, "RESTORED", ApprovalEvents.PDP,
+                    "decision " + decisionId + ": credential could not be minted"));
+            return row.isPresent();
+        });
+        return Boolean.TRUE.equals(restored);
     }
 
     /**
@@ -205,7 +342,7 @@ public class Approvals {
                 .query((rs, n) -> new ApprovalView.Vote(rs.getString("approver"), rs.getString("verdict"),
                         rs.getString("comment"), rs.getTimestamp("at").toInstant()))
                 .list();
-        return ApprovalView.of(row, votes);
+        return ApprovalView.of(json, row, votes);
     }
 
     ApprovalView.Page list(Caller caller, String status, String agentId, int page, int size) {
@@ -226,7 +363,7 @@ public class Approvals {
                 .query(ApprovalRow::map)
                 .list()
                 .stream()
-                .map(row -> ApprovalView.of(row, null))
+                .map(row -> ApprovalView.of(json, row, null))
                 .toList();
         return new ApprovalView.Page(items, page, size, total);
     }
@@ -247,7 +384,7 @@ public class Approvals {
             if (row == null) {
                 return Vote.NOT_FOUND;
             }
-            if (caller.subject().equals(row.requestedBy()) || caller.subject().equals(row.agentOwner())) {
+            if (isRequesterOrOwner(caller.principal(), row)) {
                 return Vote.SELF_APPROVAL;
             }
             if (ApprovalRow.EXPIRED.equals(row.status())) {
@@ -260,17 +397,17 @@ public class Approvals {
             int inserted = jdbc.sql("insert into approval_vote (approval_id, approver, verdict, comment)"
                             + " values (:id, :approver, :verdict, :comment) on conflict do nothing")
                     .param("id", id)
-                    .param("approver", caller.subject())
+                    .param("approver", caller.principal().id())
                     .param("verdict", approve ? "APPROVE" : "DENY")
                     .param("comment", comment)
                     .update();
             if (inserted == 0) {
                 return Vote.DUPLICATE;
             }
-            events.record(row, "VOTED", caller.subject(), (approve ? "approve: " : "deny: ") + comment);
+            events.record(row, "VOTED", caller.principal().id(), (approve ? "approve: " : "deny: ") + comment);
             if (!approve) {
                 transition(row, "DENIED", "status = 'DENIED', decided_at = now(), status_reason = :reason",
-                        caller.subject(), comment, null);
+                        caller.principal().id(), comment, null);
                 return Vote.RECORDED;
             }
             long approvals = jdbc.sql("select count(*) from approval_vote where approval_id = :id and verdict = 'APPROVE'")
@@ -280,7 +417,7 @@ public class Approvals {
             if (approvals >= row.requiredApprovals()) {
                 transition(row, "APPROVED", "status = 'APPROVED', decided_at = now(), status_reason = :reason,"
                                 + " expires_at = now() + :ttlMillis * interval '1 millisecond'",
-                        caller.subject(), comment, properties.approvedTtl().toMillis());
+                        caller.principal().id(), comment, properties.approvedTtl().toMillis());
             }
             return Vote.RECORDED;
         });
@@ -295,6 +432,26 @@ public class Approvals {
     }
 
     private enum Vote { NOT_FOUND, SELF_APPROVAL, CLOSED, DUPLICATE, RECORDED }
+
+    /**
+     * Separation of duties, on canonical principals only: {@code Alice} is {@code alice} where the issuer
+     * folds case. A stored party that is no canonical principal any more counts as the voter (fail closed).
+     */
+    private boolean isRequesterOrOwner(Principal voter, ApprovalRow row) {
+        for (String party : new String[] {row.requestedBy(), row.agentOwner()}) {
+            if (party == null) {
+                continue;
+            }
+            try {
+                if (voter.equals(principals.stored(party))) {
+                    return true;
+                }
+            } catch (IllegalArgumentException e) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private void transition(ApprovalRow row, String event, String assignments, String actor, String reason, Long ttlMillis) {
         var statement = jdbc.sql("update approval set " + assignments + " where id = :id and status = 'PENDING' returning "
@@ -326,6 +483,26 @@ public class Approvals {
     int expireDue(int batch) {
         Integer count = tx.execute(status -> expire("id in (select id from approval where status in ('PENDING', 'APPROVED')"
                 + " and expires_at <= now() order by expires_at limit :batch for update skip locked)", Map.of("batch", batch)));
+        return count == null ? 0 : count;
+    }
+
+    /**
+     * Reminds the approvers of pending requests that expire within {@code pdp.approval.reminder-before}: one
+     * REMINDER event (and notification) per request, ever. Returns how many.
+     */
+    int remindDue(int batch) {
+        Integer count = tx.execute(status -> {
+            List<ApprovalRow> due = jdbc.sql("update approval set reminded_at = now() where id in (select id from approval"
+                            + " where status = 'PENDING' and reminded_at is null and expires_at > now()"
+                            + " and expires_at <= now() + :beforeMillis * interval '1 millisecond'"
+                            + " order by expires_at limit :batch for update skip locked) returning " + ApprovalRow.COLUMNS)
+                    .param("beforeMillis", properties.reminderBefore().toMillis())
+                    .param("batch", batch)
+                    .query(ApprovalRow::map)
+                    .list();
+            due.forEach(row -> events.record(row, "REMINDER", ApprovalEvents.SYSTEM, "expires at " + row.expiresAt()));
+            return due.size();
+        });
         return count == null ? 0 : count;
     }
 

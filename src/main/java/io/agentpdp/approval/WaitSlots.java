@@ -43,7 +43,7 @@ class WaitSlots {
     /** Takes a place for one wait of the caller, or throws the 429 problem when the caller or its tenant is at its cap. */
     Slot acquire(Caller caller) {
         String tenant = "t\u0000" + caller.tenant();
-        String callerKey = "c\u0000" + caller.tenant() + "\u0000" + caller.subject();
+        String callerKey = "c\u0000" + caller.tenant() + "\u0000" + caller.principal().id();
         if (!tryTake(callerKey, properties.maxWaitsPerCaller())) {
             callerRefused.increment();
             throw tooMany("this caller", properties.maxWaitsPerCaller());

@@ -5,6 +5,8 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import tools.jackson.databind.JsonNode;
+
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -18,6 +20,8 @@ import io.agentpdp.registry.Registry;
 /**
  * The action context of an agent's intended tool call, as openapi.yaml's DecisionRequest. Identifiers
  * are plain ASCII so that look-alike or invisible Unicode cannot slip a tool name past the policy.
+ * {@code arguments} stays a JSON tree with exact numbers (the mapper reads floats as BigDecimal): an approval
+ * binds it by its RFC 8785 canonical form.
  */
 record DecisionRequest(
         @NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String tenant,
@@ -29,6 +33,7 @@ record DecisionRequest(
         @NotNull Classification dataClassification,
         UUID approvalId,
         @Valid HeldCredential heldCredential,
+        JsonNode arguments,
         Map<String, Object> context) {
 
     static final String IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
@@ -37,6 +42,11 @@ record DecisionRequest(
     /** Free text may be any Unicode but no control characters (NUL cannot even be stored). */
     static final String NO_CONTROL = "^[^\\p{Cntrl}]*$";
     static final String NO_CONTROL_MESSAGE = "must not contain control characters";
+
+    /** The call's arguments, or null when it has none (absent or JSON null). */
+    JsonNode argumentsOrNull() {
+        return arguments == null || arguments.isNull() || arguments.isMissingNode() ? null : arguments;
+    }
 
     record Agent(@NotNull @Pattern(regexp = Registry.AGENT_ID, message = Registry.AGENT_ID_MESSAGE) String id,
                  @Size(max = 8192) String workloadIdentityToken) {

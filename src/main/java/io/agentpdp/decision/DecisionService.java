@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.context.request.RequestContextHolder;
 
@@ -39,6 +40,7 @@ class DecisionService {
     private static final Logger log = LoggerFactory.getLogger(DecisionService.class);
     private static final String APPROVAL_INVALID = "approval_invalid";
     static final String NON_CANONICAL_TARGET = "non_canonical_target";
+    private static final String NON_CANONICAL_TITLE = "Non-canonical target name";
 
     private final DecisionContextLoader contexts;
     private final PolicyEngine policy;
@@ -52,11 +54,13 @@ class DecisionService {
     private final Approvals approvals;
     private final Registry registry;
     private final Clock clock;
+    private final TransactionTemplate transactions;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
                     DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Registry registry,
-                    Clock clock) {
+                    Clock clock, TransactionTemplate transactions) {
+        this.transactions = transactions;
         this.clock = clock;
         this.registry = registry;
         this.metrics = metrics;
@@ -79,7 +83,7 @@ class DecisionService {
             return decision;
         } catch (Problems.ApiException e) {
             String reason = switch (e.status()) {
-                case 400 -> NON_CANONICAL_TARGET;
+                case 400 -> NON_CANONICAL_TITLE.equals(e.title()) ? NON_CANONICAL_TARGET : "arguments_invalid";
                 case 403 -> "forbidden";
                 case 429 -> "rate_limited";
                 default -> "unavailable";
@@ -113,9 +117,27 @@ class DecisionService {
             // Never looked up raw: another spelling of a classified resource must not come out unclassified.
             record(decisionId, caller, request, request.tenant(), null, request.dataClassification(),
                     Verdict.deny(Cause.REFUSAL, NON_CANONICAL_TARGET), null, null, request.approvalId(), clock.instant());
-            throw new Problems.ApiException(400, "Non-canonical target name",
+            throw new Problems.ApiException(400, NON_CANONICAL_TITLE,
                     e.getMessage() + " Send the canonical name (docs/architecture.md, canonical resource names); the action is denied.",
                     decisionId, null);
+        }
+
+        // Arguments before anything else reads them: exact numbers, and valid under the tool's schema (400 otherwise).
+        if (request.context() != null && request.context().containsKey("arguments")) {
+            throw new Problems.ApiException(400, "Invalid request",
+                    "'context.arguments' is not accepted: send the tool call's parameters as the top-level 'arguments'.");
+        }
+        if (request.arguments() != null && !request.arguments().isNull() && !request.arguments().isObject()) {
+            throw new Problems.ApiException(400, "Invalid request", "'arguments' must be a JSON object.");
+        }
+        Approvals.CheckedArguments arguments;
+        try {
+            // The tool's schema may come from the database (the registry): its outage is the store's outage.
+            arguments = database.once(() -> approvals.checkArguments(request.tenant(), request.tool(),
+                    request.argumentsOrNull()));
+        } catch (DataAccessException e) {
+            throw new Problems.ApiException(503, "Decision store unavailable",
+                    "The tool's argument schema could not be read; the action is denied.", null, e);
         }
 
         DecisionContext context;
@@ -136,14 +158,21 @@ class DecisionService {
         Instant now = context.databaseNow();
         Clock databaseClock = Clock.offset(clock, Duration.between(clock.instant(), now));
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
+        // An approval binds the target as policy sees it: the registered system name, the resource folded when the
+        // system is case-insensitive.
+        Approvals.Action action = new Approvals.Action(request.tenant(), request.agent().id(), request.task().id(),
+                request.task().intent(), request.tool(), arguments.toolSchemaVersion(), request.action().wire(),
+                context.registeredSystemName() != null ? context.registeredSystemName() : target.system(),
+                context.systemCaseSensitive() ? target.resource() : target.resourceFolded(), effective.wire(),
+                request.argumentsOrNull());
 
         Verdict verdict = context.quarantined() ? Verdict.deny(Cause.QUARANTINE, "quarantined")
-                : evaluate(caller, request, target, context, effective);
+                : evaluate(caller, request, target, context, effective, action);
         if (verdict.cause() == Cause.POLICY && !context.agentRegistered()) {
             // An id nobody registered: its record must not count towards any trigger, now or once registered.
             verdict = verdict.withCause(Cause.UNREGISTERED_AGENT);
         }
-        verdict = explainInvalidApproval(verdict, request, context, effective);
+        verdict = explainInvalidApproval(verdict, request, context, action);
 
         // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
         String quarantineTrigger = quarantine.trigger(
@@ -158,26 +187,15 @@ class DecisionService {
                     Cause.POLICY);
         }
 
-        // Only a decision that stands opens or spends an approval: after the quarantine triggers.
-        Decision.Approval approval = null;
-        if ("STEP_UP".equals(verdict.outcome())) {
-            try {
-                Approvals.Ticket ticket = approvals.request(new Approvals.Request(request.tenant(), request.agent().id(),
-                        request.task().id(), request.tool(), request.action().wire(),
-                        ActionFingerprint.targetHash(json, request), effective.wire(),
-                        ActionFingerprint.of(json, request, effective), verdict.requiredApprovals(), caller.subject(),
-                        context.agentOwner(), decisionId));
-                approval = new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals());
-            } catch (RuntimeException e) {
-                log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
-                verdict = Verdict.deny(Cause.DEPENDENCY_FAILURE, "approval_unavailable").withRevision(verdict.revision());
-            }
-        } else if (verdict.grant() != null && request.approvalId() != null) {
+        // Only a decision that stands opens or spends an approval: after the quarantine triggers. A STEP_UP opens
+        // its approval in the transaction that records it (below).
+        boolean approvalConsumed = false;
+        if (!"STEP_UP".equals(verdict.outcome()) && verdict.grant() != null && request.approvalId() != null) {
             // A credential granted to a request that presents an approval spends it, whatever reason the
             // policy gave, and before minting: of concurrent replays exactly one gets past this.
-            verdict = consumeApproval(verdict, caller, request, effective, decisionId);
+            verdict = consumeApproval(verdict, caller, request, action, decisionId);
+            approvalConsumed = verdict.grant() != null;
         }
-
         CredentialIssuer.Issued issued = null;
         DecisionContext.HeldCredential reused = verdict.grant() == null ? null : reusable(verdict.grant(), request, context);
         if (verdict.grant() != null && reused == null) {
@@ -191,11 +209,19 @@ class DecisionService {
                 metrics.dependency("vault", false, vaultStart);
                 log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
                 verdict = Verdict.deny(Cause.DEPENDENCY_FAILURE, "credential_unavailable").withRevision(verdict.revision());
+                if (approvalConsumed && restoreApproval(request, decisionId)) {
+                    verdict = Verdict.deny(Cause.DEPENDENCY_FAILURE, "credential_unavailable", "approval_retry_granted")
+                            .withRevision(verdict.revision());
+                }
             }
         }
 
-        // A STEP_UP is recorded with the approval it opened; a retry with the approval it presented.
-        UUID recordedApproval = approval != null ? approval.id() : request.approvalId();
+        if ("STEP_UP".equals(verdict.outcome())) {
+            return stepUp(caller, request, context, effective, verdict, action, arguments, decisionId, now);
+        }
+
+        // A retry is recorded with the approval it presented.
+        UUID recordedApproval = request.approvalId();
         AuditTrail.Result recorded = record(decisionId, caller, request, request.tenant(), context.storedClassification(),
                 effective, verdict, issued, reused, recordedApproval, now);
         if (recorded == AuditTrail.Result.AGENT_QUARANTINED) {
@@ -214,8 +240,64 @@ class DecisionService {
             quarantineAfterDecision(request, quarantineTrigger);
         }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(),
-                issued != null ? credential(issued) : reused != null ? credential(reused) : null, approval,
+                issued != null ? credential(issued) : reused != null ? credential(reused) : null, null,
                 verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    /**
+     * A STEP_UP: the approval request is opened and the decision recorded in one transaction, so a STEP_UP
+     * whose record fails leaves no request open (and the answer is 503, DENY). When the request cannot be
+     * opened (approvers flooded: {@code approval_rate_limited}; anything else: {@code approval_unavailable})
+     * the decision is a recorded DENY.
+     */
+    private Decision stepUp(Caller caller, DecisionRequest request, DecisionContext context, Classification effective,
+                            Verdict verdict, Approvals.Action action, Approvals.CheckedArguments arguments,
+                            UUID decisionId, Instant now) {
+        Approvals.Request opening = new Approvals.Request(action, arguments.shown(), verdict.reasons(),
+                verdict.requiredApprovals(), caller.principal(), context.agentOwner(), decisionId);
+        Verdict stepUp = verdict;
+        Approvals.Ticket ticket;
+        try {
+            ticket = transactions.execute(status -> {
+                Approvals.Ticket opened = approvals.request(opening);
+                record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, stepUp,
+                        null, null, opened.id(), now);
+                return opened;
+            });
+        } catch (Problems.ApiException e) {
+            throw e; // the record failed: nothing committed, no approval open
+        } catch (Approvals.RateLimitedException e) {
+            log.warn("Decision {} denied: {}", decisionId, e.getMessage());
+            return deniedStepUp(caller, request, context, effective,
+                    Verdict.deny(Cause.REFUSAL, "approval_rate_limited").withRevision(verdict.revision()), decisionId, now);
+        } catch (RuntimeException e) {
+            log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
+            return deniedStepUp(caller, request, context, effective,
+                    Verdict.deny(Cause.DEPENDENCY_FAILURE, "approval_unavailable").withRevision(verdict.revision()),
+                    decisionId, now);
+        }
+        return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(), null,
+                new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals()),
+                verdict.revision() == null ? "none" : verdict.revision(), now);
+    }
+
+    private Decision deniedStepUp(Caller caller, DecisionRequest request, DecisionContext context,
+                                  Classification effective, Verdict denied, UUID decisionId, Instant now) {
+        record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, denied, null,
+                null, request.approvalId(), now);
+        return new Decision(decisionId, denied.outcome(), denied.reasons(), denied.obligations(), null, null,
+                denied.revision() == null ? "none" : denied.revision(), now);
+    }
+
+    /** The approval this decision spent is given back once, since its credential could not be minted. */
+    private boolean restoreApproval(DecisionRequest request, UUID decisionId) {
+        try {
+            return approvals.restoreAfterMintFailure(request.tenant(), request.approvalId(), decisionId);
+        } catch (RuntimeException e) {
+            log.error("Decision {}: the approval {} it spent could not be given back after the mint failed",
+                    decisionId, request.approvalId(), e);
+            return false;
+        }
     }
 
     /**
@@ -238,11 +320,11 @@ class DecisionService {
         return fits ? held : null;
     }
 
-    private Verdict consumeApproval(Verdict verdict, Caller caller, DecisionRequest request, Classification effective,
+    private Verdict consumeApproval(Verdict verdict, Caller caller, DecisionRequest request, Approvals.Action action,
                                     UUID decisionId) {
         try {
-            Approvals.Consumption consumption = approvals.consume(request.tenant(), request.approvalId(),
-                    ActionFingerprint.of(json, request, effective), caller.subject(), decisionId);
+            Approvals.Consumption consumption = approvals.consume(action, request.approvalId(), caller.principal(),
+                    decisionId);
             return consumption == Approvals.Consumption.CONSUMED ? verdict
                     : Verdict.deny(verdict.cause(), APPROVAL_INVALID, consumption.reason()).withRevision(verdict.revision());
         } catch (RuntimeException e) {
@@ -257,7 +339,7 @@ class DecisionService {
      * denied, still pending, for another action, unknown), so the PDP adds the specific reason.
      */
     private Verdict explainInvalidApproval(Verdict verdict, DecisionRequest request, DecisionContext context,
-                                           Classification effective) {
+                                           Approvals.Action action) {
         if (request.approvalId() == null || !verdict.reasons().contains(APPROVAL_INVALID)) {
             return verdict;
         }
@@ -273,7 +355,7 @@ class DecisionService {
             reason = "approval_denied";
         } else if ("PENDING".equals(approval.status())) {
             reason = "approval_pending";
-        } else if (!approval.fingerprint().equals(ActionFingerprint.of(json, request, effective))) {
+        } else if (!approval.fingerprint().equals(approvals.fingerprint(action))) {
             reason = "approval_mismatch";
         } else {
             reason = "approval_not_approved";
@@ -286,10 +368,10 @@ class DecisionService {
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, Registry.Target target, DecisionContext context,
-                             Classification effective) {
+                             Classification effective, Approvals.Action action) {
         long opaStart = System.nanoTime();
         try {
-            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective));
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective, action));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
@@ -303,7 +385,7 @@ class DecisionService {
 
     /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
     private Map<String, Object> policyInput(Caller caller, DecisionRequest request, Registry.Target requested,
-                                            DecisionContext context, Classification effective) {
+                                            DecisionContext context, Classification effective, Approvals.Action action) {
         Map<String, Object> agent = new LinkedHashMap<>();
         agent.put("id", request.agent().id());
         agent.put("registered", context.agentRegistered());
@@ -355,7 +437,8 @@ class DecisionService {
         input.put("action", Map.of("kind", request.action().wire()));
         input.put("target", target);
         input.put("classification", classification);
-        input.put("approval", approvalInput(request, context, effective));
+        input.put("approval", approvalInput(request, context, action));
+        input.put("arguments", request.argumentsOrNull() == null ? Map.of() : request.argumentsOrNull());
         input.put("quarantine", Map.of("active", context.quarantined()));
         input.put("held_credential", heldCredentialInput(request, context));
         input.put("context", request.context() == null ? Map.of() : request.context());
@@ -363,7 +446,7 @@ class DecisionService {
     }
 
     private Map<String, Object> approvalInput(DecisionRequest request, DecisionContext context,
-                                              Classification effective) {
+                                              Approvals.Action action) {
         if (request.approvalId() == null) {
             return null;
         }
@@ -379,7 +462,7 @@ class DecisionService {
             return state;
         }
         state.put("status", approval.status());
-        state.put("matches", approval.fingerprint().equals(ActionFingerprint.of(json, request, effective)));
+        state.put("matches", approval.fingerprint().equals(approvals.fingerprint(action)));
         state.put("expired", approval.expired());
         state.put("consumed", approval.consumedAt() != null);
         return state;

@@ -14,6 +14,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.security.Principals;
 import io.agentpdp.web.Problems;
 
 /**
@@ -34,9 +35,11 @@ public class Quarantine {
     private final CredentialIssuer credentials;
     private final QuarantineProperties properties;
     private final Approvals approvals;
+    private final Principals principals;
 
     Quarantine(JdbcClient jdbc, TransactionTemplate transactions, CredentialIssuer credentials,
-               QuarantineProperties properties, Approvals approvals) {
+               QuarantineProperties properties, Approvals approvals, Principals principals) {
+        this.principals = principals;
         this.approvals = approvals;
         this.jdbc = jdbc;
         this.transactions = transactions;
@@ -137,11 +140,27 @@ public class Quarantine {
         return new Outcome(state, cancelled, revoked, state.pendingRevocations());
     }
 
+    /**
+     * Whether two stored actors (principal ids, or bare names of the PDP's own issuer from before principal ids)
+     * are one principal under today's canonical rules: {@code Admin1} is {@code admin1} where case is folded.
+     * An actor that is no canonical principal counts as the same, so four-eyes fails closed.
+     */
+    private boolean samePrincipal(String actor, String quarantinedBy) {
+        if (quarantinedBy == null) {
+            return false;
+        }
+        try {
+            return principals.stored(actor).equals(principals.stored(quarantinedBy));
+        } catch (IllegalArgumentException e) {
+            return true;
+        }
+    }
+
     /** Releases a quarantined agent; 409 when it is not quarantined, 403 when four-eyes release is violated. */
     public State release(String tenant, String agentId, String reason, String actor) {
         State current = state(tenant, agentId).filter(State::active)
                 .orElseThrow(() -> notQuarantined(agentId));
-        if (properties.releaseRequiresDifferentPrincipal() && actor.equals(current.quarantinedBy())) {
+        if (properties.releaseRequiresDifferentPrincipal() && samePrincipal(actor, current.quarantinedBy())) {
             throw new Problems.ApiException(403, "Forbidden",
                     "Release must be done by a different principal than the one who quarantined.");
         }

@@ -43,14 +43,14 @@ class QuarantineController {
             produces = MediaType.APPLICATION_JSON_VALUE)
     Quarantine.Outcome quarantine(Caller caller, @PathVariable @Pattern(regexp = AGENT_ID) String agentId,
                                   @Valid @RequestBody ReasonRequest request) {
-        return quarantine.quarantine(caller.tenant(), agentId, request.reason(), caller.subject());
+        return quarantine.quarantine(caller.tenant(), agentId, request.reason(), caller.principal().id());
     }
 
     @PostMapping(path = "/v1/agents/{agentId}/quarantine/release", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     Quarantine.State release(Caller caller, @PathVariable @Pattern(regexp = AGENT_ID) String agentId,
                              @Valid @RequestBody ReasonRequest request) {
-        return quarantine.release(caller.tenant(), agentId, request.reason(), caller.subject());
+        return quarantine.release(caller.tenant(), agentId, request.reason(), caller.principal().id());
     }
 
     @GetMapping(path = "/v1/agents/{agentId}/quarantine", produces = MediaType.APPLICATION_JSON_VALUE)

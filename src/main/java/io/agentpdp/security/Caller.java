@@ -10,9 +10,10 @@ import jakarta.servlet.http.HttpServletResponse;
 
 /**
  * The authenticated caller of an endpoint, resolved from the bearer JWT. Controllers declare it as a
- * parameter; the tenant in it is the only tenant the caller may act for.
+ * parameter; the tenant in it is the only tenant the caller may act for. {@link #subject()} is the raw
+ * {@code sub} for display and logs; who the caller is, for any comparison, is {@link #principal()}.
  */
-public record Caller(String subject, String tenant, Set<String> scopes) {
+public record Caller(String subject, String tenant, Set<String> scopes, Principal principal) {
 
     public static final String DECIDE = "decide";
     public static final String APPROVER = "approver";

@@ -28,8 +28,10 @@ final class CallerFilter extends OncePerRequestFilter {
 
     private final String tenantClaim;
     private final List<Caller.Interceptor> interceptors;
+    private final Principals principals;
 
-    CallerFilter(String tenantClaim, List<Caller.Interceptor> interceptors) {
+    CallerFilter(String tenantClaim, List<Caller.Interceptor> interceptors, Principals principals) {
+        this.principals = principals;
         this.tenantClaim = tenantClaim;
         this.interceptors = interceptors;
     }
@@ -37,7 +39,7 @@ final class CallerFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        Caller caller = resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim);
+        Caller caller = resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim, principals);
         if (caller != null) {
             // Resolved once per request: the controller's Caller parameter reads it from here.
             request.setAttribute(ATTRIBUTE, caller);
@@ -62,8 +64,11 @@ final class CallerFilter extends OncePerRequestFilter {
         };
     }
 
-    /** The caller of a JWT authentication, or null without one or when the token names no tenant (as one string). */
-    static Caller resolve(Authentication authentication, String tenantClaim) {
+    /**
+     * The caller of a JWT authentication, or null without one, when the token names no tenant (as one string)
+     * or when its issuer and subject are no canonical principal (white space around, control characters).
+     */
+    static Caller resolve(Authentication authentication, String tenantClaim, Principals principals) {
         if (authentication == null || !(authentication.getPrincipal() instanceof Jwt jwt)) {
             return null;
         }
@@ -78,6 +83,12 @@ final class CallerFilter extends OncePerRequestFilter {
                 scopes.add(name.substring("SCOPE_".length()));
             }
         }
-        return new Caller(jwt.getSubject(), tenant, Set.copyOf(scopes));
+        Principal principal;
+        try {
+            principal = principals.of(jwt.getClaimAsString("iss"), jwt.getSubject());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return new Caller(jwt.getSubject(), tenant, Set.copyOf(scopes), principal);
     }
 }

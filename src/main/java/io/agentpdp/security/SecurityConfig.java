@@ -49,7 +49,10 @@ class SecurityConfig implements WebMvcConfigurer {
 
     private final SecurityProperties properties;
 
-    SecurityConfig(SecurityProperties properties) {
+    private final org.springframework.beans.factory.ObjectProvider<Principals> principalsProvider;
+
+    SecurityConfig(SecurityProperties properties, org.springframework.beans.factory.ObjectProvider<Principals> principalsProvider) {
+        this.principalsProvider = principalsProvider;
         this.properties = properties;
     }
 
@@ -70,7 +73,7 @@ class SecurityConfig implements WebMvcConfigurer {
     @Bean
     @Order(2)
     SecurityFilterChain apiSecurity(HttpSecurity http, Problems problems, ObjectProvider<Caller.Interceptor> interceptors,
-                                    MeterRegistry meters) throws Exception {
+                                    MeterRegistry meters, Principals principals) throws Exception {
         // Unauthenticated requests are answered, counted and never recorded: there is no tenant to attribute them to.
         Counter unauthenticated = Counter.builder("pdp.requests.unauthenticated")
                 .description("Requests refused with 401 (missing, invalid or expired bearer token)")
@@ -132,7 +135,7 @@ class SecurityConfig implements WebMvcConfigurer {
                         }))
                 .exceptionHandling(ex -> ex.authenticationEntryPoint(unauthorized).accessDeniedHandler(forbidden))
                 // Known callers only, and before the scope checks so that their refusals pass through it too.
-                .addFilterAfter(new CallerFilter(properties.tenantClaim(), interceptors.orderedStream().toList()),
+                .addFilterAfter(new CallerFilter(properties.tenantClaim(), interceptors.orderedStream().toList(), principals),
                         BearerTokenAuthenticationFilter.class);
         return http.build();
     }
@@ -190,7 +193,7 @@ class SecurityConfig implements WebMvcConfigurer {
             if (authentication == null || !(authentication.getPrincipal() instanceof Jwt)) {
                 throw new Problems.ApiException(403, "Forbidden", "No authenticated caller.");
             }
-            Caller caller = CallerFilter.resolve(authentication, properties.tenantClaim());
+            Caller caller = CallerFilter.resolve(authentication, properties.tenantClaim(), principalsProvider.getObject());
             if (caller == null) {
                 throw new Problems.ApiException(403, "Forbidden", "The token carries no '" + properties.tenantClaim() + "' claim.");
             }

@@ -26,6 +26,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param jwksRefreshMinInterval least time between two JWKS fetches (default 10s, at most {@code jwks-cache-ttl}): a token
  *                       whose {@code kid} is not in the cached set triggers one fetch, and more such tokens within this
  *                       interval are refused without another
+ * @param caseInsensitiveIssuers issuers whose subjects are compared case-insensitively (default none): for them a
+ *                       subject is NFKC-normalised and case-folded before any comparison ({@link Principal}). List an
+ *                       issuer here when its identity provider treats user names case-insensitively, so that
+ *                       {@code Alice} cannot pass for someone other than {@code alice}
  */
 @ConfigurationProperties("pdp.security")
 record SecurityProperties(@DefaultValue("tenant_id") String tenantClaim,
@@ -35,7 +39,8 @@ record SecurityProperties(@DefaultValue("tenant_id") String tenantClaim,
                           @DefaultValue("30s") Duration jwtCacheTtl,
                           @DefaultValue("10000") int jwtCacheSize,
                           @DefaultValue("30s") Duration jwksCacheTtl,
-                          @DefaultValue("10s") Duration jwksRefreshMinInterval) {
+                          @DefaultValue("10s") Duration jwksRefreshMinInterval,
+                          @DefaultValue("") java.util.Set<String> caseInsensitiveIssuers) {
 
     SecurityProperties {
         // A large allowance would quietly extend every token's lifetime.
@@ -57,5 +62,9 @@ record SecurityProperties(@DefaultValue("tenant_id") String tenantClaim,
                     + "pdp.security.jwks-cache-ttl (" + jwksCacheTtl + "), got " + jwksRefreshMinInterval);
         }
         issuer = issuer == null || issuer.isBlank() ? null : issuer.strip();
+        caseInsensitiveIssuers = caseInsensitiveIssuers == null ? java.util.Set.of()
+                : caseInsensitiveIssuers.stream().filter(i -> !i.isBlank())
+                        .map(i -> java.text.Normalizer.normalize(i.strip(), java.text.Normalizer.Form.NFC))
+                        .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
 }

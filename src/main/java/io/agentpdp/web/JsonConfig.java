@@ -50,7 +50,9 @@ class JsonConfig {
         return builder
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
                         DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
-                        DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                        DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
+                        // Exact numbers: a decision's arguments are hashed for approvals (RFC 8785), never via a lossy double.
+                        DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .build();
     }
 }

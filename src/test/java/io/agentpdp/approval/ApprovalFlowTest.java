@@ -49,11 +49,11 @@ class ApprovalFlowTest extends ApprovalTestBase {
         assertThat(row).containsEntry("tenant_id", tenant).containsEntry("agent_id", "agent-7")
                 .containsEntry("task_id", "task-1").containsEntry("tool", "crm.contacts.delete")
                 .containsEntry("action", "delete").containsEntry("classification", "internal")
-                .containsEntry("requested_by", GATEWAY).containsEntry("agent_owner", OWNER)
+                .containsEntry("requested_by", pid(GATEWAY)).containsEntry("agent_owner", pid(OWNER))
                 .containsEntry("required_approvals", 1).containsEntry("status", "PENDING");
         assertThat(row.get("decision_id").toString()).isEqualTo(first.text("decision_id"));
         assertThat((String) row.get("target_hash")).hasSize(64);
-        assertThat(events(approval.path("id").asString())).containsExactly("REQUESTED:" + GATEWAY);
+        assertThat(events(approval.path("id").asString())).containsExactly("REQUESTED:" + pid(GATEWAY));
         Api.Answer record = api().get("/v1/decisions/" + first.text("decision_id"), TestJwts.token(GATEWAY, tenant, "decide"));
         assertThat(record.text("outcome")).isEqualTo("STEP_UP");
         assertThat(record.text("approval_id")).isEqualTo(approval.path("id").asString());
@@ -89,7 +89,7 @@ class ApprovalFlowTest extends ApprovalTestBase {
         assertThat(reasons(replay)).contains("approval_invalid", "approval_consumed");
         assertThat(replay.json().has("credential")).isFalse();
 
-        assertThat(events(id)).containsExactly("REQUESTED:" + GATEWAY, "VOTED:bob", "APPROVED:bob", "CONSUMED:" + GATEWAY);
+        assertThat(events(id)).containsExactly("REQUESTED:" + pid(GATEWAY), "VOTED:" + pid("bob"), "APPROVED:" + pid("bob"), "CONSUMED:" + pid(GATEWAY));
         String why = jdbc.sql("select reason from approval_event where approval_id = cast(? as uuid) and event = 'VOTED'")
                 .param(id).query(String.class).single();
         assertThat(why).contains("looks right");
@@ -100,13 +100,13 @@ class ApprovalFlowTest extends ApprovalTestBase {
     @Test
     void anApprovalIsBoundToItsExactAction() {
         String tenant = tenantWithAgent();
-        Map<String, Object> original = with(deleteRequest(tenant, "contacts/42"), "context", Map.of("arguments", Map.of("hard", true, "reason", "gdpr")));
+        Map<String, Object> original = with(deleteRequest(tenant, "contacts/42"), "arguments", Map.of("hard", true, "reason", "gdpr"));
         String id = stepUp(tenant, original);
         approve(tenant, id, "bob");
 
         List<Map<String, Object>> others = List.of(
                 with(deleteRequest(tenant, "contacts/43"), "approval_id", id),
-                with(with(deleteRequest(tenant, "contacts/42"), "context", Map.of("arguments", Map.of("hard", false, "reason", "gdpr"))), "approval_id", id),
+                with(with(deleteRequest(tenant, "contacts/42"), "arguments", Map.of("hard", false, "reason", "gdpr")), "approval_id", id),
                 with(with(deleteRequest(tenant, "contacts/42"), "task", Map.of("id", "task-2", "intent", "x", "chain_depth", 0)), "approval_id", id),
                 with(with(deleteRequest(tenant, "contacts/42"), "data_classification", "confidential"), "approval_id", id));
         for (Map<String, Object> other : others) {
@@ -120,8 +120,8 @@ class ApprovalFlowTest extends ApprovalTestBase {
         Map<String, Object> reordered = new LinkedHashMap<>();
         reordered.put("reason", "gdpr");
         reordered.put("hard", true);
-        Api.Answer allowed = decide(tenant, with(with(deleteRequest(tenant, "contacts/42"), "context",
-                Map.of("arguments", reordered)), "approval_id", id));
+        Api.Answer allowed = decide(tenant, with(with(deleteRequest(tenant, "contacts/42"), "arguments", reordered),
+                "approval_id", id));
         assertThat(allowed.text("outcome")).isEqualTo("ALLOW");
     }
 
@@ -158,7 +158,7 @@ class ApprovalFlowTest extends ApprovalTestBase {
         assertThat(deny.json().path("retry_decision").asBoolean()).isFalse();
         assertThat(reasons(decide(tenant, with(deleteRequest(tenant, "contacts/2"), "approval_id", denied))))
                 .contains("approval_invalid", "approval_denied");
-        assertThat(events(denied)).containsExactly("REQUESTED:" + GATEWAY, "VOTED:bob", "DENIED:bob");
+        assertThat(events(denied)).containsExactly("REQUESTED:" + pid(GATEWAY), "VOTED:" + pid("bob"), "DENIED:" + pid("bob"));
 
         assertThat(reasons(decide(tenant, with(deleteRequest(tenant, "contacts/3"), "approval_id", UUID.randomUUID().toString()))))
                 .contains("approval_invalid", "approval_unknown");
@@ -209,7 +209,7 @@ class ApprovalFlowTest extends ApprovalTestBase {
         assertThat(quarantined.json().path("approvals_cancelled").asInt()).isEqualTo(2);
         for (String id : List.of(pending, approved)) {
             assertThat(get(tenant, id).text("status")).isEqualTo("CANCELLED");
-            assertThat(events(id)).last().isEqualTo("CANCELLED:sec-1");
+            assertThat(events(id)).last().isEqualTo("CANCELLED:" + pid("sec-1"));
             assertThat(approve(tenant, id, "carol").status()).isEqualTo(409);
         }
         assertThat(reasons(decide(tenant, with(deleteRequest(tenant, "contacts/2"), "approval_id", approved)))).contains("quarantined");

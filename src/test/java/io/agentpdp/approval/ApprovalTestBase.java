@@ -25,6 +25,11 @@ abstract class ApprovalTestBase extends IntegrationTest {
         return tenant;
     }
 
+    /** The principal id the PDP records for a test token's subject (case folded: the test issuer folds case). */
+    static String pid(String subject) {
+        return TestJwts.ISSUER + "|" + subject.toLowerCase(java.util.Locale.ROOT);
+    }
+
     static Map<String, Object> deleteRequest(String tenant, String resource) {
         return request(tenant, "agent-7", "crm.contacts.delete", "delete", "crm", resource, "internal");
     }

@@ -76,9 +76,22 @@ class QuarantineTest extends IntegrationTest {
         assertThat(denied.json().path("reasons").toString()).isEqualTo("[\"quarantined\"]");
 
         Api.Answer view = api().get("/v1/agents/agent-7/quarantine", admin);
-        assertThat(view.json().path("state").path("quarantined_by").asString()).isEqualTo("sec-alice");
+        assertThat(view.json().path("state").path("quarantined_by").asString()).isEqualTo(TestJwts.ISSUER + "|sec-alice");
         assertThat(view.json().path("history").findValuesAsString("action"))
                 .containsExactly("QUARANTINE", "CANCEL_APPROVALS", "REVOKE");
+    }
+
+    @Test
+    void admin1CannotReleaseAQuarantineSetByAdmin1InAnotherCase() {
+        quarantineVia(api(), TestJwts.token("admin1", tenant, "security-admin"), "agent-7");
+        for (String variant : java.util.List.of("Admin1", "ADMIN1", "\uFF21dmin1")) {
+            Api.Answer alias = api().post("/v1/agents/agent-7/quarantine/release",
+                    TestJwts.token(variant, tenant, "security-admin"), Map.of("reason", "it is me, trust me"));
+            assertThat(alias.status()).as(variant).isEqualTo(403);
+        }
+        assertThat(read(api()).text("outcome")).isEqualTo("DENY");
+        assertThat(api().post("/v1/agents/agent-7/quarantine/release", otherAdmin, Map.of("reason", "reviewed"))
+                .status()).isEqualTo(200);
     }
 
     @Test

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class QuarantineTriggerTest {
 
     private final Quarantine quarantine = new Quarantine(null, null, null, new QuarantineProperties(5, Duration.ofMinutes(1),
-            120, Duration.ofMinutes(1), true, Duration.ofSeconds(30), 20, Duration.ofMinutes(10), Duration.ofHours(1)), null);
+            120, Duration.ofMinutes(1), true, Duration.ofSeconds(30), 20, Duration.ofMinutes(10), Duration.ofHours(1)), null, null);
 
     private static final Quarantine.Activity REGISTERED_AND_BUSY = new Quarantine.Activity(true, 1_000, 10_000);
 

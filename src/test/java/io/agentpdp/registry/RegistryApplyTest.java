@@ -54,10 +54,10 @@ class RegistryApplyTest extends IntegrationTest {
         // What the file registers is what the decision uses: crm is case-insensitive, contacts/vip confidential.
         String decide = TestJwts.token("demo-gateway", tenant, "decide");
         Api.Answer vip = api().post("/v1/decisions", decide,
-                request(tenant, "agent-7", "crm.contacts.read", "read", "CRM", "Contacts/VIP/7", "internal"));
-        assertThat(vip.text("outcome")).isEqualTo("CONSTRAIN");
+                withArguments(request(tenant, "agent-7", "crm.contacts.read", "read", "CRM", "Contacts/VIP/7", "internal"), "Contacts/VIP/7"));
+        assertThat(vip.text("outcome")).as(vip.body()).isEqualTo("CONSTRAIN");
         Api.Answer read = api().post("/v1/decisions", decide,
-                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/42", "internal"));
+                withArguments(request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/42", "internal"), "contacts/42"));
         assertThat(read.text("outcome")).isEqualTo("ALLOW");
     }
 
@@ -146,5 +146,11 @@ class RegistryApplyTest extends IntegrationTest {
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(output).isZero();
         return output;
+    }
+
+    /** crm.contacts.read of the demo file requires its contact_id argument. */
+    private static java.util.Map<String, Object> withArguments(java.util.Map<String, Object> body, String resource) {
+        body.put("arguments", java.util.Map.of("contact_id", resource));
+        return body;
     }
 }

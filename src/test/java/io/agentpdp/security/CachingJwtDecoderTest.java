@@ -95,6 +95,6 @@ class CachingJwtDecoderTest {
 
     private static SecurityProperties properties(Duration jwtCacheTtl) {
         return new SecurityProperties("tenant_id", "https://idp.test", Duration.ofSeconds(30), Duration.ofSeconds(10),
-                jwtCacheTtl, 10000, Duration.ofSeconds(30), Duration.ofSeconds(10));
+                jwtCacheTtl, 10000, Duration.ofSeconds(30), Duration.ofSeconds(10), java.util.Set.of());
     }
 }

@@ -73,7 +73,7 @@ class JwksKeySourceTest {
     void theIntervalCannotExceedTheCacheTtl() {
         assertThatThrownBy(() -> new SecurityProperties("tenant_id", "https://idp.test", java.time.Duration.ofSeconds(30),
                 java.time.Duration.ofSeconds(10), java.time.Duration.ofSeconds(30), 10000, java.time.Duration.ofSeconds(30),
-                java.time.Duration.ofSeconds(31)))
+                java.time.Duration.ofSeconds(31), java.util.Set.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jwks-refresh-min-interval");
     }
 }

@@ -61,6 +61,8 @@ public abstract class IntegrationTest {
         properties.put("spring.security.oauth2.resourceserver.jwt.public-key-location", TestJwts.publicKeyLocation());
         properties.put("spring.security.oauth2.resourceserver.jwt.audiences", TestJwts.AUDIENCE);
         properties.put("pdp.security.issuer", TestJwts.ISSUER);
+        // The test identity provider treats user names case-insensitively: Alice is alice (docs/approvals.md).
+        properties.put("pdp.security.case-insensitive-issuers", TestJwts.ISSUER);
         properties.put("management.server.port", "0");
         // Spring caches many test contexts (and tests start extra replicas): keep few idle connections per pool
         // so that they do not exhaust the test database's connection slots.
