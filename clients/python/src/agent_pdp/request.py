@@ -10,10 +10,8 @@ from typing import Any
 
 from .model import ToolCall
 
-# openapi.yaml DecisionRequest has no first-class `arguments` or idempotency field yet (branch h16-approvals
-# adds `arguments`). Until then both travel in `context`; approvals hash `context.arguments` today.
-# Change these two constants (and nothing else) when the API grows the fields.
-ARGUMENTS_IN_CONTEXT = True
+# The call's arguments are DecisionRequest.arguments (bound by approvals, checked against the tool's schema).
+# openapi.yaml has no idempotency field yet: the key travels in `context` (change this constant when it has).
 IDEMPOTENCY_CONTEXT_KEY = "idempotency_key"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
@@ -58,12 +56,9 @@ def build_decision_request(call: ToolCall) -> dict[str, Any]:
         "action": call.action,
         "target": {"system": call.target_system, "resource": call.target_resource},
         "data_classification": call.data_classification,
+        "arguments": dict(call.arguments),
     }
     context: dict[str, Any] = dict(call.context)
-    if ARGUMENTS_IN_CONTEXT:
-        context["arguments"] = dict(call.arguments)
-    else:  # pragma: no cover - switched on once openapi.yaml has DecisionRequest.arguments
-        body["arguments"] = dict(call.arguments)
     if call.idempotency_key:
         context[IDEMPOTENCY_CONTEXT_KEY] = call.idempotency_key
     if context:

@@ -99,8 +99,8 @@ def test_the_request_carries_arguments_and_idempotency_key_in_context() -> None:
 
     with PdpClient("http://pdp", lambda: "tok", transport=httpx.MockTransport(handler)) as client:
         client.decide(CALL)
-    assert seen[0]["context"] == {"arguments": {"contact_id": "1"}, "idempotency_key": "run:call:1"}
-    assert "arguments" not in seen[0]
+    assert seen[0]["arguments"] == {"contact_id": "1"}
+    assert seen[0]["context"] == {"idempotency_key": "run:call:1"}
 
 
 def test_secrets_never_reach_the_log_or_repr(caplog: pytest.LogCaptureFixture) -> None:

@@ -38,7 +38,7 @@ def test_decision_request_matches_the_api_shape() -> None:
         "tenant": "t", "agent": {"id": "a", "workload_identity_token": "svid"},
         "task": {"id": "k", "intent": "i", "chain_depth": 2}, "tool": "crm.contacts.delete", "action": "delete",
         "target": {"system": "crm", "resource": "contacts/1"}, "data_classification": "internal",
-        "context": {"arguments": {"contact_id": "1"}, "idempotency_key": "r:c:1"}, "approval_id": "ap",
+        "arguments": {"contact_id": "1"}, "context": {"idempotency_key": "r:c:1"}, "approval_id": "ap",
         "held_credential": {"decision_id": "d"},
     }
 
