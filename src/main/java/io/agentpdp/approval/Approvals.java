@@ -49,13 +49,11 @@ public class Approvals {
     }
 
     /**
-     * What the approval module needs to know from the registry: a tool's argument schema and the principal
-     * who owns an agent. Implemented by the registry ({@code registry.RegistryDirectory}).
+     * What the approval module needs to know from the registry when it opens a request: the principal who owns
+     * an agent. Implemented by the registry ({@code registry.RegistryDirectory}). A tool's argument schema comes
+     * with the decision's single context read instead ({@link #checkArguments}).
      */
     public interface Directory {
-
-        /** The tool's argument schema and its version, or empty when the tool has none registered. */
-        Optional<ToolFacts> tool(String tenant, String tool);
 
         /**
          * The principal owning the agent, or null when it has none. {@code storedOwner} is what the decision's
@@ -120,28 +118,27 @@ public class Approvals {
     /**
      * Checks a call's arguments before policy: every number must be one a double holds exactly (RFC 8785
      * hashes numbers as doubles), and when the tool has a registered argument schema they must be valid
-     * against it. Throws a 400 problem otherwise. Returns the schema version the approval binds and the
+     * against it ({@code facts}: the registered tool's schema and version, as the decision's context read them;
+     * null when the tool has no schema). Throws a 400 problem otherwise. Returns the schema version the approval binds and the
      * arguments as approvers may see them (sensitive fields redacted).
      */
-    public CheckedArguments checkArguments(String tenant, String tool, JsonNode arguments) {
+    public CheckedArguments checkArguments(String tool, ToolFacts facts, JsonNode arguments) {
         String inexact = ActionBinding.inexactNumber(arguments);
         if (inexact != null) {
             throw new Problems.ApiException(400, "Invalid request", "The number at 'arguments" + inexact
                     + "' cannot be represented exactly as an IEEE 754 double (RFC 8785); send it as a string.");
         }
-        Optional<ToolFacts> facts = directory.tool(tenant, tool);
-        if (facts.isEmpty() || facts.get().argumentSchema() == null) {
+        if (facts == null || facts.argumentSchema() == null) {
             return new CheckedArguments(null, arguments);
         }
         // A call without arguments has an empty parameter set: the schema's required fields still apply.
-        List<String> violations = schemas.violations(facts.get().argumentSchema(),
+        List<String> violations = schemas.violations(facts.argumentSchema(),
                 arguments == null ? json.createObjectNode() : arguments);
         if (!violations.isEmpty()) {
             throw new Problems.ApiException(400, "Invalid request", "The arguments do not match the argument schema of tool '"
-                    + tool + "' (version " + facts.get().schemaVersion() + "): " + String.join("; ", violations));
+                    + tool + "' (version " + facts.schemaVersion() + "): " + String.join("; ", violations));
         }
-        return new CheckedArguments(facts.get().schemaVersion(),
-                ArgumentSchemas.redacted(facts.get().argumentSchema(), arguments));
+        return new CheckedArguments(facts.schemaVersion(), ArgumentSchemas.redacted(facts.argumentSchema(), arguments));
     }
 
     /** The fingerprint an approval for {@code action} carries: RFC 8785 canonical SHA-256 ({@link ActionBinding}). */

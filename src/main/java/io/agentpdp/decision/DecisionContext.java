@@ -30,7 +30,9 @@ record DecisionContext(boolean agentRegistered,
                        Instant databaseNow) {
 
     /** The registered tool the call names (null when the tenant has not registered it). */
-    record Tool(String targetSystem, List<String> actionKinds, String riskTier, boolean readOnly, boolean destructive) {
+    /** {@code argumentSchema}: the registered JSON Schema of its arguments (text), null when it has none. */
+    record Tool(String targetSystem, List<String> actionKinds, String riskTier, boolean readOnly, boolean destructive,
+                long version, String argumentSchema) {
     }
 
     /** {@code expired} is judged by the database's clock, the same one that spends the approval. */

@@ -39,7 +39,8 @@ class DecisionContextLoader {
                        a.home_systems, a.max_chain_depth,
                        t.name is not null as tool_registered, t.target_system as tool_target_system,
                        t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
-                       t.destructive as tool_destructive,
+                       t.destructive as tool_destructive, t.version as tool_version,
+                       t.argument_schema as tool_argument_schema,
                        sys.name as system_name, coalesce(sys.case_sensitive, false) as system_case_sensitive,
                        coalesce(q.active, false) as quarantined,
                        rc.level as classification,
@@ -116,7 +117,8 @@ class DecisionContextLoader {
                 rs.getBoolean("held_wrapped"), rs.getBoolean("held_reusable"), rs.getString("held_accessor_hash"));
         DecisionContext.Tool tool = !rs.getBoolean("tool_registered") ? null : new DecisionContext.Tool(
                 rs.getString("tool_target_system"), strings(rs.getArray("tool_action_kinds")),
-                rs.getString("tool_risk_tier"), rs.getBoolean("tool_read_only"), rs.getBoolean("tool_destructive"));
+                rs.getString("tool_risk_tier"), rs.getBoolean("tool_read_only"), rs.getBoolean("tool_destructive"),
+                rs.getLong("tool_version"), rs.getString("tool_argument_schema"));
         return new DecisionContext(
                 rs.getBoolean("registered"),
                 rs.getBoolean("agent_enabled"),

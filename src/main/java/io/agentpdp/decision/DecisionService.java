@@ -130,16 +130,6 @@ class DecisionService {
         if (request.arguments() != null && !request.arguments().isNull() && !request.arguments().isObject()) {
             throw new Problems.ApiException(400, "Invalid request", "'arguments' must be a JSON object.");
         }
-        Approvals.CheckedArguments arguments;
-        try {
-            // The tool's schema may come from the database (the registry): its outage is the store's outage.
-            arguments = database.once(() -> approvals.checkArguments(request.tenant(), request.tool(),
-                    request.argumentsOrNull()));
-        } catch (DataAccessException e) {
-            throw new Problems.ApiException(503, "Decision store unavailable",
-                    "The tool's argument schema could not be read; the action is denied.", null, e);
-        }
-
         DecisionContext context;
         long dbStart = System.nanoTime();
         try {
@@ -153,6 +143,12 @@ class DecisionService {
             throw new Problems.ApiException(503, "Decision store unavailable",
                     "The database could not be read; the action is denied.", null, e);
         }
+        // The tool's registered argument schema came with the context read: no second query on the decide path.
+        DecisionContext.Tool registeredTool = context.tool();
+        Approvals.CheckedArguments arguments = approvals.checkArguments(request.tool(),
+                registeredTool == null || registeredTool.argumentSchema() == null ? null
+                        : new Approvals.ToolFacts(Long.toString(registeredTool.version()), json.readTree(registeredTool.argumentSchema())),
+                request.argumentsOrNull());
         // The decision's time is the database's: it stamps the record, and the credential's expiry is stated on
         // it, so the trigger windows and expiry checks (all in SQL) compare like with like on every replica.
         Instant now = context.databaseNow();

@@ -8,35 +8,20 @@ import org.springframework.stereotype.Component;
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.security.Principal;
 import io.agentpdp.security.Principals;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
- * What the approval module needs from the registry: a tool's argument schema and its version (the tool's
- * registry version, so any change of the tool invalidates approvals bound to the old one), and the principal
- * owning an agent ({@code owner_issuer} and {@code owner}; a bare owner is a subject of the PDP's own issuer).
+ * What the approval module needs from the registry when it opens a request: the principal owning an agent
+ * ({@code owner_issuer} and {@code owner}; a bare owner is a subject of the PDP's own issuer).
  */
 @Component
 class RegistryDirectory implements Approvals.Directory {
 
     private final JdbcClient jdbc;
-    private final JsonMapper json;
     private final Principals principals;
 
-    RegistryDirectory(JdbcClient jdbc, JsonMapper json, Principals principals) {
+    RegistryDirectory(JdbcClient jdbc, Principals principals) {
         this.jdbc = jdbc;
-        this.json = json;
         this.principals = principals;
-    }
-
-    @Override
-    public Optional<Approvals.ToolFacts> tool(String tenant, String tool) {
-        return jdbc.sql("select version, argument_schema from tool where tenant_id = :tenant and name = :name"
-                        + " and argument_schema is not null")
-                .param("tenant", tenant)
-                .param("name", tool)
-                .query((rs, n) -> new Approvals.ToolFacts(Long.toString(rs.getLong("version")),
-                        json.readTree(rs.getString("argument_schema"))))
-                .optional();
     }
 
     @Override
