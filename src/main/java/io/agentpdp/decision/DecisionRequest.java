@@ -3,8 +3,6 @@ package io.agentpdp.decision;
 import java.util.Map;
 import java.util.UUID;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
-
 import tools.jackson.databind.JsonNode;
 
 import jakarta.validation.Valid;
@@ -28,7 +26,7 @@ record DecisionRequest(
         @NotNull @Valid Agent agent,
         @NotNull @Valid Task task,
         @NotNull @Pattern(regexp = TOOL, message = "must be an ASCII tool name (letters, digits, ._:/@-), at most 200 characters") String tool,
-        @NotNull ActionKind action,
+        @NotNull Registry.ActionKind action,
         @NotNull @Valid Target target,
         @NotNull Classification dataClassification,
         UUID approvalId,
@@ -69,19 +67,5 @@ record DecisionRequest(
 
     /** The credential the enforcement point still holds for this task, by the decision that issued it. */
     record HeldCredential(@NotNull UUID decisionId) {
-    }
-
-    enum ActionKind {
-        @JsonProperty("read") READ,
-        @JsonProperty("write") WRITE,
-        @JsonProperty("delete") DELETE,
-        @JsonProperty("execute") EXECUTE,
-        @JsonProperty("payment") PAYMENT,
-        @JsonProperty("privilege_grant") PRIVILEGE_GRANT,
-        @JsonProperty("secret_read") SECRET_READ;
-
-        String wire() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
     }
 }

@@ -1,6 +1,10 @@
 package io.agentpdp.registry;
 
+import java.util.Locale;
+
 import org.springframework.stereotype.Component;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
  * The registry's entry for other features: the one identifier grammar of agents, the canonical form of
@@ -24,6 +28,25 @@ public class Registry {
      * A call's target in canonical form, with the keys it is looked up by in a case-sensitive and in a
      * case-insensitive system (which one applies is the registry's, read with the decision's context).
      */
+    /** The kinds of action a tool call can be: what a tool is registered for and what a decide request names. */
+    public enum ActionKind {
+        @JsonProperty("read") READ,
+        @JsonProperty("write") WRITE,
+        @JsonProperty("delete") DELETE,
+        @JsonProperty("execute") EXECUTE,
+        @JsonProperty("payment") PAYMENT,
+        @JsonProperty("privilege_grant") PRIVILEGE_GRANT,
+        @JsonProperty("secret_read") SECRET_READ;
+
+        public String wire() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static ActionKind fromWire(String value) {
+            return valueOf(value.toUpperCase(Locale.ROOT));
+        }
+    }
+
     public record Target(String system, String resource, String systemFolded, String resourceFolded) {
     }
 

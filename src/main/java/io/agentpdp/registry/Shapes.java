@@ -189,7 +189,7 @@ class Shapes {
         Map<String, Object> columns(Specs.Tool t) {
             Map<String, Object> columns = new LinkedHashMap<>();
             columns.put("target_system", t.targetSystem());
-            columns.put("action_kinds", t.actionKinds().stream().map(Specs.ActionKind::wire).toArray(String[]::new));
+            columns.put("action_kinds", t.actionKinds().stream().map(Registry.ActionKind::wire).toArray(String[]::new));
             columns.put("risk_tier", t.riskTier().wire());
             columns.put("read_only", t.readOnly());
             columns.put("destructive", t.destructive());
@@ -202,7 +202,7 @@ class Shapes {
         Specs.Tool read(ResultSet rs) throws SQLException {
             String schema = rs.getString("argument_schema");
             return new Specs.Tool(rs.getString("name"), rs.getString("target_system"),
-                    strings(rs.getArray("action_kinds")).stream().map(Specs.ActionKind::fromWire).toList(),
+                    strings(rs.getArray("action_kinds")).stream().map(Registry.ActionKind::fromWire).toList(),
                     Specs.RiskTier.fromWire(rs.getString("risk_tier")), rs.getBoolean("read_only"),
                     rs.getBoolean("destructive"), rs.getString("credential_profile"),
                     schema == null ? null : json.readTree(schema)).normalized();

@@ -38,24 +38,6 @@ final class Specs {
     private Specs() {
     }
 
-    enum ActionKind {
-        @JsonProperty("read") READ,
-        @JsonProperty("write") WRITE,
-        @JsonProperty("delete") DELETE,
-        @JsonProperty("execute") EXECUTE,
-        @JsonProperty("payment") PAYMENT,
-        @JsonProperty("privilege_grant") PRIVILEGE_GRANT,
-        @JsonProperty("secret_read") SECRET_READ;
-
-        String wire() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        static ActionKind fromWire(String value) {
-            return valueOf(value.toUpperCase(java.util.Locale.ROOT));
-        }
-    }
-
     enum RiskTier {
         @JsonProperty("low") LOW,
         @JsonProperty("medium") MEDIUM,
@@ -111,7 +93,7 @@ final class Specs {
 
     record Tool(@NotNull @Pattern(regexp = TOOL_NAME, message = TOOL_NAME_MESSAGE) String name,
                 @NotNull String targetSystem,
-                @NotEmpty @Size(max = 7) List<@NotNull ActionKind> actionKinds,
+                @NotEmpty @Size(max = 7) List<Registry.@NotNull ActionKind> actionKinds,
                 @NotNull RiskTier riskTier,
                 Boolean readOnly,
                 Boolean destructive,
