@@ -3,6 +3,8 @@ package io.agentpdp.approval;
 import java.util.List;
 import java.util.Map;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
@@ -24,18 +26,13 @@ final class ArgumentSchemas {
 
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
             builder -> builder.schemaLoader(loader -> loader.fetchRemoteResources(false)));
-    // Compiled schemas by their text: a new schema version is a new key, an old one ages out.
-    private final Map<JsonNode, Schema> compiled = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(64, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<JsonNode, Schema> eldest) {
-                    return size() > 1000;
-                }
-            });
+    // Compiled schemas by their content: a new schema version is a new key, an old one ages out (Caffeine
+    // compiles each key once, without holding other lookups while it does).
+    private final Cache<JsonNode, Schema> compiled = Caffeine.newBuilder().maximumSize(1000).build();
 
     /** What is wrong with {@code arguments} under {@code schema}: one line per violation, empty when valid. */
     List<String> violations(JsonNode schema, JsonNode arguments) {
-        Schema compiledSchema = compiled.computeIfAbsent(schema, registry::getSchema);
+        Schema compiledSchema = compiled.get(schema, registry::getSchema);
         List<Error> errors = compiledSchema.validate(arguments == null ? JsonNodeFactory.instance.nullNode() : arguments);
         return errors.stream().map(e -> e.getInstanceLocation() + ": " + e.getMessage()).limit(20).toList();
     }
