@@ -250,14 +250,26 @@ deny contains "tenant_mismatch" if input.caller.tenant != input.tenant
 # use it as registered: on its target system, for one of its action kinds.
 deny contains "unknown_tool" if not input.tool.registered == true
 
-deny contains "tool_target_mismatch" if {
+# Any misuse of a registered tool is `tool_action_mismatch`, with the specific reason beside it.
+deny contains "tool_action_mismatch" if count(tool_misuse) > 0
+
+deny contains reason if some reason in tool_misuse
+
+tool_misuse contains "tool_target_mismatch" if {
 	input.tool.registered == true
 	not input.tool.targets_system == true
 }
 
-deny contains "action_not_allowed_for_tool" if {
+tool_misuse contains "action_not_allowed_for_tool" if {
 	input.tool.registered == true
 	not action in tool_action_kinds
+}
+
+# A tool registered read-only only reads, whatever action kinds it lists.
+tool_misuse contains "tool_read_only" if {
+	input.tool.registered == true
+	input.tool.read_only == true
+	action != "read"
 }
 
 deny contains "agent_disabled" if {
@@ -268,6 +280,20 @@ deny contains "agent_disabled" if {
 deny contains "tool_not_in_manifest" if tool_not_in_manifest
 
 deny contains "chain_depth_exceeded" if chain_depth > max_chain_depth
+
+# The chain depth is derived by the PDP from the parent decision's record (input.task.chain_depth); the
+# caller's own claim (declared_chain_depth, null when not sent) must agree with it.
+deny contains "parent_unknown" if {
+	input.task.parent_decision_id != null
+	not input.task.parent_known == true
+}
+
+deny contains "chain_mismatch" if {
+	input.task.parent_known == true
+	declared := input.task.declared_chain_depth
+	declared != null
+	declared != chain_depth
+}
 
 deny contains "invalid_input" if not valid_input
 

@@ -20,7 +20,10 @@ base := {
 		"enabled": true,
 		"workload_identity_present": true,
 	},
-	"task": {"id": "t-1", "intent": "look up customer", "chain_depth": 0, "parent_decision_id": null},
+	"task": {
+		"id": "t-1", "intent": "look up customer", "chain_depth": 0, "declared_chain_depth": null,
+		"parent_decision_id": null, "parent_known": true,
+	},
 	"tool": {
 		"name": "crm.contacts.read",
 		"registered": true,
@@ -30,6 +33,7 @@ base := {
 		"risk_tier": "low",
 		"read_only": false,
 		"destructive": false,
+		"credential_profile": null,
 	},
 	"action": {"kind": "read"},
 	"target": {"system": "crm", "resource": "contacts/42"},
@@ -386,15 +390,64 @@ test_unregistered_tool_denied if {
 
 test_tool_used_on_another_system_denied if {
 	r := decide({"tool": {"targets_system": false}})
-	r.reasons == ["tool_target_mismatch"]
+	r.reasons == ["tool_action_mismatch", "tool_target_mismatch"]
 	denied_with(decide_without("tool/targets_system"), "tool_target_mismatch")
 }
 
 test_action_kind_the_tool_does_not_allow_denied if {
 	r := decide({"tool": {"action_kinds": ["write"]}})
-	r.reasons == ["action_not_allowed_for_tool"]
+	r.reasons == ["action_not_allowed_for_tool", "tool_action_mismatch"]
 	denied_with(decide_without("tool/action_kinds"), "action_not_allowed_for_tool")
 	denied_with(decide({"tool": {"action_kinds": "read"}}), "action_not_allowed_for_tool")
+}
+
+test_read_only_tool_only_reads if {
+	decide({"tool": {"read_only": true}}).outcome == "ALLOW"
+	every kind in ["write", "secret_read", "delete", "execute"] {
+		r := decide({"tool": {"read_only": true}, "action": {"kind": kind}})
+		denied_with(r, "tool_action_mismatch")
+		denied_with(r, "tool_read_only")
+		r.credential == null
+	}
+}
+
+# kb-reader's only tool is kb.search (read-only, action kinds [read]): however the call names the action kind,
+# it never gets agent-secret-read or agent-write.
+test_kb_reader_gets_no_secret_or_write_credential if {
+	kb := {
+		"agent": {"allowed_tools": ["kb.search"], "home_systems": ["kb"]},
+		"tool": {"name": "kb.search", "target_system": "kb", "action_kinds": ["read"], "read_only": true},
+		"target": {"system": "kb", "resource": "docs/1"},
+	}
+	decide(kb).credential.policies == ["agent-read"]
+	every kind in ["secret_read", "write", "execute"] {
+		r := decide(object.union(kb, {"action": {"kind": kind}}))
+		r.outcome == "DENY"
+		denied_with(r, "tool_action_mismatch")
+	}
+	denied_with(decide(object.union(kb, {"tool": {"targets_system": false}})), "tool_action_mismatch")
+}
+
+test_unknown_parent_denied if {
+	r := decide({"task": {"parent_decision_id": "4a1a2f5e-4a4b-4d2c-9b1e-1f2a3b4c5d6e", "parent_known": false}})
+	r.reasons == ["parent_unknown"]
+	named := object.union(base, {"task": {"parent_decision_id": "4a1a2f5e-4a4b-4d2c-9b1e-1f2a3b4c5d6e"}})
+	r2 := decision.result with input as json.remove(named, ["task/parent_known"])
+	denied_with(r2, "parent_unknown")
+}
+
+test_known_parent_allowed if {
+	decide({"task": {
+		"parent_decision_id": "4a1a2f5e-4a4b-4d2c-9b1e-1f2a3b4c5d6e", "parent_known": true,
+		"chain_depth": 1, "declared_chain_depth": 1,
+	}}).outcome == "ALLOW"
+}
+
+test_declared_depth_must_match_the_derived_one if {
+	r := decide({"task": {"chain_depth": 1, "declared_chain_depth": 0}})
+	r.reasons == ["chain_mismatch"]
+	decide({"task": {"chain_depth": 1, "declared_chain_depth": null}}).outcome == "ALLOW"
+	decide_without("task/declared_chain_depth").outcome == "ALLOW"
 }
 
 test_disabled_agent_denied if {
