@@ -147,6 +147,31 @@ public class Approvals {
     }
 
     /**
+     * Why a presented approval does not cover {@code action} (the policy says only {@code approval_invalid}):
+     * {@code approval_unknown} (none of this tenant, {@code status} null), {@code approval_consumed},
+     * {@code approval_expired}, {@code approval_denied}, {@code approval_pending}, {@code approval_mismatch}
+     * (approved for another action) or {@code approval_not_approved}.
+     */
+    public String whyInvalid(String status, boolean expired, boolean consumed, String storedFingerprint, Action action) {
+        if (status == null) {
+            return "approval_unknown";
+        }
+        if ("CONSUMED".equals(status) || consumed) {
+            return "approval_consumed";
+        }
+        if ("EXPIRED".equals(status) || expired) {
+            return "approval_expired";
+        }
+        if ("DENIED".equals(status)) {
+            return "approval_denied";
+        }
+        if ("PENDING".equals(status)) {
+            return "approval_pending";
+        }
+        return storedFingerprint.equals(fingerprint(action)) ? "approval_not_approved" : "approval_mismatch";
+    }
+
+    /**
      * Opens the approval request for an action, or returns the one already open for the same
      * fingerprint (idempotent: one open request per action). A stale open request past its expiry is
      * expired first, so that it never blocks a new one. A new request takes a token from the agent's and

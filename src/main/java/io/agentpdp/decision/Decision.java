@@ -6,9 +6,11 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
+import io.agentpdp.policy.PolicyEngine;
+
 /** The answer to POST /v1/decisions (openapi.yaml: Decision). */
 record Decision(UUID decisionId,
-                String outcome,
+                PolicyEngine.Outcome outcome,
                 List<String> reasons,
                 List<String> obligations,
                 @JsonInclude(JsonInclude.Include.NON_NULL) Credential credential,

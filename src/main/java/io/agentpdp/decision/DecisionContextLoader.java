@@ -27,19 +27,28 @@ class DecisionContextLoader {
     }
 
     /**
+     * What one decision looks up. {@code principal}: the caller's canonical subject (the registry's
+     * enforcement point principal); {@code parentDecision}: the task's parent decision, null when none is named.
+     */
+    record Query(String tenant, String principal, String agentId, String taskId, UUID parentDecision, String tool,
+                 Registry.Target target, UUID approvalId, UUID heldCredentialDecision, Duration denyWindow,
+                 Duration rateWindow) {
+    }
+
+    /**
      * Every time comparison here uses the database's {@code now()}: approval expiry (as the spending
      * UPDATE does) and the trigger windows (over decisions stamped with that same clock). A replica's own
      * clock, however far off, cannot make an expired approval valid or empty a window.
      */
-    DecisionContext load(String tenant, String agentId, String tool, Registry.Target target, UUID approvalId,
-                         UUID heldCredentialDecision, Duration denyWindow, Duration rateWindow) {
+    DecisionContext load(Query q) {
         return jdbc.sql("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
                        a.home_systems, a.max_chain_depth,
                        t.name is not null as tool_registered, t.target_system as tool_target_system,
                        t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
-                       t.destructive as tool_destructive, t.version as tool_version,
+                       t.destructive as tool_destructive, t.credential_profile as tool_credential_profile,
+                       t.version as tool_version,
                        t.argument_schema as tool_argument_schema,
                        sys.name as system_name, coalesce(sys.case_sensitive, false) as system_case_sensitive,
                        coalesce(q.active, false) as quarantined,
@@ -52,11 +61,25 @@ class DecisionContextLoader {
                        held.revoked_at is null and held.revoke_requested_at is null and held.expires_at > now() as held_live,
                        greatest(0, floor(extract(epoch from held.expires_at - now())))::bigint as held_remaining_seconds,
                        encode(sha256(convert_to(held.accessor, 'UTF8')), 'hex') as held_accessor_hash,
+                       ep.id as ep_id, ep.enabled as ep_enabled,
+                       (:agent = any (ep.agent_ids)
+                        or a.agent_id is not null and exists (select 1 from jsonb_array_elements(ep.agent_selectors) s (selector)
+                                                               where a.labels @> s.selector)) as ep_binds_agent,
+                       parent.id as parent_id, parent.chain_depth as parent_chain_depth,
                        activity.denies, activity.decisions
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
                 left join tool t on t.tenant_id = :tenant and t.name = :tool
                 left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
+                -- The caller's enforcement point: its principal is the caller's canonical subject, in this tenant only.
+                left join enforcement_point ep on ep.tenant_id = :tenant and ep.principal = :principal
+                -- The parent decision: this tenant's, of the same agent or the same task; never a refused request.
+                left join lateral (
+                    select d.id, d.chain_depth from decision_record d
+                    where d.id = cast(:parent as uuid) and d.tenant_id = :tenant
+                      and (d.agent_id = :agent or d.task_id = :task)
+                      and d.chain_depth >= 0 and d.cause is distinct from :refusalCause
+                      and not (cast(:refused as text) = any (d.reasons))) parent on true
                 -- An unregistered system is compared case-insensitively: folding only ever matches more rules.
                 left join lateral (
                     select name, case_sensitive from target_system
@@ -87,18 +110,22 @@ class DecisionContextLoader {
                       -- migration V7_1, or by an older replica in a rolling update) count as they did then.
                       and (cause = :policyCause or cause is null and not (cast(:refused as text) = any (reasons)))) activity
                 """)
-                .param("tenant", tenant)
-                .param("agent", agentId)
-                .param("tool", tool)
-                .param("system", target.system())
-                .param("resource", target.resource())
-                .param("systemFolded", target.systemFolded())
-                .param("resourceFolded", target.resourceFolded())
-                .param("approval", approvalId)
-                .param("held", heldCredentialDecision)
-                .param("denyMillis", denyWindow.toMillis())
-                .param("rateMillis", rateWindow.toMillis())
+                .param("tenant", q.tenant())
+                .param("principal", q.principal())
+                .param("agent", q.agentId())
+                .param("task", q.taskId())
+                .param("parent", q.parentDecision())
+                .param("tool", q.tool())
+                .param("system", q.target().system())
+                .param("resource", q.target().resource())
+                .param("systemFolded", q.target().systemFolded())
+                .param("resourceFolded", q.target().resourceFolded())
+                .param("approval", q.approvalId())
+                .param("held", q.heldCredentialDecision())
+                .param("denyMillis", q.denyWindow().toMillis())
+                .param("rateMillis", q.rateWindow().toMillis())
                 .param("policyCause", AuditTrail.Cause.POLICY.wire())
+                .param("refusalCause", AuditTrail.Cause.REFUSAL.wire())
                 .param("refused", RefusalRecorder.REQUEST_REFUSED)
                 .query((rs, row) -> map(rs))
                 .single();
@@ -118,7 +145,11 @@ class DecisionContextLoader {
         DecisionContext.Tool tool = !rs.getBoolean("tool_registered") ? null : new DecisionContext.Tool(
                 rs.getString("tool_target_system"), strings(rs.getArray("tool_action_kinds")),
                 rs.getString("tool_risk_tier"), rs.getBoolean("tool_read_only"), rs.getBoolean("tool_destructive"),
-                rs.getLong("tool_version"), rs.getString("tool_argument_schema"));
+                rs.getString("tool_credential_profile"), rs.getLong("tool_version"), rs.getString("tool_argument_schema"));
+        UUID pointId = rs.getObject("ep_id", UUID.class);
+        DecisionContext.EnforcementPoint point = pointId == null ? null
+                : new DecisionContext.EnforcementPoint(pointId, rs.getBoolean("ep_enabled"), rs.getBoolean("ep_binds_agent"));
+        UUID parentId = rs.getObject("parent_id", UUID.class);
         return new DecisionContext(
                 rs.getBoolean("registered"),
                 rs.getBoolean("agent_enabled"),
@@ -133,6 +164,8 @@ class DecisionContextLoader {
                 Classification.fromWire(rs.getString("classification")),
                 approval,
                 held,
+                point,
+                parentId == null ? null : new DecisionContext.Parent(parentId, rs.getInt("parent_chain_depth")),
                 rs.getLong("denies"),
                 rs.getLong("decisions"),
                 rs.getTimestamp("db_now").toInstant());

@@ -56,7 +56,7 @@ record DecisionRequest(
 
     record Task(@NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String id,
                 @NotBlank @Size(max = 1024) @Pattern(regexp = NO_CONTROL, message = NO_CONTROL_MESSAGE) String intent,
-                @NotNull @Min(0) @Max(1000) Integer chainDepth,
+                @Min(0) @Max(1000) Integer chainDepth,
                 UUID parentDecisionId) {
     }
 

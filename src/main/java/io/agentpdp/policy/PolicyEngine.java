@@ -87,8 +87,18 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
     private record Answer(int status, byte[] body) {
     }
 
+    /** What a decision answers; the policy's {@code outcome} is one of these or the answer is invalid. */
+    public enum Outcome {
+        ALLOW, DENY, STEP_UP, CONSTRAIN;
+
+        /** ALLOW and CONSTRAIN carry a credential. */
+        public boolean grants() {
+            return this == ALLOW || this == CONSTRAIN;
+        }
+    }
+
     /** A policy's verdict, already checked against the output contract. */
-    public record Result(String outcome,
+    public record Result(Outcome outcome,
                          List<String> reasons,
                          List<String> obligations,
                          CredentialGrant credential,
@@ -98,7 +108,7 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
                          String revision) {
 
         public boolean grantsCredential() {
-            return "ALLOW".equals(outcome) || "CONSTRAIN".equals(outcome);
+            return outcome.grants();
         }
     }
 
@@ -188,19 +198,20 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
     }
 
     Result parse(JsonNode result, String revision) throws PolicyUnavailableException {
-        String outcome = text(result, "outcome");
-        if (outcome == null || !OUTCOMES.contains(outcome)) {
+        String wire = text(result, "outcome");
+        if (wire == null || !OUTCOMES.contains(wire)) {
             throw invalid("outcome is missing or not one of " + OUTCOMES);
         }
+        Outcome outcome = Outcome.valueOf(wire);
         List<String> reasons = strings(result, "reasons");
         List<String> obligations = strings(result, "obligations");
         CredentialGrant credential = null;
-        if ("ALLOW".equals(outcome) || "CONSTRAIN".equals(outcome)) {
+        if (outcome.grants()) {
             credential = credential(result.get("credential"));
         }
         int requiredApprovals = 1;
         JsonNode approval = result.get("approval");
-        if ("STEP_UP".equals(outcome) && approval != null && approval.isObject() && approval.has("required_approvals")) {
+        if (outcome == Outcome.STEP_UP && approval != null && approval.isObject() && approval.has("required_approvals")) {
             JsonNode n = approval.get("required_approvals");
             if (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > 10) {
                 throw invalid("approval.required_approvals must be an integer from 1 to 10");

@@ -33,9 +33,11 @@ class RegistryService {
     private final TransactionTemplate transactions;
     private final Validator validator;
     private final JsonMapper json;
+    private final io.agentpdp.security.Principals principals;
 
     RegistryService(RegistryStore store, ChangeLog changes, TransactionTemplate transactions, Validator validator,
-                    JsonMapper json) {
+                    JsonMapper json, io.agentpdp.security.Principals principals) {
+        this.principals = principals;
         this.store = store;
         this.changes = changes;
         this.transactions = transactions;
@@ -80,10 +82,28 @@ class RegistryService {
             problems.put(snakeCase(violation.getPropertyPath().toString()), violation.getMessage());
         }
         Specs.problems(spec).forEach(problems::putIfAbsent);
+        if (spec instanceof Specs.EnforcementPoint point && point.principal() != null) {
+            principalProblem(point.principal()).ifPresent(problem -> problems.putIfAbsent("principal", problem));
+        }
         if (!problems.isEmpty()) {
             List<String> messages = problems.entrySet().stream().map(e -> path + e.getKey() + " " + e.getValue()).toList();
             throw new Problems.ApiException(400, "Invalid registry entry",
                     problems.size() + " field(s) failed validation: " + messages);
+        }
+    }
+
+    /**
+     * An enforcement point's principal is the subject of the {@code decide} tokens it calls with (they all come
+     * from the PDP's issuer), in the canonical form the decision compares ({@link io.agentpdp.security.Principal}:
+     * NFC, case-folded for a case-insensitive issuer). Refused, never repaired, when it is not.
+     */
+    private java.util.Optional<String> principalProblem(String principal) {
+        try {
+            String canonical = principals.local(principal).subject();
+            return canonical.equals(principal) ? java.util.Optional.empty()
+                    : java.util.Optional.of("must be given in canonical form: '" + canonical + "'");
+        } catch (IllegalArgumentException e) {
+            return java.util.Optional.of("is not a principal: " + e.getMessage());
         }
     }
 

@@ -129,6 +129,7 @@ class ApprovalRecoveryTest {
         String tenant = tenantWithAgent(IntegrationTest.newTenant());
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-8', 'alice', ?, ?)")
                 .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}).update();
+        io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-8");
         List<Api.Answer> answers = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             answers.add(decide(tenant, "gw-flood", with(delete(tenant), "arguments", Map.of("contact", i))));
@@ -168,6 +169,7 @@ class ApprovalRecoveryTest {
     private String tenantWithAgent(String tenant) {
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
                 .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}).update();
+        io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
         jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)"
                 + " values (?, 'crm.contacts.delete', 'crm', array['delete'], 'high', 'test')").param(tenant).update();
         return tenant;

@@ -49,6 +49,7 @@ class AuditSigningKeyOutageTest {
         String tenant = IntegrationTest.newTenant();
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'o', ?, ?)")
                 .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+        io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
         Api api = new Api(port);
         String decide = TestJwts.token("gw-1", tenant, "decide");
         String admin = TestJwts.token("sec", tenant, "security-admin");

@@ -145,8 +145,9 @@ class DecisionFlowTest extends IntegrationTest {
     void chainsDeeperThanTheLimitAreDenied() {
         String tenant = tenantWithAgent();
         Map<String, Object> body = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "internal");
-        body.put("task", Map.of("id", "task-1", "intent", "loop", "chain_depth", 6));
-        Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"), body);
+        String token = TestJwts.token("gw-1", tenant, "decide");
+        // The depth is derived from the parents' records: five links are within the default limit of 5, the sixth is not.
+        Api.Answer answer = api().post("/v1/decisions", token, childOf(body, decideChain(token, body, 5)));
         assertThat(answer.text("outcome")).isEqualTo("DENY");
         assertThat(answer.json().path("reasons").toString()).contains("chain_depth_exceeded");
     }
@@ -154,6 +155,7 @@ class DecisionFlowTest extends IntegrationTest {
     @Test
     void anUnknownAgentIsDenied() {
         String tenant = newTenant();
+        bindAgents(tenant, "nobody");
         Api.Answer answer = api().post("/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
                 request(tenant, "nobody", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
         assertThat(answer.text("outcome")).isEqualTo("DENY");

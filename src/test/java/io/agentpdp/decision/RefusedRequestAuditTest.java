@@ -159,11 +159,11 @@ class RefusedRequestAuditTest extends IntegrationTest {
             body.put("action", "launch_missiles");
             assertThat(api().post("/v1/decisions", token, body).status()).isEqualTo(400);
         }
-        Map<String, Object> tooDeep = valid();
-        tooDeep.put("task", Map.of("id", "t", "intent", "loop", "chain_depth", 6));
-        Api.Answer next = api().post("/v1/decisions", token, tooDeep);
+        Map<String, Object> lying = valid();
+        lying.put("task", Map.of("id", "t", "intent", "loop", "chain_depth", 6));
+        Api.Answer next = api().post("/v1/decisions", token, lying);
         assertThat(next.text("outcome")).isEqualTo("DENY");
-        assertThat(next.json().path("reasons").toString()).contains("chain_depth_exceeded").doesNotContain("quarantined");
+        assertThat(next.json().path("reasons").toString()).contains("chain_mismatch").doesNotContain("quarantined");
         assertChainValid(6);
     }
 }

@@ -42,7 +42,7 @@ class PolicyEngineTest {
     @Test
     void aWellFormedResultIsParsedWithTheBundleRevision() throws Exception {
         PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(lowRiskRead());
-        assertThat(result.outcome()).isEqualTo("ALLOW");
+        assertThat(result.outcome()).isEqualTo(PolicyEngine.Outcome.ALLOW);
         assertThat(result.credential().policies()).containsExactly("agent-read");
         assertThat(result.credential().numUses()).isEqualTo(10);
         assertThat(result.credential().ttl()).isEqualTo(Duration.ofSeconds(300));
@@ -94,7 +94,7 @@ class PolicyEngineTest {
     @Test
     void anEmptyInputIsDeniedByTheDefaultRule() throws Exception {
         PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(Map.of());
-        assertThat(result.outcome()).isEqualTo("DENY");
+        assertThat(result.outcome()).isEqualTo(PolicyEngine.Outcome.DENY);
         assertThat(result.credential()).isNull();
     }
 }

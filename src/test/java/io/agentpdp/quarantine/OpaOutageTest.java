@@ -73,6 +73,7 @@ class OpaOutageTest {
             String agent = "agent-" + i;
             jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, 'alice', ?, ?)")
                     .params(tenant, agent, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+            io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, agent);
             agents.add(agent);
             assertThat(read(api, decide, tenant, agent).text("outcome")).isEqualTo("ALLOW");
         }

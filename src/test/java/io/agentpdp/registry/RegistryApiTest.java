@@ -255,6 +255,7 @@ class RegistryApiTest extends IntegrationTest {
         create("tools", tool("crm.contacts.update", "crm", List.of("write")));
         create("agents", agent("agent-7", List.of("crm.contacts.read", "crm.contacts.update", "crm.contacts.export")));
         create("classifications", Map.of("system", "crm", "resource_prefix", "contacts/vip", "level", "confidential"));
+        create("enforcement-points", Map.of("principal", "gw-1", "agent_ids", List.of("agent-7")));
         String decide = TestJwts.token("gw-1", tenant, "decide");
 
         Api.Answer read = api().post("/v1/decisions", decide, request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
@@ -267,14 +268,14 @@ class RegistryApiTest extends IntegrationTest {
         assertThat(unknownTool.json().path("reasons").toString()).contains("unknown_tool");
 
         Api.Answer wrongAction = api().post("/v1/decisions", decide, request(tenant, "agent-7", "crm.contacts.read", "delete", "crm", "contacts/1", "public"));
-        assertThat(wrongAction.json().path("reasons").toString()).contains("action_not_allowed_for_tool");
+        assertThat(wrongAction.json().path("reasons").toString()).contains("tool_action_mismatch", "action_not_allowed_for_tool");
 
         Api.Answer wrongSystem = api().post("/v1/decisions", decide, request(tenant, "agent-7", "crm.contacts.read", "read", "hr", "payroll/1", "public"));
         assertThat(wrongSystem.text("outcome")).isEqualTo("DENY");
-        assertThat(wrongSystem.json().path("reasons").toString()).contains("tool_target_mismatch");
+        assertThat(wrongSystem.json().path("reasons").toString()).contains("tool_action_mismatch", "tool_target_mismatch");
 
-        Map<String, Object> deep = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
-        deep.put("task", Map.of("id", "task-1", "intent", "loop", "chain_depth", 4));
+        Map<String, Object> read1 = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
+        Map<String, Object> deep = childOf(read1, decideChain(decide, read1, 3));
         assertThat(api().post("/v1/decisions", decide, deep).json().path("reasons").toString())
                 .as("max_chain_depth 3 from the registry").contains("chain_depth_exceeded");
 

@@ -100,13 +100,15 @@ public abstract class IntegrationTest {
 
     /**
      * Registers an agent with its tool manifest and home systems, and each of its tools (if not yet
-     * registered in the tenant) as acting on the first home system with every action kind. Tests of other
+     * registered in the tenant) as acting on the first home system with every action kind, and binds the agent
+     * to the enforcement point of every test gateway ({@link TestJwts#GATEWAYS}). Tests of other
      * features seed by SQL; the registry API itself is tested in io.agentpdp.registry.
      */
     protected void registerAgent(String tenant, String agentId, String owner, String[] tools, String[] homeSystems) {
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, ?, ?, ?)")
                 .params(tenant, agentId, owner, tools, homeSystems)
                 .update();
+        bindAgents(tenant, agentId);
         for (String tool : tools) {
             jdbc.sql("""
                     insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
@@ -116,6 +118,32 @@ public abstract class IntegrationTest {
                     .params(tenant, tool, homeSystems.length > 0 ? homeSystems[0] : "crm")
                     .update();
         }
+    }
+
+    /**
+     * Binds {@code agentIds} (registered or not) to the enforcement point of every test gateway
+     * ({@link TestJwts#GATEWAYS}) in {@code tenant}, creating those enforcement points as needed.
+     */
+    public static void bindAgents(JdbcClient jdbc, String tenant, String... agentIds) {
+        for (String gateway : TestJwts.GATEWAYS) {
+            bindAgentsTo(jdbc, tenant, gateway, agentIds);
+        }
+    }
+
+    /** Binds {@code agentIds} to the enforcement point of {@code principal} (a decide token's subject) in {@code tenant}. */
+    public static void bindAgentsTo(JdbcClient jdbc, String tenant, String principal, String... agentIds) {
+        jdbc.sql("""
+                insert into enforcement_point (tenant_id, id, principal, agent_ids, updated_by)
+                values (?, gen_random_uuid(), ?, ?, 'test')
+                on conflict (tenant_id, principal) do update
+                set agent_ids = array(select distinct unnest(enforcement_point.agent_ids || excluded.agent_ids))""")
+                .params(tenant, principal, agentIds)
+                .update();
+    }
+
+    /** {@link #bindAgents(JdbcClient, String, String...)} with the application's connection. */
+    protected void bindAgents(String tenant, String... agentIds) {
+        bindAgents(jdbc, tenant, agentIds);
     }
 
     /** Registers (or re-targets) a tool of {@code tenant} acting on {@code system}, with every action kind. */
@@ -137,6 +165,34 @@ public abstract class IntegrationTest {
                 values (?, gen_random_uuid(), ?, ?, ?, ?, ?, 'test')""")
                 .params(tenant, system, prefix, Registry.fold(system), Registry.fold(prefix), classification)
                 .update();
+    }
+
+    /**
+     * {@code body} as the next call of a delegation chain: its task names {@code parentDecisionId} and no chain
+     * depth (the PDP derives it from the parent's record, issue 14).
+     */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> childOf(Map<String, Object> body, String parentDecisionId) {
+        Map<String, Object> child = new java.util.LinkedHashMap<>(body);
+        Map<String, Object> task = new java.util.LinkedHashMap<>((Map<String, Object>) body.get("task"));
+        task.remove("chain_depth");
+        task.put("parent_decision_id", parentDecisionId);
+        child.put("task", task);
+        return child;
+    }
+
+    /**
+     * Decides {@code body} as a chain root and then {@code depth} times as the child of the previous decision;
+     * returns the id of the last one (whose derived chain depth is {@code depth}).
+     */
+    protected String decideChain(String token, Map<String, Object> body, int depth) {
+        String parent = null;
+        for (int d = 0; d <= depth; d++) {
+            Api.Answer answer = api().post("/v1/decisions", token, parent == null ? body : childOf(body, parent));
+            org.assertj.core.api.Assertions.assertThat(answer.status()).as("chain link %d", d).isEqualTo(200);
+            parent = answer.text("decision_id");
+        }
+        return parent;
     }
 
     /** agent-7 reads {@code crm} {@code contacts/1}, declared public: ALLOW once agent-7 is registered with that tool. */

@@ -30,6 +30,13 @@ public final class TestJwts {
     /** The {@code iss} of every test token, and the issuer the PDP is configured to accept (pdp.security.issuer). */
     public static final String ISSUER = "https://idp.test/realms/agents";
 
+    /**
+     * The subjects of the {@code decide} tokens the tests use: {@code IntegrationTest#registerAgent} binds every
+     * agent it registers to each of them (the registry's enforcement points, issue 14).
+     */
+    public static final java.util.List<String> GATEWAYS = java.util.List.of("gw", "gw-1", "gw-2", "gw-3", "gw-demo",
+            "gw-flood", "gw-other", "demo-gateway");
+
     private static final KeyPair KEYS = generate();
     private static final KeyPair OTHER_KEYS = generate();
     private static final Path PUBLIC_KEY = writePublicKey();
