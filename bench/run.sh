@@ -145,7 +145,7 @@ wait_ready 1   # Flyway has run once readiness is UP
 ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid")"
 
 # --- seed the bench tenant -------------------------------------------------------------------------
-log "seeding tenant 'bench': $AGENTS agents (manifest crm.contacts.read/update, home system crm)"
+log "seeding tenant 'bench': $AGENTS agents (manifest crm.contacts.read/update, home system crm), bound to bench-caller"
 PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -p "$PDP_PG_PORT" \
   -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 -v agents="$AGENTS" <<'SQL'
 insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
@@ -156,7 +156,11 @@ values ('bench', 'crm.contacts.read', 'crm', array['read'], 'low', true, 'bench'
        ('bench', 'crm.contacts.update', 'crm', array['write'], 'medium', false, 'bench');
 insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
 values ('bench', gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench');
-analyze agent; analyze tool; analyze classification_rule;
+-- The bench's decide token (subject bench-caller) decides only for the agents its enforcement point binds.
+insert into enforcement_point (tenant_id, id, principal, agent_ids, updated_by)
+select 'bench', gen_random_uuid(), 'bench-caller', array_agg('bench-agent-' || g order by g), 'bench'
+from generate_series(1, :agents) g;
+analyze agent; analyze tool; analyze classification_rule; analyze enforcement_point;
 SQL
 python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
 

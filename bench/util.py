@@ -57,16 +57,18 @@ def decision_request(agent, chain_depth):
 
 
 def policy_input(agent, chain_depth):
-    """What DecisionService.policyInput builds for decision_request() of a seeded agent (same key order)."""
+    """What decision.PolicyInput builds for decision_request() of a seeded agent (same key order); the
+    depth is given as derived (the PDP's own), the caller's claim as matching it."""
     return {"input": {
         "tenant": TENANT,
         "caller": {"subject": CALLER, "tenant": TENANT, "scopes": ["decide"]},
         "agent": {"id": agent, "registered": True, "enabled": True, "owner": OWNER, "allowed_tools": TOOLS,
                   "home_systems": HOME, "max_chain_depth": None, "workload_identity_present": False},
         "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth,
-                 "parent_decision_id": None},
+                 "declared_chain_depth": chain_depth, "parent_decision_id": None, "parent_known": True},
         "tool": {"name": "crm.contacts.read", "registered": True, "target_system": "crm", "targets_system": True,
-                 "action_kinds": ["read"], "risk_tier": "low", "read_only": True, "destructive": False},
+                 "action_kinds": ["read"], "risk_tier": "low", "read_only": True, "destructive": False,
+                 "credential_profile": None},
         "action": {"kind": "read"},
         "target": {"system": "crm", "resource": "contacts/42"},
         "classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
@@ -89,7 +91,8 @@ def cmd_bodies(out, agents):
     os.makedirs(out, exist_ok=True)
     names = [f"bench-agent-{i}" for i in range(1, agents + 1)]
     files = {
-        # chain_depth 6 > default max 5 (and <= 10, so the policy does not ask for quarantine): DENY, no credential.
+        # chain_depth 6 claimed without a parent (the PDP derives 0): DENY chain_mismatch, no credential, no
+        # quarantine request. (Sent to OPA directly, 6 is over the default max 5: DENY chain_depth_exceeded.)
         "pdp-deny.jsonl": [decision_request(a, 6) for a in names],
         # chain_depth 0, read of an internal resource: ALLOW low_risk_read, mints a wrapped token.
         "pdp-allow.jsonl": [decision_request(a, 0) for a in names],

@@ -95,7 +95,8 @@ class ToolCall:
     target_resource: str
     data_classification: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
-    chain_depth: int = 0
+    # The PDP derives the chain depth from parent_decision_id; sent only when set, and then it must match.
+    chain_depth: int | None = None
     parent_decision_id: str | None = None
     workload_identity_token: str | None = field(default=None, repr=False)
     approval_id: str | None = None

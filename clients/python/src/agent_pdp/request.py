@@ -42,7 +42,9 @@ def call_digest(tool: str, arguments: Mapping[str, Any]) -> str:
 
 def build_decision_request(call: ToolCall) -> dict[str, Any]:
     """The JSON body of POST /v1/decisions for one tool call attempt."""
-    task: dict[str, Any] = {"id": call.task_id, "intent": call.intent, "chain_depth": call.chain_depth}
+    task: dict[str, Any] = {"id": call.task_id, "intent": call.intent}
+    if call.chain_depth is not None:
+        task["chain_depth"] = call.chain_depth
     if call.parent_decision_id:
         task["parent_decision_id"] = call.parent_decision_id
     agent: dict[str, Any] = {"id": call.agent_id}

@@ -105,6 +105,7 @@ class Pdp:
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
                                                    "home_systems": home_systems})
+            self.bind_agent(agent_id)
             return
 
         def array(values: list[str]) -> str:
@@ -113,6 +114,31 @@ class Pdp:
                f"('{self.tenant}', '{agent_id}', '{owner}', {array(tools)}, {array(home_systems)}) "
                f"on conflict do nothing;")
         self._psql(sql)
+
+    # The subjects of the decide tokens these tests mint: a decide token decides only for the agents the
+    # registry binds to its principal (its enforcement point).
+    DECIDE_SUBJECTS = ("mcp-guard", "sdk-caller")
+
+    def bind_agent(self, agent_id: str) -> None:
+        """Binds agent_id to the enforcement point of every decide subject the tests use (read, add, replace)."""
+        admin = {"Authorization": f"Bearer {self.mint('sdk-seeder', 'registry-admin')}"}
+        for subject in self.DECIDE_SUBJECTS:
+            listed = httpx.get(f"{self.url}/v1/registry/enforcement-points", params={"principal": subject},
+                               headers=admin, timeout=10)
+            listed.raise_for_status()
+            items = listed.json()["items"]
+            if not items:
+                self._register("/v1/registry/enforcement-points", {"principal": subject, "agent_ids": [agent_id]})
+                continue
+            point = items[0]
+            if agent_id in point["agent_ids"]:
+                continue
+            body = {"principal": subject, "agent_ids": [*point["agent_ids"], agent_id],
+                    "agent_selectors": point["agent_selectors"], "enabled": point["enabled"]}
+            answer = httpx.put(f"{self.url}/v1/registry/enforcement-points/{point['id']}", json=body, timeout=10,
+                               headers={**admin, "If-Match": f'"{point["version"]}"'})
+            if answer.status_code != 200:
+                raise RuntimeError(f"PUT enforcement point answered {answer.status_code}: {answer.text[:300]}")
 
     def _psql(self, sql: str) -> str:
         env = dict(os.environ, PGPASSWORD=os.environ["SPRING_FLYWAY_PASSWORD"])

@@ -155,3 +155,10 @@ def test_file_svid_source_rereads_the_file_so_rotation_works(tmp_path) -> None:
     assert source.jwt_svid() == "second.jwt.svid"
     path.write_text("")
     assert source.jwt_svid() is None
+
+
+def test_chain_depth_is_left_to_the_pdp_unless_set() -> None:
+    call = ToolCall(tenant="t", agent_id="a", task_id="k", intent="i", tool="crm.contacts.read", action="read",
+                    target_system="crm", target_resource="contacts/1", data_classification="internal",
+                    parent_decision_id="p")
+    assert build_decision_request(call)["task"] == {"id": "k", "intent": "i", "parent_decision_id": "p"}
