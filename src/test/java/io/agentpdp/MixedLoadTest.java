@@ -43,6 +43,9 @@ class MixedLoadTest extends IntegrationTest {
     @Test
     void mixedLoadWithConcurrentApprovalsLosesNothing() throws Exception {
         String tenant = newTenant();
+        // The unregistered ids the load decides for are bound to the gateway: DENY unknown_agent, not a 403.
+        bindAgents(tenant, java.util.stream.IntStream.range(0, DECISIONS).filter(n -> n % 4 == 2)
+                .mapToObj(n -> "ghost-" + n).toArray(String[]::new));
         for (int a = 0; a < AGENTS; a++) {
             registerAgent(tenant, "agent-" + a, "alice", new String[] {"crm.contacts.read", "crm.contacts.delete"}, new String[] {"crm"});
         }

@@ -44,11 +44,6 @@ class DecisionService {
                 new Step("record", record::record));
     }
 
-    /** The steps, in order (for documentation and tests). */
-    List<String> stepNames() {
-        return steps.stream().map(Step::name).toList();
-    }
-
     Decision decide(Caller caller, DecisionRequest request) {
         long start = System.nanoTime();
         DecisionState state = new DecisionState(caller, request, UUID.randomUUID());

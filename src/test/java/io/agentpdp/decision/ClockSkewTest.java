@@ -133,12 +133,12 @@ class ClockSkewTest extends IntegrationTest {
 
     @Test
     void aDenyBurstSpreadOverSkewedReplicasStillQuarantines() {
-        // Over the chain limit (5) but not twice over: a plain DENY that does not ask for quarantine itself.
+        // A depth claimed without a parent (derived: 0): a plain policy DENY that does not ask for quarantine itself.
         Map<String, Object> tooDeep = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
         tooDeep.put("task", Map.of("id", "t", "intent", "loop", "chain_depth", 6));
         for (int i = 0; i < 4; i++) {
             Api.Answer answer = api(lagging).post("/v1/decisions", gateway, tooDeep);
-            assertThat(reasons(answer)).containsExactly("chain_depth_exceeded");
+            assertThat(reasons(answer)).containsExactly("chain_mismatch");
         }
         // The fifth, through the replica an hour ahead: the four are within its window all the same.
         Api.Answer fifth = api(leading).post("/v1/decisions", gateway, tooDeep);

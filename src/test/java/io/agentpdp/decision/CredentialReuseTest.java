@@ -46,7 +46,7 @@ class CredentialReuseTest extends IntegrationTest {
 
     private static Map<String, Object> inTask(Map<String, Object> body, String task) {
         Map<String, Object> copy = new HashMap<>(body);
-        copy.put("task", Map.of("id", task, "intent", "help the customer", "chain_depth", 1));
+        copy.put("task", Map.of("id", task, "intent", "help the customer"));
         return copy;
     }
 
@@ -161,6 +161,7 @@ class CredentialReuseTest extends IntegrationTest {
     void aDenyNamingAHeldCredentialConfirmsNothing() {
         String tenant = tenantWithAgents();
         String issuing = decide(tenant, read(tenant)).text("decision_id");
+        // A depth of 6 claimed without a parent: DENY chain_mismatch (the derived depth is 0).
         Map<String, Object> tooDeep = holding(read(tenant), issuing);
         tooDeep.put("task", Map.of("id", "task-1", "intent", "help the customer", "chain_depth", 6));
         Api.Answer denied = decide(tenant, tooDeep);

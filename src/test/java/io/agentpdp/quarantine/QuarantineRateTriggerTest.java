@@ -36,6 +36,7 @@ class QuarantineRateTriggerTest extends IntegrationTest {
     void anUnregisteredAgentIdIsNeverQuarantinedAndItsRecordsDoNotCountOnceRegistered() {
         String tenant = newTenant();
         String decide = TestJwts.token("gw-1", tenant, "decide");
+        bindAgents(tenant, "agent-new");
         // Six DENYs in a row: over the DENY threshold (5) and the lowered rate threshold (3).
         for (int i = 0; i < 6; i++) {
             Api.Answer unknown = api().post("/v1/decisions", decide,

@@ -156,7 +156,8 @@ class QuarantineTest extends IntegrationTest {
         Map<String, Object> tooDeep = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
         tooDeep.put("task", Map.of("id", "t", "intent", "loop", "chain_depth", 6));
         Api.Answer policyDeny = api().post("/v1/decisions", decide, tooDeep);
-        assertThat(policyDeny.json().path("reasons").toString()).contains("chain_depth_exceeded").doesNotContain("quarantined");
+        // A depth claimed without a parent (derived: 0): a policy DENY chain_mismatch that asks for no quarantine.
+        assertThat(policyDeny.json().path("reasons").toString()).contains("chain_mismatch").doesNotContain("quarantined");
         assertThat(quarantine.state(tenant, "agent-7")).isEmpty();
         assertThat(read(api()).text("outcome")).isEqualTo("ALLOW");
     }

@@ -43,13 +43,13 @@ class RegistryApplyTest extends IntegrationTest {
     void theDemoFileAppliesOnceAndThenChangesNothing() {
         Api.Answer first = apply(file, "");
         assertThat(first.status()).as(first.body()).isEqualTo(200);
-        assertThat(first.json().path("changes").size()).isEqualTo(9);
+        assertThat(first.json().path("changes").size()).isEqualTo(10);
         assertThat(first.json().path("changes").toString()).contains("\"action\":\"CREATE\"");
 
         Api.Answer second = apply(file, "");
         assertThat(second.json().path("changes").size()).isZero();
-        assertThat(second.json().path("unchanged").asInt()).isEqualTo(9);
-        assertThat(api().get("/v1/registry/changes?limit=200", admin).json().path("items").size()).isEqualTo(9);
+        assertThat(second.json().path("unchanged").asInt()).isEqualTo(10);
+        assertThat(api().get("/v1/registry/changes?limit=200", admin).json().path("items").size()).isEqualTo(10);
 
         // What the file registers is what the decision uses: crm is case-insensitive, contacts/vip confidential.
         String decide = TestJwts.token("demo-gateway", tenant, "decide");
@@ -125,8 +125,8 @@ class RegistryApplyTest extends IntegrationTest {
         Files.writeString(registry, file);
         String firstRun = runScript(registry);
         assertThat(firstRun).contains("+ agent agent-7").contains("+ classification crm contacts/vip")
-                .contains("changed 9 entries");
-        assertThat(runScript(registry)).contains("no changes (9 entries unchanged)");
+                .contains("changed 10 entries");
+        assertThat(runScript(registry)).contains("no changes (10 entries unchanged)");
 
         Files.writeString(registry, file.replace("max_chain_depth: 5", "max_chain_depth: 3"));
         assertThat(runScript(registry, "--dry-run")).contains("~ agent agent-7: max_chain_depth")
