@@ -171,7 +171,7 @@ check() { # NAME BODY_FILE EXPECTED_SUBSTRING
     --data-binary @- "$(pdp_url 1)")"
   [[ "$out" == *"$3"* ]] || die "$1: expected $3, got: $out"
 }
-check deny "$WORK/bodies/pdp-deny.jsonl" '"reasons":["chain_depth_exceeded"]'
+check deny "$WORK/bodies/pdp-deny.jsonl" '"reasons":["chain_mismatch"]'
 check allow "$WORK/bodies/pdp-allow.jsonl" '"credential":{"type":"wrapped_token"'
 
 # JIT warm-up of PDP #1 on both paths before any measurement: on 2 cores the C2 compiler threads would
@@ -186,10 +186,10 @@ done
 # --- measurement helpers -----------------------------------------------------------------------------
 AUTH_PDP="Authorization: Bearer $JWT"
 AUTH_VAULT="X-Vault-Token: $PDP_VAULT_TOKEN"
-DENY_OK='"reasons":["chain_depth_exceeded"]'
+DENY_OK='"reasons":["chain_mismatch"]'
 ALLOW_OK='"credential":{"type":"wrapped_token"'
 REUSE_OK='"credential":{"type":"reuse"'
-OPA_OK='"reasons":["chain_depth_exceeded"]'
+OPA_OK='"reasons":["chain_mismatch"]'
 VAULT_OK='"wrapped_accessor"'
 
 # CPU time of every process of the bench (per measurement: cores used and CPU ms per request).

@@ -56,16 +56,17 @@ def decision_request(agent, chain_depth):
     }
 
 
-def policy_input(agent, chain_depth):
-    """What decision.PolicyInput builds for decision_request() of a seeded agent (same key order); the
-    depth is given as derived (the PDP's own), the caller's claim as matching it."""
+def policy_input(agent, declared_depth):
+    """What decision.PolicyInput builds for decision_request(agent, declared_depth) of a seeded agent (same key
+    order): without a parent the derived depth is 0, and a declared depth other than 0 is DENY chain_mismatch."""
+    chain_depth = 0
     return {"input": {
         "tenant": TENANT,
         "caller": {"subject": CALLER, "tenant": TENANT, "scopes": ["decide"]},
         "agent": {"id": agent, "registered": True, "enabled": True, "owner": OWNER, "allowed_tools": TOOLS,
                   "home_systems": HOME, "max_chain_depth": None, "workload_identity_present": False},
         "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth,
-                 "declared_chain_depth": chain_depth, "parent_decision_id": None, "parent_known": True},
+                 "declared_chain_depth": declared_depth, "parent_decision_id": None, "parent_known": True},
         "tool": {"name": "crm.contacts.read", "registered": True, "target_system": "crm", "targets_system": True,
                  "action_kinds": ["read"], "risk_tier": "low", "read_only": True, "destructive": False,
                  "credential_profile": None},
@@ -92,7 +93,7 @@ def cmd_bodies(out, agents):
     names = [f"bench-agent-{i}" for i in range(1, agents + 1)]
     files = {
         # chain_depth 6 claimed without a parent (the PDP derives 0): DENY chain_mismatch, no credential, no
-        # quarantine request. (Sent to OPA directly, 6 is over the default max 5: DENY chain_depth_exceeded.)
+        # quarantine request; OPA gets the same input the PDP builds for it.
         "pdp-deny.jsonl": [decision_request(a, 6) for a in names],
         # chain_depth 0, read of an internal resource: ALLOW low_risk_read, mints a wrapped token.
         "pdp-allow.jsonl": [decision_request(a, 0) for a in names],
@@ -288,13 +289,14 @@ STATEMENTS = {
         "tenant": "'bench'", "agent": BENCH_AGENT, "tool": "'crm.contacts.read'", "system": "'crm'",
         "resource": "'contacts/42'", "systemFolded": "'crm'", "resourceFolded": "'contacts/42'",
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
-        "policyCause": "'policy'", "refused": "'request_refused'"}),
+        "policyCause": "'policy'", "refused": "'request_refused'", "principal": "'bench-caller'",
+        "task": "'bench-task'", "parent": "null", "refusalCause": "'refusal'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.
     "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "Result recordDecision(", {
         "id": "gen_random_uuid()", "tenant": "'bench'", "agent": BENCH_AGENT, "task": "'bench-task'",
-        "parent": "null", "depth": "6", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
+        "parent": "null", "depth": "0", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
         "resource": "'contacts/42'", "declared": "'internal'", "stored": "'internal'", "effective": "'internal'",
-        "outcome": "'DENY'", "reasons": "array['chain_depth_exceeded']", "cause": "'policy'",
+        "outcome": "'DENY'", "reasons": "array['chain_mismatch']", "cause": "'policy'",
         "obligations": "array[]::text[]",
         "approval": "null", "revision": "'55c12bb9044a1807'", "caller": "'bench-caller'", "accessorHash": "null",
         "content": "repeat('c', 343)", "ttl": "null", "expiresAt": "null", "uses": "null", "wrapped": "null",
@@ -425,7 +427,7 @@ def cmd_compose(results_dir, out_file):
             "reuse_path_makes_no_vault_call": vault.get("reuse_no_vault_call"),
         },
         "notes": [
-            "The DENY path (chain_depth_exceeded) is the PDP without a mint, the ALLOW path (low_risk_read) the PDP with a mint, "
+            "The DENY path (chain_mismatch: a depth claimed without a parent) is the PDP without a mint, the ALLOW path (low_risk_read) the PDP with a mint, "
             "the reuse path (the same ALLOW naming the credential its task holds, held_credential) an ALLOW without a new "
             "credential: it confirms one minted earlier, without a Vault call. Its ratio is reported separately and is not "
             "counted towards the mint goal.",
