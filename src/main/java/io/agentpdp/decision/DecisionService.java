@@ -250,7 +250,7 @@ class DecisionService {
                             Verdict verdict, Approvals.Action action, Approvals.CheckedArguments arguments,
                             UUID decisionId, Instant now) {
         Approvals.Request opening = new Approvals.Request(action, arguments.shown(), verdict.reasons(),
-                verdict.requiredApprovals(), caller.principal(), context.agentOwner(), decisionId);
+                verdict.requiredApprovals(), caller.principal(), context.agentOwner(), decisionId, request.idempotencyKey());
         Verdict stepUp = verdict;
         Approvals.Ticket ticket;
         try {
@@ -262,10 +262,10 @@ class DecisionService {
             });
         } catch (Problems.ApiException e) {
             throw e; // the record failed: nothing committed, no approval open
-        } catch (Approvals.RateLimitedException e) {
+        } catch (Approvals.RefusedException e) {
             log.warn("Decision {} denied: {}", decisionId, e.getMessage());
             return deniedStepUp(caller, request, context, effective,
-                    Verdict.deny(Cause.REFUSAL, "approval_rate_limited").withRevision(verdict.revision()), decisionId, now);
+                    Verdict.deny(Cause.REFUSAL, e.reason()).withRevision(verdict.revision()), decisionId, now);
         } catch (RuntimeException e) {
             log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
             return deniedStepUp(caller, request, context, effective,
