@@ -93,7 +93,8 @@ class Pdp:
         self._psql(f"insert into resource_classification (owner_tenant, system, resource_prefix, classification) "
                    f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
 
-    def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str]) -> None:
+    def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str],
+                   spiffe_ids: list[str] | None = None) -> None:
         """Registers an agent with its manifest; its tools act on the first home system (every action kind)."""
         if self.registry_api():
             for tool in tools:
@@ -104,7 +105,7 @@ class Pdp:
                     "risk_tier": "low"})
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
-                                                   "home_systems": home_systems})
+                                                   "home_systems": home_systems, "spiffe_ids": spiffe_ids or []})
             return
 
         def array(values: list[str]) -> str:
@@ -200,9 +201,11 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
               crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
               manifest: list[str] | None = None, svid_file: Path | None = None, manifest_source: str = "config",
               tools: list[dict[str, Any]] | None = None, bind: bool = True,
-              expect_refusal: bool = False) -> RunningGuard:
+              expect_refusal: bool = False, svid: dict[str, Any] | None = None,
+              spiffe_ids: list[str] | None = None) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
-        pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"])
+        pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"],
+                       spiffe_ids=spiffe_ids)
         # With the registry as manifest source the guard is an enforcement point of its own, bound to its agent.
         subject = f"guard-{agent_id}" if manifest_source == "registry" else "mcp-guard"
         if manifest_source == "registry" and bind:
@@ -214,7 +217,8 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
                     "timeout_seconds": pdp_timeout},
             "vault": {"addr": pdp.vault_url},
             "agent": {"tenant": pdp.tenant, "id": agent_id, "task_id": f"task-{uuid.uuid4().hex[:8]}",
-                      "intent": "help a customer", **({"svid": {"file": str(svid_file)}} if svid_file else {})},
+                      "intent": "help a customer", **({"svid": {"file": str(svid_file)}} if svid_file else {}),
+                      **({"svid": svid} if svid else {})},
             "manifest": ({"source": "config", "allowed_tools": manifest or MANIFEST} if manifest_source == "config"
                          else {"source": "registry", "refresh_seconds": 1}),
             "upstreams": {"crm": crm_upstream or {

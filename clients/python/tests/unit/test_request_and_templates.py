@@ -266,3 +266,26 @@ def test_file_svid_source_rereads_the_file_so_rotation_works(tmp_path) -> None:
     assert source.jwt_svid() == "second.jwt.svid"
     path.write_text("")
     assert source.jwt_svid() is None
+
+
+def test_the_workload_api_source_without_a_spire_agent_fails_fast_instead_of_hanging(tmp_path) -> None:
+    import socket
+    import time
+
+    from agent_pdp import WorkloadApiSvidSource
+
+    # No socket file at all, and a socket nobody accepts on: each fetch fails within its timeout (the guard then
+    # sends no identity), and the source connects again on the next call.
+    deaf = socket.socket(socket.AF_UNIX)
+    deaf.bind(str(tmp_path / "deaf.sock"))
+    try:
+        for path in (tmp_path / "no-agent.sock", tmp_path / "deaf.sock"):
+            source = WorkloadApiSvidSource("agent-pdp", f"unix://{path}", spiffe_id="spiffe://x.test/a", timeout=1)
+            for _ in range(2):
+                start = time.monotonic()
+                with pytest.raises(Exception):
+                    source.jwt_svid()
+                assert time.monotonic() - start < 10
+            source.close()
+    finally:
+        deaf.close()

@@ -80,6 +80,7 @@ class GuardConfig:
     svid_file: str | None
     svid_workload_api_audience: str | None
     svid_workload_api_socket: str | None
+    svid_workload_api_spiffe_id: str | None
     manifest_source: str  # "config" | "registry"
     manifest_tools: tuple[str, ...] | None
     manifest_refresh_seconds: float
@@ -229,6 +230,7 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         svid_file=path_of(svid.get("file")),
         svid_workload_api_audience=(svid.get("workload_api") or {}).get("audience"),
         svid_workload_api_socket=(svid.get("workload_api") or {}).get("socket"),
+        svid_workload_api_spiffe_id=(svid.get("workload_api") or {}).get("spiffe_id"),
         manifest_source=source,
         manifest_tools=tuple(allowed) if allowed is not None else None,
         manifest_refresh_seconds=refresh,

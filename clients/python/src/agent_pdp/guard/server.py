@@ -175,7 +175,8 @@ class Guard:
         if config.svid_file:
             return FileSvidSource(config.svid_file)
         if config.svid_workload_api_audience:
-            return WorkloadApiSvidSource(config.svid_workload_api_audience, config.svid_workload_api_socket)
+            return WorkloadApiSvidSource(config.svid_workload_api_audience, config.svid_workload_api_socket,
+                                         spiffe_id=config.svid_workload_api_spiffe_id)
         return NoSvid()
 
     # --- tools/list -----------------------------------------------------------------------------
