@@ -17,6 +17,9 @@ rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=scripts/stack/lib.sh
 source "$root/scripts/stack/lib.sh"
 py="$TOOLS_VENV/bin/python3"
+# This checkout's SDK and guard, whichever checkout the shared venv's editable install points at (worktrees share
+# .tools); the guard processes the tests start inherit it.
+export PYTHONPATH="$root/clients/python/src${PYTHONPATH:+:$PYTHONPATH}"
 "$py" -c 'import agent_pdp, pytest, fastmcp' 2>/dev/null || die "clients/python is not installed in $TOOLS_VENV; run: make deps"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 [[ -f "$root/target/agent-pdp.jar" ]] || (cd "$root" && ./mvnw -B -q -DskipTests package)

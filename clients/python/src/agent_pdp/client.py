@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from .model import Approval, Credential, Decision, Outcome, ToolCall
+from .model import AgentManifest, Approval, Credential, Decision, ManifestTool, Outcome, ToolCall
 from .request import build_decision_request
 
 log = logging.getLogger("agent_pdp")
@@ -132,6 +132,38 @@ def parse_approval(approval_id: str, status: int, body: Any) -> Approval:
     )
 
 
+def parse_manifest(agent_id: str, status: int, body: Any) -> AgentManifest:
+    """The calling enforcement point's manifest entry for `agent_id`; raises PdpError when the answer is not a
+    valid manifest or does not bind that agent to the caller (the guard then refuses to start)."""
+    if status != 200 or not isinstance(body, dict):
+        title = body.get("title") if isinstance(body, dict) else None
+        raise PdpError(f"the manifest answered {status}" + (f" ({title})" if isinstance(title, str) else ""), status,
+                       body if isinstance(body, dict) else None)
+    agents = body.get("agents")
+    if not isinstance(agents, list):
+        raise PdpError("malformed manifest: no agents")
+    entry = next((a for a in agents if isinstance(a, dict) and a.get("id") == agent_id), None)
+    if entry is None:
+        raise PdpError(f"agent {agent_id!r} is not bound to this enforcement point in the registry", status)
+    tools: dict[str, ManifestTool] = {}
+    for raw in entry.get("tools") or []:
+        kinds = _str_list(raw.get("action_kinds")) if isinstance(raw, dict) else None
+        if kinds is None or not isinstance(raw.get("name"), str) or not isinstance(raw.get("target_system"), str):
+            raise PdpError("malformed manifest: a tool without name, target system or action kinds")
+        schema = raw.get("argument_schema")
+        tools[raw["name"]] = ManifestTool(
+            name=raw["name"], target_system=raw["target_system"], action_kinds=kinds,
+            risk_tier=str(raw.get("risk_tier")), read_only=raw.get("read_only") is True,
+            destructive=raw.get("destructive") is True, version=int(raw.get("version") or 0),
+            argument_schema=schema if isinstance(schema, dict) else None)
+    unregistered = _str_list(entry.get("unregistered_tools") or [])
+    return AgentManifest(agent_id=agent_id, enabled=entry.get("enabled") is True, tools=tools,
+                         unregistered_tools=unregistered or ())
+
+
+MANIFEST_PATH = "/v1/registry/enforcement-points/self"
+
+
 def _wait_param(seconds: float | None) -> dict[str, str]:
     if not seconds or seconds <= 0:
         return {}
@@ -224,6 +256,15 @@ class PdpClient(_Base):
         body = _json(response)
         return body if isinstance(body, dict) else {}
 
+    def manifest(self, agent_id: str) -> AgentManifest:
+        """The registry's entry for `agent_id` as the calling enforcement point may read it (scope decide).
+        Raises PdpError when it cannot be read or the agent is not bound to the caller."""
+        try:
+            response = self._http.get(MANIFEST_PATH, params={"agent": agent_id}, headers=self._headers())
+        except Exception as error:  # noqa: BLE001
+            raise PdpError(f"manifest: transport error: {type(error).__name__}") from None
+        return parse_manifest(agent_id, response.status_code, _json(response))
+
 
 class AsyncPdpClient(_Base):
     """Asynchronous client; one pooled httpx.AsyncClient. Use `async with` or call aclose()."""
@@ -269,3 +310,11 @@ class AsyncPdpClient(_Base):
             approval = await self.get_approval(approval_id, wait=max(remaining, 0.001))
             if not approval.pending or time.monotonic() >= deadline:
                 return approval
+
+    async def manifest(self, agent_id: str) -> AgentManifest:
+        """As PdpClient.manifest."""
+        try:
+            response = await self._http.get(MANIFEST_PATH, params={"agent": agent_id}, headers=self._headers())
+        except Exception as error:  # noqa: BLE001
+            raise PdpError(f"manifest: transport error: {type(error).__name__}") from None
+        return parse_manifest(agent_id, response.status_code, _json(response))

@@ -103,3 +103,28 @@ class ToolCall:
     held_credential_decision_id: str | None = None
     idempotency_key: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManifestTool:
+    """A tool an agent may use, with its registry facts (GET /v1/registry/enforcement-points/self)."""
+
+    name: str
+    target_system: str
+    action_kinds: tuple[str, ...]
+    risk_tier: str
+    read_only: bool
+    destructive: bool
+    version: int
+    argument_schema: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class AgentManifest:
+    """One agent bound to the calling enforcement point: its registered allowed tools by name, and the allowed
+    tool names the registry does not know (every call naming one is DENY `unknown_tool`)."""
+
+    agent_id: str
+    enabled: bool
+    tools: Mapping[str, ManifestTool]
+    unregistered_tools: tuple[str, ...] = ()

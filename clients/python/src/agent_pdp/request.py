@@ -10,9 +10,8 @@ from typing import Any
 
 from .model import ToolCall
 
-# The call's arguments are DecisionRequest.arguments (bound by approvals, checked against the tool's schema).
-# openapi.yaml has no idempotency field yet: the key travels in `context` (change this constant when it has).
-IDEMPOTENCY_CONTEXT_KEY = "idempotency_key"
+# The call's arguments are DecisionRequest.arguments (bound by approvals, checked against the tool's schema); the
+# attempt's key is DecisionRequest.idempotency_key (names the approval a STEP_UP opens; see openapi.yaml).
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
 
@@ -60,11 +59,10 @@ def build_decision_request(call: ToolCall) -> dict[str, Any]:
         "data_classification": call.data_classification,
         "arguments": dict(call.arguments),
     }
-    context: dict[str, Any] = dict(call.context)
     if call.idempotency_key:
-        context[IDEMPOTENCY_CONTEXT_KEY] = call.idempotency_key
-    if context:
-        body["context"] = context
+        body["idempotency_key"] = call.idempotency_key
+    if call.context:
+        body["context"] = dict(call.context)
     if call.approval_id:
         body["approval_id"] = call.approval_id
     if call.held_credential_decision_id:

@@ -93,7 +93,8 @@ class Pdp:
         self._psql(f"insert into resource_classification (owner_tenant, system, resource_prefix, classification) "
                    f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
 
-    def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str]) -> None:
+    def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str],
+                   spiffe_ids: list[str] | None = None) -> None:
         """Registers an agent with its manifest; its tools act on the first home system (every action kind)."""
         if self.registry_api():
             for tool in tools:
@@ -104,7 +105,7 @@ class Pdp:
                     "risk_tier": "low"})
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
-                                                   "home_systems": home_systems})
+                                                   "home_systems": home_systems, "spiffe_ids": spiffe_ids or []})
             self.bind_agent(agent_id)
             return
 
@@ -139,6 +140,10 @@ class Pdp:
                                headers={**admin, "If-Match": f'"{point["version"]}"'})
             if answer.status_code != 200:
                 raise RuntimeError(f"PUT enforcement point answered {answer.status_code}: {answer.text[:300]}")
+
+    def bind_enforcement_point(self, principal: str, agent_ids: list[str]) -> None:
+        """Registers the enforcement point `principal` (a decide token's subject) bound to `agent_ids`."""
+        self._register("/v1/registry/enforcement-points", {"principal": principal, "agent_ids": agent_ids})
 
     def _psql(self, sql: str) -> str:
         env = dict(os.environ, PGPASSWORD=os.environ["SPRING_FLYWAY_PASSWORD"])
@@ -194,6 +199,7 @@ class RunningGuard:
     config: dict[str, Any]
     config_file: Path
     log: Path
+    returncode: int | None = None  # set when the guard was expected to refuse to start
 
 
 TOOLS = [
@@ -219,22 +225,32 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
 
     def start(pdp_url: str | None = None, credential: dict[str, str] | None = None, pdp_timeout: float = 5,
               crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
-              manifest: list[str] | None = None, svid_file: Path | None = None) -> RunningGuard:
+              manifest: list[str] | None = None, svid_file: Path | None = None, manifest_source: str = "config",
+              tools: list[dict[str, Any]] | None = None, bind: bool = True,
+              expect_refusal: bool = False, svid: dict[str, Any] | None = None,
+              spiffe_ids: list[str] | None = None) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
-        pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"])
+        pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"],
+                       spiffe_ids=spiffe_ids)
+        # With the registry as manifest source the guard is an enforcement point of its own, bound to its agent.
+        subject = f"guard-{agent_id}" if manifest_source == "registry" else "mcp-guard"
+        if manifest_source == "registry" and bind:
+            pdp.bind_enforcement_point(subject, [agent_id])
         token_file = work / f"{agent_id}.jwt"
-        token_file.write_text(pdp.mint("mcp-guard", "decide"))
+        token_file.write_text(pdp.mint(subject, "decide"))
         config = {
             "pdp": {"url": pdp_url or pdp.url, "token_file": str(token_file),
                     "timeout_seconds": pdp_timeout},
             "vault": {"addr": pdp.vault_url},
             "agent": {"tenant": pdp.tenant, "id": agent_id, "task_id": f"task-{uuid.uuid4().hex[:8]}",
-                      "intent": "help a customer", **({"svid": {"file": str(svid_file)}} if svid_file else {})},
-            "manifest": {"source": "config", "allowed_tools": manifest or MANIFEST},
+                      "intent": "help a customer", **({"svid": {"file": str(svid_file)}} if svid_file else {}),
+                      **({"svid": svid} if svid else {})},
+            "manifest": ({"source": "config", "allowed_tools": manifest or MANIFEST} if manifest_source == "config"
+                         else {"source": "registry", "refresh_seconds": 1}),
             "upstreams": {"crm": crm_upstream or {
                 "transport": "streamable_http", "url": upstream.url,
                 "credential": credential or {"header": "Authorization", "scheme": "Bearer"}}},
-            "tools": TOOLS + (extra_tools or []),
+            "tools": (TOOLS if tools is None else tools) + (extra_tools or []),
         }
         config_file = work / f"{agent_id}.yaml"
         config_file.write_text(yaml.safe_dump(config))
@@ -245,6 +261,9 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
             process = subprocess.Popen([str(guard_bin), "--config", str(config_file), "--transport", "http",
                                         "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
         processes.append(process)
+        if expect_refusal:
+            return RunningGuard(url="", agent_id=agent_id, config=config, config_file=config_file, log=log,
+                                returncode=process.wait(60))
         wait_for_port(port, process, log)
         return RunningGuard(url=f"http://127.0.0.1:{port}/mcp", agent_id=agent_id, config=config,
                             config_file=config_file, log=log)

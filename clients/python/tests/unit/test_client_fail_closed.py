@@ -89,7 +89,7 @@ def test_a_credential_on_a_deny_is_dropped() -> None:
     assert parse_decision(200, body).credential is None
 
 
-def test_the_request_carries_arguments_and_idempotency_key_in_context() -> None:
+def test_the_request_carries_arguments_and_the_idempotency_key_top_level() -> None:
     seen: list[dict[str, object]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -100,7 +100,7 @@ def test_the_request_carries_arguments_and_idempotency_key_in_context() -> None:
     with PdpClient("http://pdp", lambda: "tok", transport=httpx.MockTransport(handler)) as client:
         client.decide(CALL)
     assert seen[0]["arguments"] == {"contact_id": "1"}
-    assert seen[0]["context"] == {"idempotency_key": "run:call:1"}
+    assert seen[0]["idempotency_key"] == "run:call:1" and "context" not in seen[0]
 
 
 def test_secrets_never_reach_the_log_or_repr(caplog: pytest.LogCaptureFixture) -> None:

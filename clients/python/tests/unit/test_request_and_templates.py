@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 
@@ -38,9 +40,12 @@ def test_decision_request_matches_the_api_shape() -> None:
         "tenant": "t", "agent": {"id": "a", "workload_identity_token": "svid"},
         "task": {"id": "k", "intent": "i", "chain_depth": 2}, "tool": "crm.contacts.delete", "action": "delete",
         "target": {"system": "crm", "resource": "contacts/1"}, "data_classification": "internal",
-        "arguments": {"contact_id": "1"}, "context": {"idempotency_key": "r:c:1"}, "approval_id": "ap",
+        "arguments": {"contact_id": "1"}, "idempotency_key": "r:c:1", "approval_id": "ap",
         "held_credential": {"decision_id": "d"},
     }
+    # The key is a top-level field (DecisionRequest.idempotency_key), never hidden in the free-form context.
+    assert "context" not in body
+    assert build_decision_request(replace(call, context={"ticket": "T-1"}))["context"] == {"ticket": "T-1"}
 
 
 @pytest.mark.parametrize("template,arguments,expected", [
@@ -137,11 +142,117 @@ def test_scrub_reaches_every_content_block_and_nested_value() -> None:
     assert _scrub({"a": ["s.SECRET", 1, None]}, ["s.SECRET"], False) == {"a": ["[credential withheld]", 1, None]}
 
 
-def test_a_manifest_source_that_does_not_exist_yet_is_refused_not_replaced() -> None:
+def test_the_registry_manifest_source_takes_no_list_of_its_own() -> None:
     raw = minimal_config()
-    raw["manifest"] = {"source": "registry"}
-    with pytest.raises(ConfigError, match="not available yet"):
+    raw["manifest"] = {"source": "registry", "refresh_seconds": 5}
+    config = parse_config(raw)
+    assert config.manifest_source == "registry" and config.manifest_refresh_seconds == 5
+    raw["manifest"] = {"source": "registry", "allowed_tools": ["crm.contacts.read"]}
+    with pytest.raises(ConfigError, match="allowed_tools"):
         parse_config(raw)
+    raw["manifest"] = {"source": "somewhere"}
+    with pytest.raises(ConfigError):
+        parse_config(raw)
+
+
+MANIFEST = {
+    "enforcement_point": {"id": "6f1c1d2e-0000-4000-8000-000000000001", "principal": "gw-1"},
+    "agents": [{"id": "a", "enabled": True, "unregistered_tools": ["crm.notes.read"], "tools": [
+        {"name": "crm.contacts.read", "target_system": "crm", "action_kinds": ["read"], "risk_tier": "low",
+         "read_only": True, "destructive": False, "argument_schema": None, "version": 3}]}],
+    "next_after": None,
+}
+
+
+def manifest_transport(answers: list[tuple[int, object]], seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, body = answers.pop(0) if len(answers) > 1 else answers[0]
+        return httpx.Response(status, json=body)
+    return httpx.MockTransport(handler)
+
+
+def test_parse_manifest_reads_the_agents_tools_and_refuses_an_unbound_agent() -> None:
+    from agent_pdp import PdpError, parse_manifest
+
+    manifest = parse_manifest("a", 200, MANIFEST)
+    assert set(manifest.tools) == {"crm.contacts.read"} and manifest.unregistered_tools == ("crm.notes.read",)
+    assert manifest.tools["crm.contacts.read"].action_kinds == ("read",) and manifest.tools["crm.contacts.read"].version == 3
+    with pytest.raises(PdpError, match="not bound"):
+        parse_manifest("b", 200, MANIFEST)
+    with pytest.raises(PdpError, match="404"):
+        parse_manifest("a", 404, {"title": "Not found"})
+    with pytest.raises(PdpError, match="malformed"):
+        parse_manifest("a", 200, {"agents": [{"id": "a", "tools": [{"name": "x"}]}]})
+
+
+def test_manifest_call_sends_the_agent_and_the_decide_token() -> None:
+    from agent_pdp import PdpClient
+
+    seen: list[httpx.Request] = []
+    with PdpClient("http://pdp", "decide-jwt", transport=manifest_transport([(200, MANIFEST)], seen)) as client:
+        assert set(client.manifest("a").tools) == {"crm.contacts.read"}
+    assert seen[0].url.path == "/v1/registry/enforcement-points/self"
+    assert seen[0].url.params["agent"] == "a" and seen[0].headers["Authorization"] == "Bearer decide-jwt"
+
+
+def test_mapping_problems_name_every_mapping_the_registry_contradicts() -> None:
+    from agent_pdp import parse_manifest
+    from agent_pdp.guard import mapping_problems
+
+    manifest = parse_manifest("a", 200, MANIFEST)
+    assert mapping_problems(parse_config(minimal_config()), manifest) == []
+    for bad, expected in [({"registry_tool": "crm.notes.read"}, "not a registered tool"),
+                          ({"registry_tool": "crm.contacts.export"}, "not a registered tool"),
+                          ({"action": "delete"}, "registered for read, not delete"),
+                          ({"target": {"system": "bank", "resource": "x/{contact_id}"}}, "acts on 'crm'")]:
+        [problem] = mapping_problems(parse_config(minimal_config(**bad)), manifest)
+        assert expected in problem
+
+
+async def test_registry_manifest_refreshes_and_keeps_the_last_one_when_the_pdp_fails() -> None:
+    from agent_pdp import AsyncPdpClient, PdpClient
+    from agent_pdp.guard import RegistryManifest
+
+    raw = minimal_config()
+    raw["manifest"] = {"source": "registry", "refresh_seconds": 10}
+    config = parse_config(raw)
+    now = [0.0]
+    seen: list[httpx.Request] = []
+    grown = {**MANIFEST, "agents": [{**MANIFEST["agents"][0], "tools": MANIFEST["agents"][0]["tools"] + [
+        {"name": "crm.contacts.update", "target_system": "crm", "action_kinds": ["write"], "risk_tier": "low",
+         "read_only": False, "destructive": False, "argument_schema": None, "version": 1}]}]}
+    answers: list[tuple[int, object]] = [(200, grown), (503, {"title": "Service unavailable"})]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, body = answers.pop(0)
+        return httpx.Response(status, json=body)
+
+    async with AsyncPdpClient("http://pdp", "t", transport=httpx.MockTransport(handler)) as pdp:
+        source = RegistryManifest(config, pdp, clock=lambda: now[0])
+        with PdpClient("http://pdp", "t", transport=manifest_transport([(200, MANIFEST)], [])) as client:
+            source.load(client)
+        assert await source.allowed_registry_tools() == {"crm.contacts.read"}
+        assert seen == []  # fresh: no request
+        now[0] = 11
+        assert await source.allowed_registry_tools() == {"crm.contacts.read", "crm.contacts.update"}
+        now[0] = 22
+        assert await source.allowed_registry_tools() == {"crm.contacts.read", "crm.contacts.update"}
+        assert len(seen) == 2
+
+
+def test_a_guard_whose_mapping_the_registry_contradicts_does_not_load() -> None:
+    from agent_pdp import PdpClient
+    from agent_pdp.guard import RegistryManifest
+
+    raw = minimal_config(registry_tool="crm.contacts.export")
+    raw["manifest"] = {"source": "registry"}
+    config = parse_config(raw)
+    source = RegistryManifest(config, None)  # type: ignore[arg-type]
+    with PdpClient("http://pdp", "t", transport=manifest_transport([(200, MANIFEST)], [])) as client:
+        with pytest.raises(ConfigError, match="crm.contacts.export"):
+            source.load(client)
 
 
 def test_file_svid_source_rereads_the_file_so_rotation_works(tmp_path) -> None:
@@ -162,3 +273,26 @@ def test_chain_depth_is_left_to_the_pdp_unless_set() -> None:
                     target_system="crm", target_resource="contacts/1", data_classification="internal",
                     parent_decision_id="p")
     assert build_decision_request(call)["task"] == {"id": "k", "intent": "i", "parent_decision_id": "p"}
+
+
+def test_the_workload_api_source_without_a_spire_agent_fails_fast_instead_of_hanging(tmp_path) -> None:
+    import socket
+    import time
+
+    from agent_pdp import WorkloadApiSvidSource
+
+    # No socket file at all, and a socket nobody accepts on: each fetch fails within its timeout (the guard then
+    # sends no identity), and the source connects again on the next call.
+    deaf = socket.socket(socket.AF_UNIX)
+    deaf.bind(str(tmp_path / "deaf.sock"))
+    try:
+        for path in (tmp_path / "no-agent.sock", tmp_path / "deaf.sock"):
+            source = WorkloadApiSvidSource("agent-pdp", f"unix://{path}", spiffe_id="spiffe://x.test/a", timeout=1)
+            for _ in range(2):
+                start = time.monotonic()
+                with pytest.raises(Exception):
+                    source.jwt_svid()
+                assert time.monotonic() - start < 10
+            source.close()
+    finally:
+        deaf.close()

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from ..client import PdpError
 from .config import ConfigError, load_config
 from .server import Guard, serve_stdio
 
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agent-pdp-guard: {error}", file=sys.stderr)
         return 2
     guard = Guard(config)
+    try:
+        guard.prepare()
+    except (ConfigError, PdpError) as error:
+        print(f"agent-pdp-guard: {error}", file=sys.stderr)
+        return 2
     if args.transport == "stdio":
         asyncio.run(serve_stdio(guard))
         return 0

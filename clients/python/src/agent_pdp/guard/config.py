@@ -80,8 +80,10 @@ class GuardConfig:
     svid_file: str | None
     svid_workload_api_audience: str | None
     svid_workload_api_socket: str | None
-    manifest_source: str
+    svid_workload_api_spiffe_id: str | None
+    manifest_source: str  # "config" | "registry"
     manifest_tools: tuple[str, ...] | None
+    manifest_refresh_seconds: float
     upstreams: Mapping[str, Upstream]
     tools: Mapping[str, GuardedTool]
     enforced_obligations: frozenset[str]
@@ -203,12 +205,15 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         tools[tool.name] = tool
 
     source = manifest.get("source", "config")
-    if source == "registry":
-        # Refused rather than silently served from the config: the registry API (issue 13) is not merged yet.
-        raise ConfigError("manifest.source registry is not available yet (needs the registry API); use config")
-    if source != "config":
-        raise ConfigError("manifest.source must be config")
+    if source not in ("config", "registry"):
+        raise ConfigError("manifest.source must be config or registry")
     allowed = manifest.get("allowed_tools")
+    if source == "registry" and allowed is not None:
+        # One source of truth: a list in the config would silently disagree with the registry.
+        raise ConfigError("manifest.allowed_tools is for source config; source registry reads them from the PDP")
+    refresh = float(manifest.get("refresh_seconds", 60))
+    if refresh <= 0:
+        raise ConfigError("manifest.refresh_seconds must be positive")
     pdp_url = str(_require(pdp, "url", "pdp")).rstrip("/")
     return GuardConfig(
         pdp_url=pdp_url,
@@ -225,8 +230,10 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> GuardConfig:
         svid_file=path_of(svid.get("file")),
         svid_workload_api_audience=(svid.get("workload_api") or {}).get("audience"),
         svid_workload_api_socket=(svid.get("workload_api") or {}).get("socket"),
+        svid_workload_api_spiffe_id=(svid.get("workload_api") or {}).get("spiffe_id"),
         manifest_source=source,
         manifest_tools=tuple(allowed) if allowed is not None else None,
+        manifest_refresh_seconds=refresh,
         upstreams=upstreams,
         tools=tools,
         enforced_obligations=frozenset({"redact_pii", "log_full_arguments"}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -24,12 +25,12 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ..client import AsyncPdpClient
+from ..client import AsyncPdpClient, PdpClient, PdpError
 from ..credentials import CredentialError, Secret, usable_token
-from ..model import Decision, Outcome, ToolCall
+from ..model import AgentManifest, Decision, Outcome, ToolCall
 from ..request import call_digest, idempotency_key
 from ..svid import FileSvidSource, NoSvid, SvidSource, WorkloadApiSvidSource
-from .config import GuardConfig, GuardedTool, TargetError, Upstream
+from .config import ConfigError, GuardConfig, GuardedTool, TargetError, Upstream
 
 log = logging.getLogger("agent_pdp.guard")
 TOOL_CALL_ID_META = "agent-pdp/tool_call_id"
@@ -59,9 +60,68 @@ class ConfigManifest:
         return self._allowed
 
 
+def mapping_problems(config: GuardConfig, manifest: AgentManifest) -> list[str]:
+    """What in the guard's tool mappings the registry contradicts: a registry tool the agent may not use (or the
+    registry does not know), an action kind the tool is not registered for, another target system. Any of these
+    would be DENY at the PDP on every call; the guard refuses to start with them instead."""
+    problems = []
+    for tool in config.tools.values():
+        facts = manifest.tools.get(tool.registry_tool)
+        if facts is None:
+            problems.append(f"tool {tool.name!r}: {tool.registry_tool!r} is not a registered tool agent "
+                            f"{manifest.agent_id!r} may use")
+            continue
+        if tool.action not in facts.action_kinds:
+            problems.append(f"tool {tool.name!r}: {tool.registry_tool!r} is registered for "
+                            f"{', '.join(facts.action_kinds)}, not {tool.action}")
+        if tool.target_system.lower() != facts.target_system.lower():
+            problems.append(f"tool {tool.name!r}: {tool.registry_tool!r} acts on {facts.target_system!r}, "
+                            f"not {tool.target_system!r}")
+    return problems
+
+
+class RegistryManifest:
+    """The agent's allowed tools from the PDP's registry (GET /v1/registry/enforcement-points/self, with the
+    guard's decide token). Loaded and checked against the tool mappings at start (`load`: the guard refuses
+    to start when the agent is not bound to it or a mapping is unknown), refreshed every
+    `manifest.refresh_seconds` on tools/list; a failed refresh keeps the last manifest."""
+
+    def __init__(self, config: GuardConfig, pdp: AsyncPdpClient, clock: Any = time.monotonic):
+        self._config = config
+        self._pdp = pdp
+        self._clock = clock
+        self._manifest: AgentManifest | None = None
+        self._loaded_at = 0.0
+
+    def load(self, client: PdpClient) -> AgentManifest:
+        manifest = client.manifest(self._config.agent_id)
+        problems = mapping_problems(self._config, manifest)
+        if problems:
+            raise ConfigError("the registry contradicts the tool mappings: " + "; ".join(problems))
+        if not manifest.enabled:
+            log.warning("agent %s is disabled in the registry: every call will be denied", manifest.agent_id)
+        self._store(manifest)
+        return manifest
+
+    def _store(self, manifest: AgentManifest) -> None:
+        self._manifest = manifest
+        self._loaded_at = self._clock()
+
+    async def allowed_registry_tools(self) -> set[str] | None:
+        if self._manifest is None or self._clock() - self._loaded_at >= self._config.manifest_refresh_seconds:
+            try:
+                self._store(await self._pdp.manifest(self._config.agent_id))
+            except PdpError as error:
+                log.warning("registry manifest refresh failed (%s); keeping the last one", error)
+        if self._manifest is None or not self._manifest.enabled:
+            return set()  # nothing known (or a disabled agent): list nothing; calls are decided anyway
+        return set(self._manifest.tools)
+
+
 @dataclass
 class _PendingApproval:
     approval_id: str
+    call: str  # call_digest of the registry tool and arguments the approval was asked for
 
 
 def redact_pii(text: str) -> str:
@@ -94,19 +154,29 @@ class Guard:
                  manifest: ManifestSource | None = None, svid: SvidSource | None = None):
         self.config = config
         self.pdp = pdp or AsyncPdpClient(config.pdp_url, config.pdp_token, timeout=config.pdp_timeout_seconds)
-        self.manifest = manifest or ConfigManifest(config)
+        self.manifest = manifest or (RegistryManifest(config, self.pdp) if config.manifest_source == "registry"
+                                     else ConfigManifest(config))
         self.svid = svid or self._svid_source(config)
         self.run_id = config.task_id or f"guard-{uuid.uuid4().hex[:12]}"
         self._pending: OrderedDict[str, _PendingApproval] = OrderedDict()
         self.server: Server[Any] = Server("agent-pdp-guard", version="0.1.0",
                                           on_list_tools=self.list_tools, on_call_tool=self.call_tool)
 
+    def prepare(self) -> None:
+        """Checks, before serving, what can be checked: with `manifest.source: registry` the agent must be bound
+        to this guard's enforcement point and every mapping must name a tool the registry allows it. Raises
+        ConfigError or PdpError (the guard then does not start)."""
+        if isinstance(self.manifest, RegistryManifest):
+            with PdpClient(self.config.pdp_url, self.config.pdp_token, timeout=self.config.pdp_timeout_seconds) as client:
+                self.manifest.load(client)
+
     @staticmethod
     def _svid_source(config: GuardConfig) -> SvidSource:
         if config.svid_file:
             return FileSvidSource(config.svid_file)
         if config.svid_workload_api_audience:
-            return WorkloadApiSvidSource(config.svid_workload_api_audience, config.svid_workload_api_socket)
+            return WorkloadApiSvidSource(config.svid_workload_api_audience, config.svid_workload_api_socket,
+                                         spiffe_id=config.svid_workload_api_spiffe_id)
         return NoSvid()
 
     # --- tools/list -----------------------------------------------------------------------------
@@ -163,7 +233,12 @@ class Guard:
                                 {"outcome": "DENY", "reasons": ["target_not_derivable"], "decision_id": None})
 
         key = idempotency_key(self.run_id, self._tool_call_id(params, guarded, arguments))
+        digest = call_digest(guarded.registry_tool, arguments)
         pending = self._pending.get(key)
+        if pending and pending.call != digest:
+            # The key (a client-supplied tool-call id) was used for other arguments: never send the other call's
+            # approval along. The PDP refuses the key for this action (DENY idempotency_key_reused) while it is open.
+            pending = None
         answer = (params.input_responses or {}).get(APPROVAL_INPUT)
         if pending and answer is not None:
             if getattr(answer, "action", None) != "accept":
@@ -201,7 +276,7 @@ class Guard:
                   "decision_id": decision.decision_id}
 
         if decision.outcome is Outcome.STEP_UP and decision.approval_id:
-            self._pending[key] = _PendingApproval(decision.approval_id)
+            self._pending[key] = _PendingApproval(decision.approval_id, digest)
             self._pending.move_to_end(key)
             while len(self._pending) > MAX_REMEMBERED_APPROVALS:
                 self._pending.popitem(last=False)

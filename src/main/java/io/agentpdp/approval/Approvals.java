@@ -79,15 +79,40 @@ public class Approvals {
     public record CheckedArguments(String toolSchemaVersion, JsonNode shown) {
     }
 
-    /** What a STEP_UP asks a human to approve: the action, the policy's reasons, who asks, how many must agree. */
+    /**
+     * What a STEP_UP asks a human to approve: the action, the policy's reasons, who asks, how many must agree.
+     * {@code idempotencyKey} is the enforcement point's key of the decide attempt (null when it sent none): while
+     * the request it opened is open, the same key names that request within tenant and agent ({@link #request}).
+     */
     public record Request(Action action, JsonNode shownArguments, List<String> policyReasons, int requiredApprovals,
-                          Principal requestedBy, String storedAgentOwner, UUID decisionId) {
+                          Principal requestedBy, String storedAgentOwner, UUID decisionId, String idempotencyKey) {
+    }
+
+    /** No request was opened, for {@link #reason()} (the DENY reason): the STEP_UP becomes a recorded DENY. */
+    public static class RefusedException extends RuntimeException {
+        private final String reason;
+
+        RefusedException(String reason, String message) {
+            super(message);
+            this.reason = reason;
+        }
+
+        public String reason() {
+            return reason;
+        }
     }
 
     /** More approval requests than {@code pdp.approval.creation-*} allows for this agent or enforcement point. */
-    public static final class RateLimitedException extends RuntimeException {
+    public static final class RateLimitedException extends RefusedException {
         RateLimitedException(String message) {
-            super(message);
+            super("approval_rate_limited", message);
+        }
+    }
+
+    /** The idempotency key already names an open request of this agent for a different action. */
+    public static final class IdempotencyKeyReusedException extends RefusedException {
+        IdempotencyKeyReusedException(String message) {
+            super("idempotency_key_reused", message);
         }
     }
 
@@ -174,7 +199,10 @@ public class Approvals {
     /**
      * Opens the approval request for an action, or returns the one already open for the same
      * fingerprint (idempotent: one open request per action). A stale open request past its expiry is
-     * expired first, so that it never blocks a new one. A new request takes a token from the agent's and
+     * expired first, so that it never blocks a new one. With an idempotency key, the open request of the same
+     * tenant and agent under that key is returned when it binds the same fingerprint; when it binds another
+     * action the call is refused ({@link IdempotencyKeyReusedException}): a key never fetches another action's
+     * approval, and lying about it gains nothing but the caller's own request for the very same action. A new request takes a token from the agent's and
      * the requesting enforcement point's creation buckets, or is refused ({@link RateLimitedException}).
      * Joins the caller's transaction: the decision flow opens it in the transaction that records the
      * STEP_UP, so a STEP_UP whose record fails leaves no request behind.
@@ -183,11 +211,25 @@ public class Approvals {
         Action a = r.action();
         String fingerprint = fingerprint(a);
         Principal owner = directory.agentOwner(a.tenant(), a.agentId(), r.storedAgentOwner());
+        String key = r.idempotencyKey();
         ApprovalRow row = tx.execute(status -> {
             expire("tenant_id = :tenant and fingerprint = :fingerprint and status in ('PENDING', 'APPROVED')"
                     + " and expires_at <= now()", Map.of("tenant", a.tenant(), "fingerprint", fingerprint));
+            if (key != null) {
+                expire("tenant_id = :tenant and agent_id = :agent and idempotency_key = :key"
+                        + " and status in ('PENDING', 'APPROVED') and expires_at <= now()",
+                        Map.of("tenant", a.tenant(), "agent", a.agentId(), "key", key));
+            }
             // Another request may win the insert and then be decided at once: look again a few times.
             for (int attempt = 0; attempt < 3; attempt++) {
+                Optional<ApprovalRow> keyed = key == null ? Optional.empty() : openByKey(a.tenant(), a.agentId(), key);
+                if (keyed.isPresent() && !keyed.get().fingerprint().equals(fingerprint)) {
+                    throw new IdempotencyKeyReusedException("idempotency key of agent " + a.agentId()
+                            + " already names open approval " + keyed.get().id() + " for another action");
+                }
+                if (keyed.isPresent()) {
+                    return keyed.get();
+                }
                 Optional<ApprovalRow> open = open(a.tenant(), fingerprint);
                 if (open.isPresent()) {
                     return open.get();
@@ -217,15 +259,26 @@ public class Approvals {
                 .optional();
     }
 
+    private Optional<ApprovalRow> openByKey(String tenant, String agentId, String key) {
+        return jdbc.sql("select " + ApprovalRow.COLUMNS + " from approval where tenant_id = :tenant and agent_id = :agent"
+                        + " and idempotency_key = :key and status in ('PENDING', 'APPROVED') and expires_at > now()")
+                .param("tenant", tenant)
+                .param("agent", agentId)
+                .param("key", key)
+                .query(ApprovalRow::map)
+                .optional();
+    }
+
     private Optional<ApprovalRow> insert(Request r, String fingerprint, Principal owner) {
         Action a = r.action();
         return jdbc.sql("""
                 insert into approval (id, tenant_id, agent_id, task_id, tool, action, target_hash, classification,
                     fingerprint, status, required_approvals, requested_by, agent_owner, decision_id, expires_at,
-                    task_intent, tool_schema_version, target_system, target_resource, arguments, policy_reasons)
+                    task_intent, tool_schema_version, target_system, target_resource, arguments, policy_reasons,
+                    idempotency_key)
                 values (:id, :tenant, :agent, :task, :tool, :action, :targetHash, :classification, :fingerprint,
                     'PENDING', :required, :requestedBy, :owner, :decision, now() + :ttlMillis * interval '1 millisecond',
-                    :intent, :schemaVersion, :system, :resource, cast(:arguments as jsonb), :reasons)
+                    :intent, :schemaVersion, :system, :resource, cast(:arguments as jsonb), :reasons, :key)
                 on conflict do nothing
                 returning\s""" + ApprovalRow.COLUMNS)
                 .param("id", UUID.randomUUID())
@@ -248,6 +301,7 @@ public class Approvals {
                 .param("resource", a.targetResource())
                 .param("arguments", r.shownArguments() == null ? null : json.writeValueAsString(r.shownArguments()))
                 .param("reasons", r.policyReasons().toArray(String[]::new))
+                .param("key", r.idempotencyKey())
                 .query(ApprovalRow::map)
                 .optional();
     }

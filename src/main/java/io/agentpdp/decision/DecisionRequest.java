@@ -19,7 +19,8 @@ import io.agentpdp.registry.Registry;
  * The action context of an agent's intended tool call, as openapi.yaml's DecisionRequest. Identifiers
  * are plain ASCII so that look-alike or invisible Unicode cannot slip a tool name past the policy.
  * {@code arguments} stays a JSON tree with exact numbers (the mapper reads floats as BigDecimal): an approval
- * binds it by its RFC 8785 canonical form.
+ * binds it by its RFC 8785 canonical form. {@code idempotencyKey} is the enforcement point's key of this attempt;
+ * it only names the approval a STEP_UP opens ({@code approval.Approvals#request}), never changes a verdict.
  */
 record DecisionRequest(
         @NotNull @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String tenant,
@@ -32,7 +33,8 @@ record DecisionRequest(
         UUID approvalId,
         @Valid HeldCredential heldCredential,
         JsonNode arguments,
-        Map<String, Object> context) {
+        Map<String, Object> context,
+        @Pattern(regexp = IDENTIFIER, message = IDENTIFIER_MESSAGE) String idempotencyKey) {
 
     static final String IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$";
     static final String IDENTIFIER_MESSAGE = "must be an ASCII identifier (letters, digits, ._:/@-), at most 128 characters";

@@ -79,9 +79,9 @@ class RecordStep {
             });
         } catch (Problems.ApiException e) {
             throw e; // the record failed: nothing committed, no approval open
-        } catch (Approvals.RateLimitedException e) {
+        } catch (Approvals.RefusedException e) {
             log.warn("Decision {} denied: {}", s.decisionId, e.getMessage());
-            deniedStepUp(s, Verdict.deny(Cause.REFUSAL, "approval_rate_limited").withRevision(stepUp.revision()));
+            deniedStepUp(s, Verdict.deny(Cause.REFUSAL, e.reason()).withRevision(stepUp.revision()));
             return;
         } catch (RuntimeException e) {
             log.warn("Decision {} denied: the approval request could not be opened: {}", s.decisionId, e.getMessage());

@@ -91,7 +91,7 @@ class VerdictSteps {
         Verdict v = s.verdict;
         if (v.is(Outcome.STEP_UP)) {
             s.approvalOpening = new Approvals.Request(s.action, s.arguments.shown(), v.reasons(), v.requiredApprovals(),
-                    s.caller.principal(), s.context.agentOwner(), s.decisionId);
+                    s.caller.principal(), s.context.agentOwner(), s.decisionId, s.request.idempotencyKey());
             return;
         }
         if (v.grant() == null || s.request.approvalId() == null) {

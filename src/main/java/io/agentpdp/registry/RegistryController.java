@@ -181,7 +181,7 @@ class RegistryController {
         return shapes.byCollection(segments.length > 3 ? segments[3] : "");
     }
 
-    private static int limit(String value) {
+    static int limit(String value) {
         if (value == null) {
             return DEFAULT_PAGE;
         }

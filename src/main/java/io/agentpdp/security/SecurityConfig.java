@@ -114,6 +114,8 @@ class SecurityConfig implements WebMvcConfigurer {
                         .requestMatchers(HttpMethod.GET, "/v1/audit/verify", "/v1/audit/checkpoints")
                         .hasAuthority(scope(Caller.SECURITY_ADMIN))
                         .requestMatchers(HttpMethod.POST, "/v1/audit/checkpoints").hasAuthority(scope(Caller.SECURITY_ADMIN))
+                        // An enforcement point reads its own manifest (its agents and their tools), nothing else.
+                        .requestMatchers(HttpMethod.GET, "/v1/registry/enforcement-points/self").hasAuthority(scope(Caller.DECIDE))
                         // The registry: registry-admin writes (and reads what it writes); security-admin reads.
                         .requestMatchers(HttpMethod.GET, "/v1/registry/**")
                         .hasAnyAuthority(scope(Caller.REGISTRY_ADMIN), scope(Caller.SECURITY_ADMIN))
