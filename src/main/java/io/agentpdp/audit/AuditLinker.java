@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Appends committed, not yet linked decision records to their tenant's hash chain, off the request path. A
@@ -43,16 +47,30 @@ class AuditLinker implements SmartLifecycle {
     /** Tenants whose chain the linker refused to extend, with the reason last logged. */
     private final Map<String, String> reported = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService executor;
+    /** Seconds since the decision of the oldest record pending at the start of the last round; -1: that round failed. */
+    private final AtomicReference<Double> lag = new AtomicReference<>(0.0);
 
-    AuditLinker(JdbcClient jdbc, PlatformTransactionManager transactions, AuditProperties properties) {
+    AuditLinker(JdbcClient jdbc, PlatformTransactionManager transactions, AuditProperties properties,
+                MeterRegistry registry) {
         this.jdbc = jdbc;
         this.transaction = new TransactionTemplate(transactions);
         this.intervalMillis = properties.linkInterval().toMillis();
+        Gauge.builder("pdp.audit.link.lag", lag, AtomicReference::get).baseUnit("seconds")
+                .description("Age (from its decision) of the oldest audit record waiting for the linker at the start of "
+                        + "this replica's last link round; 0 when none, -1 when the round failed")
+                .register(registry);
     }
 
     /** Links every tenant's pending records; returns how many were linked. */
     int linkAll() {
-        List<String> tenants = jdbc.sql("select distinct tenant_id from audit_pending_link").query(String.class).list();
+        List<Map.Entry<String, Double>> waiting = jdbc.sql("""
+                select p.tenant_id, coalesce(extract(epoch from clock_timestamp() - min(r.decided_at)), 0) as age
+                from audit_pending_link p left join decision_record r on r.id = p.decision_id
+                group by p.tenant_id""")
+                .query((rs, row) -> Map.entry(rs.getString("tenant_id"), rs.getDouble("age")))
+                .list();
+        lag.set(waiting.stream().mapToDouble(Map.Entry::getValue).max().orElse(0));
+        List<String> tenants = waiting.stream().map(Map.Entry::getKey).toList();
         int linked = 0;
         for (String tenant : tenants) {
             try {
@@ -190,6 +208,7 @@ class AuditLinker implements SmartLifecycle {
         try {
             linkAll();
         } catch (RuntimeException e) {
+            lag.set(-1.0);
             log.warn("Audit link round failed; retrying at the next interval: {}", e.getMessage());
         }
     }

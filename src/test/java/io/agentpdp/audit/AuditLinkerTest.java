@@ -19,6 +19,7 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import io.agentpdp.support.Api;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 
@@ -33,6 +34,9 @@ class AuditLinkerTest extends IntegrationTest {
 
     @Autowired
     private PlatformTransactionManager transactions;
+
+    @Autowired
+    private MeterRegistry meters;
 
     private String tenantWithAgent() {
         String tenant = newTenant();
@@ -93,6 +97,8 @@ class AuditLinkerTest extends IntegrationTest {
                 join decision_record r on r.id = l.decision_id where l.tenant_id = ?""")
                 .param(tenant).query(Double.class).single();
         assertThat(slowest).as("seconds from decision to link, slowest record").isLessThanOrEqualTo(1.0);
+        // pdp_audit_link_lag_seconds is published, and no link round failed.
+        assertThat(meters.get("pdp.audit.link.lag").gauge().value()).isGreaterThanOrEqualTo(0.0);
     }
 
     @Test
