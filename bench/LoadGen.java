@@ -17,6 +17,8 @@
  *   --url U[,U2,...]       target URL(s); requests are spread round robin over them
  *   --bodies FILE          JSON lines, one request body per line, used round robin (POST); absent: GET
  *   --header "K: V"        request header (repeatable)
+ *   --bearer-per-line      each --bodies line is TOKEN<TAB>JSON: the body with its own Authorization: Bearer TOKEN
+ *                          (one tenant's token per body, for loads spread over several tenants)
  *   --mode closed|rate
  *   --concurrency N        closed: in-flight requests; rate: connections/workers (default 32)
  *   --rate R               rate mode: target requests per second (all workers together)
@@ -62,6 +64,7 @@ public class LoadGen {
     static List<URI> urls = new ArrayList<>();
     static List<byte[]> bodies = new ArrayList<>();
     static List<String[]> headers = new ArrayList<>();
+    static boolean bearerPerLine = false;
     static String mode = "closed";
     static int concurrency = 32;
     static double rate = 0;
@@ -94,6 +97,7 @@ public class LoadGen {
                     headers.add(new String[] {v.substring(0, c).trim(), v.substring(c + 1).trim()});
                     i++;
                 }
+                case "--bearer-per-line" -> bearerPerLine = true;
                 case "--mode" -> { mode = v; i++; }
                 case "--concurrency" -> { concurrency = Integer.parseInt(v); i++; }
                 case "--rate" -> { rate = Double.parseDouble(v); i++; }
@@ -124,8 +128,16 @@ public class LoadGen {
                 if (bodies.isEmpty()) {
                     rb.GET();
                 } else {
+                    byte[] body = bodies.get(b);
+                    if (bearerPerLine) {
+                        String line = new String(body, StandardCharsets.UTF_8);
+                        int tab = line.indexOf('\t');
+                        if (tab < 0) throw new IllegalArgumentException("--bearer-per-line: a line without TOKEN<TAB>");
+                        rb.header("Authorization", "Bearer " + line.substring(0, tab));
+                        body = line.substring(tab + 1).getBytes(StandardCharsets.UTF_8);
+                    }
                     rb.header("Content-Type", "application/json")
-                      .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(b)));
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(body));
                 }
                 requests[u][b] = rb.build();
             }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# agent-pdp benchmark: real OPA + OpenBao (dev) + PostgreSQL on loopback, 1..3 PDP instances, one run.
+# agent-pdp benchmark: real OPA + OpenBao + PostgreSQL on loopback, 1..3 PDP instances, one run. Production
+# durability by default (BENCH_DURABLE=1: PostgreSQL fsync/synchronous_commit/full_page_writes on, OpenBao on raft
+# storage on disk); BENCH_DURABLE=0 runs on the fast test stack and labels the report NON-DURABLE.
 # See bench/README.md. Usage: bench/run.sh   (knobs: BENCH_* environment variables, listed below)
 #
 # Writes bench/results/<UTC timestamp>.json and bench/results/latest.json (+ pdp.jfr, profile text).
@@ -15,6 +17,7 @@ JFR="$JAVA_HOME/bin/jfr"
 
 # --- knobs ---------------------------------------------------------------------------------------
 JAR="${BENCH_JAR:-$REPO_ROOT/target/agent-pdp.jar}"
+DURABLE="${BENCH_DURABLE:-1}"                        # 1: durable stack (PDP_STACK_DURABLE=1); 0: fast, labelled
 AGENTS="${BENCH_AGENTS:-1000}"                       # seeded agents; requests go round robin over them
 PEAK_WARMUP="${BENCH_PEAK_WARMUP:-10}"               # s, closed loop warm-up per target (not measured)
 PEAK_DURATION="${BENCH_PEAK_DURATION:-12}"           # s, measured per concurrency level
@@ -89,10 +92,12 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # --- stack -----------------------------------------------------------------------------------------
 log "starting OPA + OpenBao + PostgreSQL in $STATE"
 STACK_STARTED=1
-PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
+PDP_STACK_DURABLE="$DURABLE" PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
   || { tail -n 30 "$WORK/stack.log" >&2; die "stack did not start"; }
 # shellcheck disable=SC1091
 source "$STATE/env"
+# The durability settings as they are, and the data disk's fsync latency (pg_test_fsync): printed and in the report.
+python3 "$BENCH_DIR/util.py" durability "$STEPS/durability.json" || die "could not read the durability settings"
 OPA_DECISION_URL="$PDP_OPA_URL/v1/data/agentpdp/decision/result?provenance=true"
 VAULT_CREATE_URL="$PDP_VAULT_URL/v1/auth/token/create/${PDP_VAULT_TOKEN_ROLE}"
 

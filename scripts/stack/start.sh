@@ -17,6 +17,10 @@
 #   PDP_STACK_SKIP_INSTALL=1 do not run install.sh first
 #   PDP_STACK_SKIP_VERIFY=1  do not run verify.sh at the end
 #   PDP_STACK_KEEP_ON_FAILURE=1  leave services running when start fails
+#   PDP_STACK_DURABLE=1      production durability (make bench): PostgreSQL with fsync,
+#       synchronous_commit and full_page_writes on, OpenBao on integrated (raft) storage
+#       on disk instead of the in-memory -dev server. Default 0: FAST AND NOT DURABLE,
+#       for tests only (a crash loses committed data).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -85,6 +89,49 @@ wait_for() {
   log "$name ready"
 }
 
+# --- durable variant (PDP_STACK_DURABLE=1) ---------------------------------------
+# The default stack is for tests: PostgreSQL without fsync and an in-memory OpenBao dev server. With
+# PDP_STACK_DURABLE=1 PostgreSQL syncs every commit and OpenBao keeps its data in raft storage under
+# STATE_DIR/bao-data, initialised with one unseal key share and unsealed here.
+DURABLE="${PDP_STACK_DURABLE:-0}"
+[[ "$DURABLE" == 0 || "$DURABLE" == 1 ]] || die "PDP_STACK_DURABLE must be 0 or 1"
+if ((DURABLE)); then PG_DURABLE=on; else PG_DURABLE=off; fi
+# Starts OpenBao on raft storage, initialises and unseals it; sets ROOT_TOKEN and UNSEAL_KEY.
+durable_openbao_start() {
+  local init
+  mkdir -p "$STATE_DIR/bao-data"
+  cat >"$STATE_DIR/bao.hcl" <<HCL
+storage "raft" {
+  path    = "$STATE_DIR/bao-data"
+  node_id = "agent-pdp-1"
+}
+listener "tcp" {
+  address         = "127.0.0.1:$VAULT_PORT"
+  cluster_address = "127.0.0.1:$((VAULT_PORT + 1))"
+  tls_disable     = true
+}
+api_addr      = "http://127.0.0.1:$VAULT_PORT"
+cluster_addr  = "http://127.0.0.1:$((VAULT_PORT + 1))"
+disable_mlock = true
+HCL
+  log "starting OpenBao on 127.0.0.1:$VAULT_PORT (raft storage in $STATE_DIR/bao-data; durable)"
+  HOME="$STATE_DIR/bao-home" setsid "$BAO" server -config="$STATE_DIR/bao.hcl" >"$STATE_DIR/bao.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/bao.pid"
+  # sys/seal-status answers 200 once the listener is up, initialised or not.
+  wait_for "OpenBao listener" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" curl -fsS "$VAULT_URL/v1/sys/seal-status"
+  init="$(curl -fsS -X PUT "$VAULT_URL/v1/sys/init" -d '{"secret_shares":1,"secret_threshold":1}')" \
+    || die "OpenBao init failed"
+  ROOT_TOKEN="$(printf '%s' "$init" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root_token"])')"
+  UNSEAL_KEY="$(printf '%s' "$init" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys_base64"][0])')"
+  curl -fsS -X PUT "$VAULT_URL/v1/sys/unseal" -d "{\"key\":\"$UNSEAL_KEY\"}" >/dev/null || die "OpenBao unseal failed"
+  # sys/health is 200 only when unsealed and active (the raft node has elected itself leader).
+  wait_for OpenBao "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" curl -fsS "$VAULT_URL/v1/sys/health"
+}
+# What the dev server mounts by itself: KV version 2 at secret/.
+durable_openbao_mounts() {
+  vault_api POST sys/mounts/secret "$ROOT_TOKEN" '{"type":"kv","options":{"version":"2"}}' >/dev/null
+}
+
 # --- ports ------------------------------------------------------------------
 choose_port() { # VAR_NAME DEFAULT SPAN
   local var="$1" def="$2" span="$3" p
@@ -140,9 +187,10 @@ port = $PG_PORT
 unix_socket_directories = '$PG_SOCK'
 # Integration tests run several PDP replicas (each a pool and a LISTEN session) side by side.
 max_connections = 400
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+# Fast and not durable unless PDP_STACK_DURABLE=1 (see the durable section above).
+fsync = $PG_DURABLE
+synchronous_commit = $PG_DURABLE
+full_page_writes = $PG_DURABLE
 logging_collector = off
 EOF
 log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
@@ -203,17 +251,21 @@ OPA_URL="http://127.0.0.1:$OPA_PORT"
 wait_for OPA "$(cat "$STATE_DIR/opa.pid")" "$STATE_DIR/opa.log" curl -fsS "$OPA_URL/health"
 
 # --- OpenBao --------------------------------------------------------------------
-ROOT_TOKEN="$(openssl rand -hex 12)"
-mkdir -p "$STATE_DIR/bao-home"   # the dev server writes ~/.vault-token; keep it here
-log "starting OpenBao dev server on 127.0.0.1:$VAULT_PORT"
-HOME="$STATE_DIR/bao-home" setsid "$BAO" server -dev -dev-root-token-id="$ROOT_TOKEN" \
-  -dev-listen-address="127.0.0.1:$VAULT_PORT" >"$STATE_DIR/bao.log" 2>&1 </dev/null &
-echo $! >"$STATE_DIR/bao.pid"
 VAULT_URL="http://127.0.0.1:$VAULT_PORT"
-wait_for OpenBao "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" curl -fsS "$VAULT_URL/v1/sys/health"
-wait_for "OpenBao unseal key" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" \
-  grep -q '^Unseal Key: ' "$STATE_DIR/bao.log"
-UNSEAL_KEY="$(sed -n 's/^Unseal Key: //p' "$STATE_DIR/bao.log" | head -n 1)"
+mkdir -p "$STATE_DIR/bao-home"   # the server writes ~/.vault-token; keep it here
+if ((DURABLE)); then
+  durable_openbao_start
+else
+  ROOT_TOKEN="$(openssl rand -hex 12)"
+  log "starting OpenBao dev server on 127.0.0.1:$VAULT_PORT"
+  HOME="$STATE_DIR/bao-home" setsid "$BAO" server -dev -dev-root-token-id="$ROOT_TOKEN" \
+    -dev-listen-address="127.0.0.1:$VAULT_PORT" >"$STATE_DIR/bao.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/bao.pid"
+  wait_for OpenBao "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" curl -fsS "$VAULT_URL/v1/sys/health"
+  wait_for "OpenBao unseal key" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log" \
+    grep -q '^Unseal Key: ' "$STATE_DIR/bao.log"
+  UNSEAL_KEY="$(sed -n 's/^Unseal Key: //p' "$STATE_DIR/bao.log" | head -n 1)"
+fi
 (umask 077
  printf '%s\n' "$ROOT_TOKEN" >"$STATE_DIR/bao-root-token"
  printf '%s\n' "$UNSEAL_KEY" >"$STATE_DIR/bao-unseal-key")
@@ -245,6 +297,7 @@ put_policy() { # NAME HCL
 }
 
 log "configuring OpenBao"
+if ((DURABLE)); then durable_openbao_mounts; fi
 put_policy agent-read '
 path "secret/data/agents/read/*"     { capabilities = ["read"] }
 path "secret/metadata/agents/read/*" { capabilities = ["read", "list"] }

@@ -33,7 +33,7 @@ class AppRolePrivilegesTest extends IntegrationTest {
     private static final Set<String> EVERY_COLUMN = Set.of("*");
     /** The tables the application deletes from. */
     private static final Set<String> DELETABLE = Set.of("issued_credential", "agent", "target_system", "tool",
-            "enforcement_point", "classification_rule");
+            "enforcement_point", "classification_rule", "audit_pending_link");
 
     static {
         UPDATABLE.put("agent", EVERY_COLUMN);
@@ -57,6 +57,9 @@ class AppRolePrivilegesTest extends IntegrationTest {
         UPDATABLE.put("approval_webhook_outbox", Set.of("attempts", "next_attempt_at", "delivered_at", "failed_at",
                 "last_error"));
         UPDATABLE.put("audit_checkpoint", Set.of());
+        // V27: links are insert-only; pending entries are a queue the linker empties (insert, delete).
+        UPDATABLE.put("audit_link", Set.of());
+        UPDATABLE.put("audit_pending_link", Set.of());
         // ShedLock renews and releases its lock rows in place (V7 grants UPDATE on the table).
         UPDATABLE.put("shedlock", Set.of("name", "lock_until", "locked_at", "locked_by"));
     }
@@ -72,7 +75,8 @@ class AppRolePrivilegesTest extends IntegrationTest {
         Map<String, Set<String>> tables = new LinkedHashMap<>(UPDATABLE);
         tables.keySet().retainAll(present);
         assertThat(tables).as("the approval, credential and audit tables are all checked")
-                .containsKeys("approval", "issued_credential", "decision_record", "audit_chain_head", "quarantine");
+                .containsKeys("approval", "issued_credential", "decision_record", "audit_chain_head", "quarantine",
+                        "audit_link", "audit_pending_link");
         return tables;
     }
 

@@ -112,7 +112,7 @@ class MixedLoadTest extends IntegrationTest {
                 select count(*) from approval a where a.tenant_id = ?
                 and (select count(*) from approval_vote v where v.approval_id = a.id) <> 1
                 """).param(tenant).query(Long.class).single()).as("exactly one vote per approval").isZero();
-        Api.Answer chain = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
+        Api.Answer chain = verifyLinked(tenant);
         assertThat(chain.json().path("valid").asBoolean()).isTrue();
         assertThat(chain.json().path("records_checked").asLong()).isEqualTo(recorded);
     }

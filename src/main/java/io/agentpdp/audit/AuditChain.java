@@ -107,12 +107,12 @@ final class AuditChain {
                             + " for sequence " + latest.seq() + ": records were removed", headSeq, latest);
         }
         return new AuditVerification(tenant, checked, true, null, null, null, null, headSeq, 0, latest,
-                latest == null ? checked : checked - latest.seq());
+                latest == null ? checked : checked - latest.seq(), 0, null);
     }
 
     private static AuditVerification broken(String tenant, long checked, AuditVerification.Kind kind, long seq, UUID id,
                                             String problem, Long headSeq, AuditCheckpoint latest) {
-        return new AuditVerification(tenant, checked, false, kind, seq, id, problem, headSeq, 0, latest, null);
+        return new AuditVerification(tenant, checked, false, kind, seq, id, problem, headSeq, 0, latest, null, 0, null);
     }
 
     private static Instant micros(Instant instant) {

@@ -34,11 +34,11 @@ class AuditCheckpoints {
     /** A tenant's head next to its latest checkpoint and the stored record hashes at both positions. */
     private static final String HEADS = """
             select h.tenant_id, h.seq, h.last_hash, c.seq as checkpoint_seq, c.head_hash as checkpoint_hash,
-                (select r.record_hash from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq = h.seq)
+                (select l.record_hash from audit_link l where l.tenant_id = h.tenant_id and l.seq = h.seq)
                     as record_hash_at_head,
-                (select r.record_hash from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq = c.seq)
+                (select l.record_hash from audit_link l where l.tenant_id = h.tenant_id and l.seq = c.seq)
                     as record_hash_at_checkpoint,
-                exists (select 1 from decision_record r where r.tenant_id = h.tenant_id and r.chain_seq > h.seq)
+                exists (select 1 from audit_link l where l.tenant_id = h.tenant_id and l.seq > h.seq)
                     as records_after_head
             from audit_chain_head h
             left join lateral (select seq, head_hash from audit_checkpoint c where c.tenant_id = h.tenant_id
@@ -46,14 +46,16 @@ class AuditCheckpoints {
             """;
 
     private final JdbcClient jdbc;
+    private final AuditLinker linker;
     private final TransitSigner transit;
     private final TransitSigner.Key key;
     private final Clock clock;
     /** Tenants whose head the job refused to sign, with the reason last logged. */
     private final Map<String, String> reported = new ConcurrentHashMap<>();
 
-    AuditCheckpoints(JdbcClient jdbc, TransitSigner transit, AuditProperties properties, Clock clock) {
+    AuditCheckpoints(JdbcClient jdbc, AuditLinker linker, TransitSigner transit, AuditProperties properties, Clock clock) {
         this.jdbc = jdbc;
+        this.linker = linker;
         this.transit = transit;
         this.key = new TransitSigner.Key(properties.transitMount(), properties.signingKey());
         this.clock = clock;
@@ -127,10 +129,12 @@ class AuditCheckpoints {
 
     /**
      * The checkpoint of the tenant's current head, signed now unless its latest checkpoint already covers it;
-     * empty when the tenant has no records.
+     * empty when the tenant has no records. The records committed before the call are linked first, so the checkpoint
+     * covers them.
      */
     Optional<AuditCheckpoint> checkpoint(String tenant)
             throws TransitSigner.TransitUnavailableException, HeadNotExtendingCheckpointException {
+        linker.link(tenant, true);
         Optional<Head> found = jdbc.sql(HEADS + " where h.tenant_id = :tenant")
                 .param("tenant", tenant)
                 .query((rs, row) -> head(rs))

@@ -97,8 +97,9 @@ public class AuditTrail {
     }
 
     /**
-     * Writes the decision (and its credential, if any) in one round trip, as the next link of the
-     * tenant's hash chain; throws if it could not be stored. A grant first waits for any quarantine of its
+     * Writes the decision (and its credential, if any) in one round trip, committed unlinked: no row is
+     * shared with other decisions of the tenant, and {@link AuditLinker} appends it to the tenant's hash chain
+     * off the request path (within {@code pdp.audit.link-interval}). Throws if it could not be stored. A grant first waits for any quarantine of its
      * agent being committed (db function {@code quarantine_holds}) and is refused if the agent is
      * quarantined. A credential recorded with a DENY was minted but withheld: its row is marked for
      * revocation at once, so the quarantine's retry revokes it if the caller's own revocation fails.
@@ -112,25 +113,21 @@ public class AuditTrail {
                     -- CASE, not AND: only a grant waits on the agent's quarantine lock.
                     select case when :outcome in ('ALLOW', 'CONSTRAIN') then quarantine_holds(:tenant, :agent)
                                 else false end as quarantined),
-                head as (
-                    insert into audit_chain_head as h (tenant_id, seq, last_hash)
-                    select :tenant, 1, encode(sha256(convert_to('genesis' || :content, 'UTF8')), 'hex')
-                    from guard where not guard.quarantined
-                    on conflict (tenant_id) do update
-                    set seq = h.seq + 1, last_hash = encode(sha256(convert_to(h.last_hash || :content, 'UTF8')), 'hex')
-                    returning seq, last_hash),
                 decision as (
                     insert into decision_record (id, tenant_id, agent_id, task_id, parent_decision_id, chain_depth, tool,
                         action, target_system, target_resource, classification_declared, classification_stored,
                         classification_effective, outcome, reasons, cause, obligations, approval_id, policy_revision, caller,
                         credential_accessor_hash, credential_ttl_seconds, credential_expires_at, credential_num_uses,
-                        credential_wrapped, credential_reused_from, trace_id, decided_at, chain_seq, record_hash)
+                        credential_wrapped, credential_reused_from, trace_id, decided_at)
                     select :id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
                         :stored, :effective, :outcome, :reasons, :cause, :obligations, :approval, :revision, :caller,
-                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :reusedFrom, :traceId, :decidedAt, head.seq,
-                        head.last_hash
-                    from head
+                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :reusedFrom, :traceId, :decidedAt
+                    from guard where not guard.quarantined
                     returning id),
+                -- Committed unlinked: the linker appends it to the tenant's chain off the request path (AuditLinker).
+                pending as (
+                    insert into audit_pending_link (tenant_id, decision_id)
+                    select :tenant, id from decision),
                 -- A credential minted for a human approval is single-use by design and never reusable.
                 credential as (
                     insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at,
@@ -161,7 +158,6 @@ public class AuditTrail {
                 .param("revision", d.policyRevision())
                 .param("caller", d.caller())
                 .param("accessorHash", accessorHash)
-                .param("content", AuditChain.content(d, accessorHash))
                 .param("ttl", c == null ? null : c.ttlSeconds())
                 .param("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
                 .param("uses", c == null ? null : c.numUses())
@@ -187,10 +183,45 @@ public class AuditTrail {
 
     /** The tenant's chain links as stored, by seq (call inside a transaction to read one snapshot). */
     Stream<AuditChain.Link> links(String tenant) {
-        return jdbc.sql("select * from decision_record where tenant_id = ? order by chain_seq")
+        // A link whose record was deleted drops out of the join and shows as a missing seq.
+        return jdbc.sql("""
+                select l.seq as link_seq, l.record_hash as link_hash, r.*
+                from audit_link l join decision_record r on r.id = l.decision_id
+                where l.tenant_id = ? order by l.seq""")
                 .param(tenant)
-                .query((rs, row) -> new AuditChain.Link(rs.getLong("chain_seq"), rs.getString("record_hash"), read(rs)))
+                .query((rs, row) -> new AuditChain.Link(rs.getLong("link_seq"), rs.getString("link_hash"), read(rs)))
                 .stream();
+    }
+
+    /** The tenant's records committed but not yet linked, and the oldest one's decision time. */
+    record Pending(long count, Instant oldestDecidedAt) {
+    }
+
+    Pending pending(String tenant) {
+        return jdbc.sql("""
+                select count(*) as pending, min(r.decided_at) as oldest
+                from audit_pending_link p join decision_record r on r.id = p.decision_id
+                where p.tenant_id = ?""")
+                .param(tenant)
+                .query((rs, row) -> new Pending(rs.getLong("pending"),
+                        rs.getTimestamp("oldest") == null ? null : rs.getTimestamp("oldest").toInstant()))
+                .single();
+    }
+
+    /**
+     * A record of the tenant that is neither linked nor pending (written around the PDP, or its pending entry
+     * deleted), if any: the oldest such one.
+     */
+    Optional<UUID> strayRecord(String tenant) {
+        return jdbc.sql("""
+                select r.id from decision_record r
+                where r.tenant_id = ?
+                  and not exists (select 1 from audit_link l where l.decision_id = r.id)
+                  and not exists (select 1 from audit_pending_link p where p.decision_id = r.id)
+                order by r.decided_at limit 1""")
+                .param(tenant)
+                .query(UUID.class)
+                .optional();
     }
 
     /** The tenant's stored chain head, or null if it has none. */
@@ -202,7 +233,7 @@ public class AuditTrail {
                 .orElse(null);
     }
 
-    private static StoredDecision read(ResultSet rs) throws SQLException {
+    static StoredDecision read(ResultSet rs) throws SQLException {
         String accessorHash = rs.getString("credential_accessor_hash");
         CredentialEntry credential = accessorHash == null ? null : new CredentialEntry(null, List.of(),
                 rs.getInt("credential_ttl_seconds"), rs.getTimestamp("credential_expires_at").toInstant(),

@@ -37,6 +37,12 @@ class AuditVerifier {
     private record Read(AuditVerification chain, List<AuditCheckpoint> checkpoints) {
     }
 
+    /** What waits for the linker, from the same snapshot as the chain. */
+    private static AuditVerification withPending(AuditTrail trail, String tenant, AuditVerification chain) {
+        AuditTrail.Pending pending = trail.pending(tenant);
+        return chain.withPending(pending.count(), pending.oldestDecidedAt(), trail.strayRecord(tenant).orElse(null));
+    }
+
     /**
      * Verifies the tenant's trail. Throws when the transit key cannot be asked: checkpoints that cannot be
      * checked are never reported as valid.
@@ -44,7 +50,8 @@ class AuditVerifier {
     AuditVerification verify(String tenant) throws TransitSigner.TransitUnavailableException {
         Read read = snapshot.execute(status -> {
             List<AuditCheckpoint> stored = checkpoints.all(tenant);
-            return new Read(AuditChain.verify(tenant, trail.links(tenant), trail.head(tenant), stored), stored);
+            AuditVerification chain = AuditChain.verify(tenant, trail.links(tenant), trail.head(tenant), stored);
+            return new Read(withPending(trail, tenant, chain), stored);
         });
         List<AuditCheckpoint> stored = read.checkpoints();
         for (int from = 0; from < stored.size(); from += VERIFY_BATCH) {
@@ -67,6 +74,7 @@ class AuditVerifier {
                 AuditVerification.Kind.CHECKPOINT_SIGNATURE_INVALID,
                 checkpoint.seq(), null, "the checkpoint for sequence " + checkpoint.seq() + " (signed_at "
                 + checkpoint.signedAt() + ") does not carry a valid signature of the audit key: forged or altered",
-                chain.headSeq(), checked, chain.latestCheckpoint(), null);
+                chain.headSeq(), checked, chain.latestCheckpoint(), null, chain.recordsPendingLink(),
+                chain.oldestPendingLinkAt());
     }
 }

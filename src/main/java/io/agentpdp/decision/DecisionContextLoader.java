@@ -99,16 +99,10 @@ class DecisionContextLoader {
                     select * from issued_credential
                     where decision_id = cast(:held as uuid) and tenant_id = :tenant and agent_id = :agent
                     limit 1) held on true
-                cross join lateral (
-                    select count(*) filter (where outcome = 'DENY' and decided_at > now() - :denyMillis * interval '1 millisecond') as denies,
-                           count(*) filter (where decided_at > now() - :rateMillis * interval '1 millisecond') as decisions
-                    from decision_record
-                    where tenant_id = :tenant and agent_id = :agent
-                      and decided_at > now() - greatest(:denyMillis, :rateMillis) * interval '1 millisecond'
-                      -- Only the policy's verdicts about a registered agent feed the triggers (AuditTrail.Cause):
-                      -- never outages, refusals, quarantine DENYs. Records written without a cause (before
-                      -- migration V7_1, or by an older replica in a rolling update) count as they did then.
-                      and (cause = :policyCause or cause is null and not (cast(:refused as text) = any (reasons)))) activity
+                -- The agent's recent policy verdicts (quarantine triggers), counted by a function whose plan is the
+                -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28).
+                cross join lateral decision_activity(:tenant, :agent, :denyMillis, :rateMillis, :policyCause,
+                                                     :refused) activity
                 """)
                 .param("tenant", q.tenant())
                 .param("principal", q.principal())

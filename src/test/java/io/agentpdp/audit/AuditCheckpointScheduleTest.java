@@ -64,7 +64,7 @@ class AuditCheckpointScheduleTest extends IntegrationTest {
         registerAgent(tenant, "agent-7", "o", new String[] {"crm.contacts.read"}, new String[] {"crm"});
         decide(tenant, 3);
         JsonNode first = awaitCheckpointAt(tenant, 3);
-        String storedHash = jdbc.sql("select record_hash from decision_record where tenant_id = ? and chain_seq = 3")
+        String storedHash = jdbc.sql("select record_hash from audit_link where tenant_id = ? and seq = 3")
                 .param(tenant).query(String.class).single();
         assertThat(first.path("head_hash").asString()).isEqualTo(storedHash);
 
@@ -78,7 +78,7 @@ class AuditCheckpointScheduleTest extends IntegrationTest {
         decide(tenant, 2);
         JsonNode second = awaitCheckpointAt(tenant, 5);
         assertThat(Instant.parse(second.path("signed_at").asString())).isAfter(Instant.parse(first.path("signed_at").asString()));
-        Api.Answer verification = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
+        Api.Answer verification = verifyLinked(tenant);
         assertThat(verification.json().path("valid").asBoolean()).isTrue();
         assertThat(verification.json().path("checkpoints_checked").asInt()).isGreaterThanOrEqualTo(2);
         assertThat(verification.json().path("latest_checkpoint").path("seq").asLong()).isEqualTo(5);

@@ -72,9 +72,19 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         return checkpoint;
     }
 
+    /** The id of the tenant's record linked at a seq, as SQL. */
+    private static final String AT_SEQ = "(select decision_id from audit_link where tenant_id = '%s' and seq = %d)";
+
+    /** What a DB owner who cuts the tail does: the records after seq and their links. */
+    private static void deleteTailAbove(Statement sql, String tenant, long seq) throws SQLException {
+        sql.executeUpdate("delete from decision_record where id in (select decision_id from audit_link where tenant_id = '"
+                + tenant + "' and seq > " + seq + ")");
+        sql.executeUpdate("delete from audit_link where tenant_id = '" + tenant + "' and seq > " + seq);
+    }
+
     private static String recordHash(Statement sql, String tenant, long seq) throws SQLException {
-        try (ResultSet rs = sql.executeQuery("select record_hash from decision_record where tenant_id = '" + tenant
-                + "' and chain_seq = " + seq)) {
+        try (ResultSet rs = sql.executeQuery("select record_hash from audit_link where tenant_id = '" + tenant
+                + "' and seq = " + seq)) {
             assertThat(rs.next()).isTrue();
             return rs.getString(1);
         }
@@ -89,13 +99,13 @@ class AuditTrailIntegrityTest extends IntegrationTest {
             owner.setAutoCommit(false);
             List<UUID> ids = new ArrayList<>();
             try (Statement sql = owner.createStatement();
-                 ResultSet rs = sql.executeQuery("select id from decision_record where tenant_id = '" + tenant + "' order by chain_seq")) {
+                 ResultSet rs = sql.executeQuery("select decision_id from audit_link where tenant_id = '" + tenant + "' order by seq")) {
                 while (rs.next()) {
                     ids.add(rs.getObject(1, UUID.class));
                 }
             }
             String previous = "genesis";
-            try (PreparedStatement update = owner.prepareStatement("update decision_record set record_hash = ? where id = ?")) {
+            try (PreparedStatement update = owner.prepareStatement("update audit_link set record_hash = ? where decision_id = ?")) {
                 for (UUID id : ids) {
                     AuditTrail.StoredDecision stored = audit.findDecision(tenant, id).orElseThrow();
                     previous = AuditTrail.sha256(previous + AuditChain.content(stored.entry(), stored.accessorHash()));
@@ -129,13 +139,14 @@ class AuditTrailIntegrityTest extends IntegrationTest {
                 assertThat(f.get()).isEqualTo(200);
             }
         }
+        assertThat(verifyLinked(tenant).json().path("records_checked").asLong()).as("all linked").isEqualTo(count);
         return tenant;
     }
 
     @Test
     void concurrentDecisionsFormOneValidChain() throws Exception {
         String tenant = tenantWithDecisions(40);
-        Api.Answer verification = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
+        Api.Answer verification = verifyLinked(tenant);
         assertThat(verification.status()).isEqualTo(200);
         assertThat(verification.json().path("valid").asBoolean()).isTrue();
         assertThat(verification.json().path("records_checked").asLong()).isEqualTo(40);
@@ -148,7 +159,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         tampered.add(tenant);
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
             sql.executeUpdate("update decision_record set outcome = 'ALLOW', reasons = '{forged}' where tenant_id = '"
-                    + tenant + "' and chain_seq = 3");
+                    + tenant + "' and id = " + AT_SEQ.formatted(tenant, 3));
         }
         Api.Answer verification = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
         assertThat(verification.json().path("valid").asBoolean()).isFalse();
@@ -162,7 +173,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         String tenant = tenantWithDecisions(4);
         tampered.add(tenant);
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
-            sql.executeUpdate("delete from decision_record where tenant_id = '" + tenant + "' and chain_seq = 2");
+            sql.executeUpdate("delete from decision_record where tenant_id = '" + tenant + "' and id = " + AT_SEQ.formatted(tenant, 2));
         }
         Api.Answer verification = api().get("/v1/audit/verify", TestJwts.token("sec", tenant, "security-admin"));
         assertThat(verification.json().path("valid").asBoolean()).isFalse();
@@ -176,7 +187,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         String tenant = tenantWithDecisions(5);
         tampered.add(tenant);
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
-            sql.executeUpdate("delete from decision_record where tenant_id = '" + tenant + "' and chain_seq > 3");
+            deleteTailAbove(sql, tenant, 3);
         }
         Api.Answer verification = verify(tenant);
         assertThat(verification.json().path("valid").asBoolean()).isFalse();
@@ -193,7 +204,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
             owner.setAutoCommit(false);
             String third = recordHash(sql, tenant, 3);
-            sql.executeUpdate("delete from decision_record where tenant_id = '" + tenant + "' and chain_seq > 3");
+            deleteTailAbove(sql, tenant, 3);
             sql.executeUpdate("update audit_chain_head set seq = 3, last_hash = '" + third + "' where tenant_id = '" + tenant + "'");
             owner.commit();
         }
@@ -234,7 +245,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         String signedHead = checkpointNow(tenant).text("head_hash");
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
             sql.executeUpdate("update decision_record set outcome = 'ALLOW', reasons = '{forged}' where tenant_id = '"
-                    + tenant + "' and chain_seq = 3");
+                    + tenant + "' and id = " + AT_SEQ.formatted(tenant, 3));
         }
         recomputeChainAsOwner(tenant);
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
@@ -257,7 +268,7 @@ class AuditTrailIntegrityTest extends IntegrationTest {
         Api.Answer genuine = checkpointNow(tenant);
         try (Connection owner = owner(); Statement sql = owner.createStatement()) {
             sql.executeUpdate("update decision_record set outcome = 'ALLOW', reasons = '{forged}' where tenant_id = '"
-                    + tenant + "' and chain_seq = 3");
+                    + tenant + "' and id = " + AT_SEQ.formatted(tenant, 3));
         }
         recomputeChainAsOwner(tenant);
         // Replace the genuine checkpoints with one for the rewritten head, reusing the genuine signature.

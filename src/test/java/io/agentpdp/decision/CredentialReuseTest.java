@@ -90,7 +90,7 @@ class CredentialReuseTest extends IntegrationTest {
         assertThat(stored.path("reused_from_decision_id").asString()).isEqualTo(issuing);
         assertThat(stored.path("accessor_hash").asString()).isEqualTo(original.path("accessor_hash").asString());
         assertThat(original.path("reused_from_decision_id").isNull()).isTrue();
-        Api.Answer chain = api().get("/v1/audit/verify", token);
+        Api.Answer chain = verifyLinked(tenant);
         assertThat(chain.json().path("valid").asBoolean()).as(chain.body()).isTrue();
         assertThat(chain.json().path("records_checked").asLong()).isEqualTo(2);
 

@@ -94,6 +94,32 @@ public abstract class IntegrationTest {
         return new Api(port);
     }
 
+    /**
+     * GET /v1/audit/verify for the tenant once the linker has linked every record committed so far (decisions are
+     * committed unlinked and linked within 1 s, see AuditLinker); fails if records are still pending after 5 s.
+     */
+    protected Api.Answer verifyLinked(String tenant) {
+        return verifyLinked(api(), tenant);
+    }
+
+    public static Api.Answer verifyLinked(Api api, String tenant) {
+        String token = TestJwts.token("sec", tenant, "security-admin");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (true) {
+            Api.Answer verification = api.get("/v1/audit/verify", token);
+            if (verification.status() != 200 || verification.json().path("records_pending_link").asLong() == 0
+                    || System.nanoTime() > deadline) {
+                return verification;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return verification;
+            }
+        }
+    }
+
     public static String newTenant() {
         return "t-" + UUID.randomUUID().toString().substring(0, 8);
     }
