@@ -17,7 +17,8 @@ WORK="$(mktemp -d /tmp/agent-pdp-cpu.XXXXXX)"
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
 
-WARMUP="${BENCH_CPU_WARMUP:-60}"            # s, JIT warm-up per PDP start (DENY; a quarter of it ALLOW)
+WARMUP="${BENCH_CPU_WARMUP:-45}"            # s, least JIT warm-up per PDP start (DENY and ALLOW), see warm_up
+WARMUP_MAX="${BENCH_CPU_WARMUP_MAX:-300}"   # s, longest warm-up
 DURATION="${BENCH_CPU_DURATION:-20}"        # s, each CPU measurement
 CONCURRENCY="${BENCH_CPU_CONCURRENCY:-8}"   # closed-loop in-flight requests of the CPU measurements
 ROUNDS="${BENCH_CPU_ROUNDS:-1}"
@@ -39,6 +40,27 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# warm_up N LABEL: closed-loop DENY (10 s) and ALLOW (5 s) pieces until the JIT has settled: at least WARMUP
+# seconds, then until a piece adds fewer than 10 compilations (jstat -compiler), at most WARMUP_MAX seconds.
+# On a busy machine a fixed time is not enough: the compiler threads would still run (and count as PDP CPU).
+warm_up() {
+  local n="$1" pid prev=-1 cur started=$SECONDS path
+  pid="$(pdp_pid "$n")"
+  while ((SECONDS - started < WARMUP_MAX)); do
+    for path in deny:10 allow:5; do
+      timeout 120 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url "$n")" --header "$AUTH_PDP" \
+        --bodies "$WORK/bodies/pdp-${path%%:*}.jsonl" --mode closed --concurrency 16 --warmup 0 \
+        --duration "${path##*:}" >/dev/null 2>&1 || true
+    done
+    cur="$("$JAVA_HOME/bin/jstat" -compiler "$pid" | awk 'NR == 2 { print $1 }')"
+    if ((prev >= 0 && cur - prev < 10 && SECONDS - started >= WARMUP)); then break; fi
+    prev="$cur"
+  done
+  log "[$2] warm-up: $((SECONDS - started))s, $cur JIT compilations"
+  printf '{"seconds": %d, "jit_compilations": %d, "last_piece_compilations": %d}\n' "$((SECONDS - started))" "$cur" \
+    "$((cur - prev))" >"$3"
+}
+
 bench_stack
 DENY_OK='"reasons":["chain_depth_exceeded"]'
 ALLOW_OK='"credential":{"type":"wrapped_token"'
@@ -51,12 +73,7 @@ for round in $(seq "$ROUNDS"); do
     start_pdp "$n" "$jar" -XX:FlightRecorderOptions=stackdepth=256
     ((seeded)) || { seed_bench; seeded=1; }
     ACTIVE_PDPS="$(pdp_pid "$n")"
-    log "[$label round $round] warm-up ${WARMUP}s DENY + $((WARMUP / 4))s ALLOW"
-    for path in deny:"$WARMUP" allow:"$((WARMUP / 4))"; do
-      timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url "$n")" --header "$AUTH_PDP" \
-        --bodies "$WORK/bodies/pdp-${path%%:*}.jsonl" --mode closed --concurrency 16 --warmup 0 \
-        --duration "${path##*:}" >/dev/null 2>&1 || true
-    done
+    warm_up "$n" "$label round $round" "$dir/warmup.json"
     common=(--url "$(pdp_url "$n")" --header "$AUTH_PDP" --mode closed --concurrency "$CONCURRENCY" --warmup 2 --duration "$DURATION")
     loadgen cpu_deny "$dir/cpu_deny.json" "${common[@]}" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
     loadgen cpu_allow "$dir/cpu_allow.json" "${common[@]}" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
@@ -111,7 +128,7 @@ def lat(s, k):
     except Exception: return None
 summary = {}
 for name, r in runs.items():
-    row = {"pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
+    row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
            "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
            "allow_rps": (r.get("cpu_allow") or {}).get("throughput_rps"),
            "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
