@@ -8,6 +8,8 @@ JCMD="$JAVA_HOME/bin/jcmd"
 JFR="$JAVA_HOME/bin/jfr"
 PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
 AGENTS="${BENCH_AGENTS:-1000}"
+WARMUP="${BENCH_WARMUP:-45}"            # s, least JIT warm-up per PDP start (DENY and ALLOW), see warm_up
+WARMUP_MAX="${BENCH_WARMUP_MAX:-300}"   # s, longest warm-up
 STATE="$WORK/stack"
 STACK_STARTED=0
 PDP_PIDS=()
@@ -138,6 +140,27 @@ loadgen() {
       "rc $rc: $(tail -n 3 "$WORK/$name.err")" "$name" >"$out"
   fi
 }
+# warm_up N LABEL OUT.json: closed-loop DENY (10 s) and ALLOW (5 s) pieces until the JIT has settled: at least WARMUP
+# seconds, then until a piece adds fewer than 10 compilations (jstat -compiler), at most WARMUP_MAX seconds.
+# On a busy machine a fixed time is not enough: the compiler threads would still run (and count as PDP CPU).
+warm_up() {
+  local n="$1" pid prev=-1 cur=0 cur started=$SECONDS path
+  pid="$(pdp_pid "$n")"
+  while ((SECONDS - started < WARMUP_MAX)); do
+    for path in deny:10 allow:5; do
+      timeout 120 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url "$n")" --header "$AUTH_PDP" \
+        --bodies "$WORK/bodies/pdp-${path%%:*}.jsonl" --mode closed --concurrency 16 --warmup 0 \
+        --duration "${path##*:}" >/dev/null 2>&1 || true
+    done
+    cur="$("$JAVA_HOME/bin/jstat" -compiler "$pid" | awk 'NR == 2 { print $1 }')"
+    if ((prev >= 0 && cur - prev < 10 && SECONDS - started >= WARMUP)); then break; fi
+    prev="$cur"
+  done
+  log "[$2] warm-up: $((SECONDS - started))s, $cur JIT compilations"
+  printf '{"seconds": %d, "jit_compilations": %d, "last_piece_compilations": %d}\n' "$((SECONDS - started))" "$cur" \
+    "$((cur - prev))" >"$3"
+}
+
 ACTIVE_PDPS=""
 cpu_snap() {
   python3 "$BENCH_DIR/util.py" cpu-snap "$1" "pdp=$ACTIVE_PDPS" "opa=$(cat "$STATE/opa.pid")" \

@@ -21,7 +21,6 @@ FRACTION="${SOAK_RATE_FRACTION:-0.5}"       # of the mixed load's closed-loop pe
 RATE="${SOAK_RATE:-}"                        # fixed rate instead (req/s)
 APPROVAL_INTERVAL="${SOAK_APPROVAL_INTERVAL:-2}"
 REUSE_AGENTS="${SOAK_REUSE_AGENTS:-200}"    # credentials re-minted every 4 minutes for the reuse share
-WARMUP="${SOAK_WARMUP:-40}"
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RESULTS" "$WORK/samples"
@@ -52,9 +51,10 @@ records() { bench_psql -At -c "select count(*) from decision_record where tenant
 OK='"outcome":"'
 
 remint
-log "warm-up ${WARMUP}s (mixed, closed loop), then the mixed peak (15 s)"
+warm_up 1 "PDP #1" "$WORK/warmup.json"
+log "mixed warm-up 15 s, then the mixed peak (15 s)"
 timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url 1)" --header "$AUTH_PDP" \
-  --bodies "$WORK/bodies/mix.jsonl" --mode closed --concurrency 16 --warmup 0 --duration "$WARMUP" >/dev/null 2>&1 || true
+  --bodies "$WORK/bodies/mix.jsonl" --mode closed --concurrency 16 --warmup 0 --duration 15 >/dev/null 2>&1 || true
 loadgen peak_mix "$WORK/peak.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/mix.jsonl" \
   --contains "$OK" --mode closed --concurrency 32 --warmup 3 --duration 15
 if [[ -z "$RATE" ]]; then

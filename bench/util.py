@@ -743,9 +743,11 @@ def cmd_soak_report(samples_dir, extra, out):
     - p99 of the last 5 minutes within 20 % of the first 5 (median of the per-minute p99s; windows of
       min(5, minutes / 2));
     - zero lost records: decision_record rows added >= decisions answered 200;
-    - chain and checkpoints valid (GET /v1/audit/verify)."""
+    - chain and checkpoints valid: GET /v1/audit/verify says valid, checked at least one signed checkpoint, and
+      the registry change log is valid too."""
     samples = sorted((load(p) for p in glob.glob(os.path.join(samples_dir, "minute-*.json"))), key=lambda s: s["minute"])
     x = load(extra)
+    verify = x.get("verify") if isinstance(x.get("verify"), dict) else {}
     n = len(samples)
     w = max(1, min(5, n // 2))
     first, last = samples[:w], samples[-w:]
@@ -768,8 +770,11 @@ def cmd_soak_report(samples_dir, extra, out):
                        "ok": p99(last) <= 1.2 * p99(first)},
         "zero_lost_records": {"decisions_answered": x["decisions_answered"], "records_added": x["records_added"],
                               "ok": x["records_added"] >= x["decisions_answered"]},
-        "audit_valid": {"verify": x.get("verify"),
-                        "ok": bool((x.get("verify") or {}).get("decisions", {}).get("valid"))},
+        "audit_valid": {"records_checked": verify.get("records_checked"), "checkpoints_checked": verify.get("checkpoints_checked"),
+                        "records_after_latest_checkpoint": verify.get("records_after_latest_checkpoint"),
+                        "ok": verify.get("valid") is True and (verify.get("checkpoints_checked") or 0) > 0
+                        and (verify.get("registry_changes") or {}).get("valid") is True
+                        and verify.get("records_checked") == verify.get("head_seq")},
     }
     doc = dict(x, minutes=n, checks=checks, ok=all(c["ok"] for c in checks.values()), samples=samples)
     json.dump(doc, open(out, "w"), indent=1)
