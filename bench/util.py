@@ -10,6 +10,8 @@
   util.py jfr-top JFR_FILE JFR_BIN N                     -> JSON: top frames of jdk.ExecutionSample
   util.py compose RESULTS_DIR OUT_FILE                   -> the final results document
   util.py line STEP.json | table RESULTS.json            -> one-line / markdown summaries
+  util.py cpu-report OUT_DIR OUT.json STAMP REPO PG_SETTINGS CONCURRENCY DURATION WARMUP LABEL=JAR...
+                                                         -> bench/cpu.sh's report (works on a cut-short run too)
   util.py soak-mix BODIES_DIR REUSE.jsonl OUT.jsonl      -> the soak's mixed bodies (DENY, ALLOW with mint, reuse)
   util.py approvals-loop BASE JWT APPROVER_JWT SECONDS INTERVAL_S OFFSET OUT.json
                                                          -> STEP_UP, approve via the API, retry with the approval
@@ -619,6 +621,64 @@ def cmd_cpu_merge(step, before, after):
     json.dump(d, open(step, "w"))
 
 
+def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
+    """bench/cpu.sh's report: the per-run step files of OUT_DIR (one directory per jar and round) summarised
+    into OUT (also usable on a run that was cut short)."""
+    import platform
+    def load(p):
+        try: return json.load(open(p))
+        except Exception: return None
+    runs = {}
+    for d in sorted(glob.glob(os.path.join(out_dir, "*-r*"))):
+        r = {}
+        for f in glob.glob(os.path.join(d, "*.json")):
+            r[os.path.basename(f)[:-5]] = load(f)
+        runs[os.path.basename(d)] = r
+    def pdp_ms(s):
+        try: return s["cpu"]["components"]["pdp"]["cpu_ms_per_request"]
+        except Exception: return None
+    def lat(s, k):
+        try: return s["latency_ms"][k]
+        except Exception: return None
+    summary = {}
+    for name, r in runs.items():
+        row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
+               "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
+               "allow_rps": (r.get("cpu_allow") or {}).get("throughput_rps"),
+               "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
+               "other_processes_cores_deny": ((r.get("cpu_deny") or {}).get("cpu") or {}).get("other_processes_cores"),
+               "other_processes_cores_allow": ((r.get("cpu_allow") or {}).get("cpu") or {}).get("other_processes_cores"),
+               "deny_peak_rps_c32": (r.get("peak_deny") or {}).get("throughput_rps")}
+        for sfx in ("", "_pinned"):
+            p, o = r.get("rate_pdp_deny" + sfx), r.get("rate_opa_deny" + sfx)
+            if p and o and "latency_ms" in p and "latency_ms" in o:
+                row["latency" + sfx] = {
+                    "rate_rps": p.get("target_rps"), "loadavg_before": p.get("loadavg_before"),
+                    "loadgen_cpus": p.get("loadgen_cpus"),
+                    "pdp_p50_p99_p999_ms": [lat(p, "p50"), lat(p, "p99"), lat(p, "p999")],
+                    "opa_p50_p99_p999_ms": [lat(o, "p50"), lat(o, "p99"), lat(o, "p999")],
+                    "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
+                    "added_p99_ms": round(lat(p, "p99") - lat(o, "p99"), 3),
+                    "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores")}
+        summary[name] = row
+    def git(*a):
+        return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    doc = {"timestamp_utc": stamp, "git_commit": git("rev-parse", "--short", "HEAD"), "jars": jars,
+           "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
+                       "loadavg_end": open("/proc/loadavg").read().split()[:3]},
+           "postgres_settings": json.loads(pg) if pg and pg != "null" else None,
+           "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm)},
+           "summary": summary, "runs": runs}
+    json.dump(doc, open(out, "w"), indent=1)
+    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) |" % conc, file=sys.stderr)
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|", file=sys.stderr)
+    for name, s in summary.items():
+        f = lambda k: "%s / %s" % (s[k]["added_p50_ms"], s[k]["added_p99_ms"]) if s.get(k) else "-"
+        print(f"| {name} | {s['pdp_cpu_ms_per_deny']} | {s['pdp_cpu_ms_per_allow_mint']} | {s['deny_rps']} | {s['allow_rps']} | "
+              f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} |", file=sys.stderr)
+
+
 def cmd_soak_mix(bodies_dir, reuse, out):
     """Per 10 requests: 6 DENY, 2 ALLOW with a mint, 2 ALLOW reusing a held credential (the others: STEP_UP and
     approvals, util.py approvals-loop)."""
@@ -798,4 +858,4 @@ if __name__ == "__main__":
      "jfr-top": cmd_jfr_top, "compose": cmd_compose,
      "line": cmd_line, "table": cmd_table,
      "cpu-snap": cmd_cpu_snap, "cpu-merge": cmd_cpu_merge, "soak-mix": cmd_soak_mix,
-     "approvals-loop": cmd_approvals_loop, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report}[cmd](*args)
+     "approvals-loop": cmd_approvals_loop, "cpu-report": cmd_cpu_report, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report}[cmd](*args)
