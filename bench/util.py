@@ -13,6 +13,13 @@
   util.py jfr-top JFR_FILE JFR_BIN N                     -> JSON: top frames of jdk.ExecutionSample
   util.py compose RESULTS_DIR OUT_FILE                   -> the final results document
   util.py line STEP.json | table RESULTS.json            -> one-line / markdown summaries
+  util.py cpu-report OUT_DIR OUT.json STAMP REPO PG_SETTINGS CONCURRENCY DURATION WARMUP LABEL=JAR...
+                                                         -> bench/cpu.sh's report (works on a cut-short run too)
+  util.py soak-mix BODIES_DIR REUSE.jsonl OUT.jsonl      -> the soak's mixed bodies (DENY, ALLOW with mint, reuse)
+  util.py approvals-loop BASE JWT APPROVER_JWT SECONDS INTERVAL_S OFFSET OUT.json
+                                                         -> STEP_UP, approve via the API, retry with the approval
+  util.py soak-sample MGMT_BASE MINUTE STEP.json OUT.json -> heap after GC, Hikari, threads, the minute's latency
+  util.py soak-report SAMPLES_DIR EXTRA.json OUT.json    -> the soak's checks and report
 """
 import base64
 import glob
@@ -284,11 +291,16 @@ def cmd_reuse_bodies(url, jwt, allow_bodies, out):
     def decide(line):
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-        local.conn.request("POST", u.path, body=line.encode(), headers={
-            "Authorization": "Bearer " + jwt, "Content-Type": "application/json"})
-        resp = local.conn.getresponse()
-        answer = json.loads(resp.read())
-        if resp.status != 200 or (answer.get("credential") or {}).get("type") != "wrapped_token":
+        for attempt in range(5):
+            local.conn.request("POST", u.path, body=line.encode(), headers={
+                "Authorization": "Bearer " + jwt, "Content-Type": "application/json"})
+            resp = local.conn.getresponse()
+            answer = json.loads(resp.read())
+            if resp.status == 200 and (answer.get("credential") or {}).get("type") == "wrapped_token":
+                break
+            # A DENY policy_engine_timeout on a saturated machine is retried; anything else four more times too.
+            time.sleep(0.2)
+        else:
             raise SystemExit(f"reuse seeding: expected a minted credential, got HTTP {resp.status}: {answer}")
         body = json.loads(line)
         body["held_credential"] = {"decision_id": answer["decision_id"]}
@@ -763,6 +775,236 @@ def cmd_tenants_table(path):
         print(f"\nAfter the run: {doc['runs']['linker']}")
 
 
+def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
+    """bench/cpu.sh's report: the per-run step files of OUT_DIR (one directory per jar and round) summarised
+    into OUT (also usable on a run that was cut short)."""
+    import platform
+    def load(p):
+        try: return json.load(open(p))
+        except Exception: return None
+    runs = {}
+    for d in sorted(glob.glob(os.path.join(out_dir, "*-r*"))):
+        r = {}
+        for f in glob.glob(os.path.join(d, "*.json")):
+            r[os.path.basename(f)[:-5]] = load(f)
+        runs[os.path.basename(d)] = r
+    def pdp_ms(s):
+        try: return s["cpu"]["components"]["pdp"]["cpu_ms_per_request"]
+        except Exception: return None
+    def lat(s, k):
+        try: return s["latency_ms"][k]
+        except Exception: return None
+    summary = {}
+    for name, r in runs.items():
+        row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
+               "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
+               "allow_rps": (r.get("cpu_allow") or {}).get("throughput_rps"),
+               "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
+               "other_processes_cores_deny": ((r.get("cpu_deny") or {}).get("cpu") or {}).get("other_processes_cores"),
+               "other_processes_cores_allow": ((r.get("cpu_allow") or {}).get("cpu") or {}).get("other_processes_cores"),
+               "deny_peak_rps_c32": (r.get("peak_deny") or {}).get("throughput_rps")}
+        for sfx in ("", "_pinned"):
+            p, o = r.get("rate_pdp_deny" + sfx), r.get("rate_opa_deny" + sfx)
+            if p and o and "latency_ms" in p and "latency_ms" in o:
+                row["latency" + sfx] = {
+                    "rate_rps": p.get("target_rps"), "loadavg_before": p.get("loadavg_before"),
+                    "loadgen_cpus": p.get("loadgen_cpus"),
+                    "pdp_p50_p99_p999_ms": [lat(p, "p50"), lat(p, "p99"), lat(p, "p999")],
+                    "opa_p50_p99_p999_ms": [lat(o, "p50"), lat(o, "p99"), lat(o, "p999")],
+                    "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
+                    "added_p99_ms": round(lat(p, "p99") - lat(o, "p99"), 3),
+                    "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores")}
+        summary[name] = row
+    def git(*a):
+        return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    doc = {"timestamp_utc": stamp, "git_commit": git("rev-parse", "--short", "HEAD"), "jars": jars,
+           "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
+                       "loadavg_end": open("/proc/loadavg").read().split()[:3]},
+           "postgres_settings": json.loads(pg) if pg and pg != "null" else None,
+           "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm)},
+           "summary": summary, "runs": runs}
+    json.dump(doc, open(out, "w"), indent=1)
+    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) |" % conc, file=sys.stderr)
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|", file=sys.stderr)
+    for name, s in summary.items():
+        f = lambda k: "%s / %s" % (s[k]["added_p50_ms"], s[k]["added_p99_ms"]) if s.get(k) else "-"
+        print(f"| {name} | {s['pdp_cpu_ms_per_deny']} | {s['pdp_cpu_ms_per_allow_mint']} | {s['deny_rps']} | {s['allow_rps']} | "
+              f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} |", file=sys.stderr)
+
+
+def cmd_soak_mix(bodies_dir, reuse, out):
+    """Per 10 requests: 6 DENY, 2 ALLOW with a mint, 2 ALLOW reusing a held credential (the others: STEP_UP and
+    approvals, util.py approvals-loop)."""
+    deny = [l for l in open(os.path.join(bodies_dir, "pdp-deny.jsonl")) if l.strip()]
+    allow = [l for l in open(os.path.join(bodies_dir, "pdp-allow.jsonl")) if l.strip()]
+    held = [l for l in open(reuse) if l.strip()]
+    lines = []
+    for i in range(max(len(held), 100) * 5):
+        k = i % 10
+        lines.append(deny[i % len(deny)] if k < 6 else allow[i % len(allow)] if k < 8 else held[i % len(held)])
+    with open(out, "w") as f:
+        f.writelines(l if l.endswith("\n") else l + "\n" for l in lines)
+
+
+def cmd_approvals_loop(base, jwt, approver_jwt, seconds, interval, offset, out):
+    """For SECONDS, every INTERVAL_S: a restricted read (STEP_UP, opens an approval), one approval vote through
+    the API, the same request again with the approval (ALLOW approved_by_human, mints). Agents rotate (the
+    approval creation limit is per agent). Counts every decision answered (200) for the lost-records check."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+    def call(path, token, body):
+        conn.request("POST", path, body=json.dumps(body).encode(), headers={
+            "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+
+    counts = Counter()
+    end = time.monotonic() + float(seconds)
+    i = int(offset)
+    while time.monotonic() < end:
+        started = time.monotonic()
+        i += 1
+        request = decision_request(f"bench-agent-{i % 1000 + 1}", 0)
+        request["task"]["id"] = f"soak-approval-{i}"
+        request["data_classification"] = "restricted"
+        try:
+            status, answer = call("/v1/decisions", jwt, request)
+            if status == 200:
+                counts["decisions_answered"] += 1
+            if status != 200 or answer.get("outcome") != "STEP_UP":
+                counts["unexpected_step_up_answer"] += 1
+                counts["last_unexpected"] = 0
+                continue
+            counts["step_up"] += 1
+            approval = answer["approval"]["id"]
+            status, _ = call(f"/v1/approvals/{approval}/approve", approver_jwt, {"comment": "soak"})
+            if status != 200:
+                counts["approve_failed"] += 1
+                continue
+            counts["approved"] += 1
+            request["approval_id"] = approval
+            status, answer = call("/v1/decisions", jwt, request)
+            if status == 200:
+                counts["decisions_answered"] += 1
+            if status == 200 and answer.get("outcome") == "ALLOW" and (answer.get("credential") or {}).get("type") == "wrapped_token":
+                counts["allow_with_approval"] += 1
+            else:
+                counts["unexpected_retry_answer"] += 1
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            counts["transport_errors"] += 1
+            conn.close()
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        time.sleep(max(0.0, float(interval) - (time.monotonic() - started)))
+    counts.pop("last_unexpected", None)
+    json.dump(dict(counts, next_offset=i), open(out, "w"))
+
+
+def prom_values(url):
+    """{metric name: [(labels, value)]} of a Prometheus text page."""
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name, _, labels = name_labels.partition("{")
+        try:
+            values.setdefault(name, []).append((labels.rstrip("}"), float(value)))
+        except ValueError:
+            pass
+    return values
+
+
+def cmd_soak_sample(mgmt, minute, step, out):
+    """After a full GC (the caller ran jcmd GC.run): heap used, Hikari connections, live threads, with the
+    minute's load-generator result."""
+    v = prom_values(mgmt + "/actuator/prometheus")
+    total = lambda name, match="": sum(x for labels, x in v.get(name, []) if match in labels)
+    d = load(step) if os.path.exists(step) else {}
+    with open("/proc/loadavg") as f:
+        la = f.read().split()[:3]
+    json.dump({"minute": int(minute), "heap_after_gc_mb": round(total("jvm_memory_used_bytes", 'area="heap"') / 2**20, 2),
+               "hikari_connections": total("hikaricp_connections"),
+               "hikari_active": total("hikaricp_connections_active"),
+               "hikari_pending": total("hikaricp_connections_pending"),
+               "threads_live": total("jvm_threads_live_threads"),
+               "throughput_rps": d.get("throughput_rps"), "target_rps": d.get("target_rps"),
+               "requests": d.get("requests"), "requests_total": d.get("requests_total"), "errors": d.get("errors"),
+               "first_error": d.get("first_error"), "latency_ms": d.get("latency_ms"), "loadavg": la}, open(out, "w"))
+
+
+def slope(points):
+    """Least-squares slope of [(x, y)]."""
+    n = len(points)
+    if n < 2:
+        return 0.0
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return 0.0 if den == 0 else sum((x - mx) * (y - my) for x, y in points) / den
+
+
+def cmd_soak_report(samples_dir, extra, out):
+    """The soak's checks (bench/README.md, Soak):
+    - heap after GC flat: over the last 20 minutes (the last two thirds of a shorter run), the least-squares
+      slope of the heap after a full GC times the window's length is at most 10 % of the window's mean heap;
+    - no connection or thread growth: the last 5 minutes' maximum (Hikari connections, live threads) is at
+      most the first 5 minutes' maximum (threads: + 10 %, at least 2, for the JVM's own helpers);
+    - p99 of the last 5 minutes within 20 % of the first 5 (median of the per-minute p99s; windows of
+      min(5, minutes / 2));
+    - zero lost records: decision_record rows added >= decisions answered 200;
+    - chain and checkpoints valid: GET /v1/audit/verify says valid, checked at least one signed checkpoint, and
+      the registry change log is valid too."""
+    samples = sorted((load(p) for p in glob.glob(os.path.join(samples_dir, "minute-*.json"))), key=lambda s: s["minute"])
+    x = load(extra)
+    verify = x.get("verify") if isinstance(x.get("verify"), dict) else {}
+    n = len(samples)
+    w = max(1, min(5, n // 2))
+    first, last = samples[:w], samples[-w:]
+    heap_window = samples[-min(20, max(2, (2 * n + 2) // 3)):]
+    heap_slope = slope([(s["minute"], s["heap_after_gc_mb"]) for s in heap_window])
+    heap_mean = sum(s["heap_after_gc_mb"] for s in heap_window) / len(heap_window)
+    heap_growth = heap_slope * (len(heap_window) - 1)
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    p99 = lambda ss: med([s["latency_ms"]["p99"] for s in ss if s.get("latency_ms")])
+    mx = lambda ss, k: max(s[k] for s in ss)
+    checks = {
+        "heap_after_gc_flat": {"window_minutes": len(heap_window), "slope_mb_per_min": round(heap_slope, 3),
+                               "growth_over_window_mb": round(heap_growth, 2), "window_mean_mb": round(heap_mean, 1),
+                               "ok": heap_growth <= 0.10 * heap_mean},
+        "no_connection_growth": {"first_max": mx(first, "hikari_connections"), "last_max": mx(last, "hikari_connections"),
+                                 "ok": mx(last, "hikari_connections") <= mx(first, "hikari_connections")},
+        "no_thread_growth": {"first_max": mx(first, "threads_live"), "last_max": mx(last, "threads_live"),
+                             "ok": mx(last, "threads_live") <= max(mx(first, "threads_live") * 1.1, mx(first, "threads_live") + 2)},
+        "p99_stable": {"window_minutes": w, "first_p99_ms": p99(first), "last_p99_ms": p99(last),
+                       "ok": p99(last) <= 1.2 * p99(first)},
+        "zero_lost_records": {"decisions_answered": x["decisions_answered"], "records_added": x["records_added"],
+                              "ok": x["records_added"] >= x["decisions_answered"]},
+        "audit_valid": {"records_checked": verify.get("records_checked"), "checkpoints_checked": verify.get("checkpoints_checked"),
+                        "records_after_latest_checkpoint": verify.get("records_after_latest_checkpoint"),
+                        "ok": verify.get("valid") is True and (verify.get("checkpoints_checked") or 0) > 0
+                        and (verify.get("registry_changes") or {}).get("valid") is True
+                        and verify.get("records_checked") == verify.get("head_seq")},
+    }
+    doc = dict(x, minutes=n, checks=checks, ok=all(c["ok"] for c in checks.values()), samples=samples)
+    json.dump(doc, open(out, "w"), indent=1)
+    print("| minute | rate /s | p50 ms | p99 ms | p99.9 ms | errors | heap after GC MB | Hikari | threads | load avg |", file=sys.stderr)
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|", file=sys.stderr)
+    for s in samples:
+        l = s.get("latency_ms") or {}
+        print(f"| {s['minute']} | {s['throughput_rps']} | {l.get('p50')} | {l.get('p99')} | {l.get('p999')} | {s['errors']} | "
+              f"{s['heap_after_gc_mb']} | {s['hikari_connections']:.0f} | {s['threads_live']:.0f} | {' '.join(s['loadavg'])} |", file=sys.stderr)
+    for name, c in checks.items():
+        print(f"{'ok  ' if c['ok'] else 'FAIL'} {name}: " + ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("ok", "verify")), file=sys.stderr)
+    print("soak: " + ("all checks hold" if doc["ok"] else "CHECKS FAILED"), file=sys.stderr)
+    if not doc["ok"]:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"jwt": cmd_jwt, "bodies": cmd_bodies, "tenant-bodies": cmd_tenant_bodies, "reuse-bodies": cmd_reuse_bodies,
@@ -771,4 +1013,5 @@ if __name__ == "__main__":
      "line": cmd_line, "table": cmd_table,
      "cpu-snap": cmd_cpu_snap, "cpu-merge": cmd_cpu_merge, "durability": cmd_durability,
      "pgbench-summary": cmd_pgbench_summary, "loadgen-summary": cmd_loadgen_summary,
-     "tenants-report": cmd_tenants_report, "tenants-table": cmd_tenants_table}[cmd](*args)
+     "tenants-report": cmd_tenants_report, "tenants-table": cmd_tenants_table, "soak-mix": cmd_soak_mix,
+     "approvals-loop": cmd_approvals_loop, "cpu-report": cmd_cpu_report, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report}[cmd](*args)

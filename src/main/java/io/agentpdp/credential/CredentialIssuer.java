@@ -1,5 +1,6 @@
 package io.agentpdp.credential;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -106,63 +107,54 @@ public class CredentialIssuer implements HealthIndicator {
     /** Revokes a minted token by its accessor (the token itself is never kept). */
     public void revoke(String accessor) throws CredentialUnavailableException {
         try {
-            RestResponse response = sendWithRelogin("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
+            VaultSession.Answer response = sendWithRelogin("auth/token/revoke-accessor", Map.of("accessor", accessor), false);
             // 400 "invalid accessor": the token no longer exists (expired or used up), which is what revocation wants.
-            if (response.getStatus() == 400 && errors(response).contains("invalid accessor")) {
+            if (response.status() == 400 && errors(response).contains("invalid accessor")) {
                 return;
             }
-            if (response.getStatus() / 100 != 2) {
-                throw new CredentialUnavailableException("Vault answered HTTP " + response.getStatus()
+            if (response.status() / 100 != 2) {
+                throw new CredentialUnavailableException("Vault answered HTTP " + response.status()
                         + " on revoke-accessor" + errors(response), null);
             }
-        } catch (VaultException | RestException | RuntimeException e) {
+        } catch (VaultException | IOException | RuntimeException e) {
             throw new CredentialUnavailableException("Vault revoke-accessor failed: " + e.getMessage(), e);
         }
     }
 
     private JsonNode post(String path, Map<String, Object> body, boolean wrap) throws CredentialUnavailableException {
         try {
-            RestResponse response = sendWithRelogin(path, body, wrap);
-            if (response.getStatus() / 100 != 2) {
-                throw new CredentialUnavailableException("Vault answered HTTP " + response.getStatus() + " on " + path
+            VaultSession.Answer response = sendWithRelogin(path, body, wrap);
+            if (response.status() / 100 != 2) {
+                throw new CredentialUnavailableException("Vault answered HTTP " + response.status() + " on " + path
                         + errors(response), null);
             }
-            byte[] bytes = response.getBody();
-            return bytes == null || bytes.length == 0 ? json.createObjectNode() : json.readTree(bytes);
-        } catch (VaultException | RestException | RuntimeException e) {
+            byte[] bytes = response.body();
+            return bytes.length == 0 ? json.createObjectNode() : json.readTree(bytes);
+        } catch (VaultException | IOException | RuntimeException e) {
             throw new CredentialUnavailableException("Vault call " + path + " failed: " + e.getMessage(), e);
         }
     }
 
     /** Sends once; a 403 may mean the PDP's own token expired, so log in again and send once more. */
-    private RestResponse sendWithRelogin(String path, Map<String, Object> body, boolean wrap)
-            throws VaultException, RestException {
-        RestResponse response = send(path, body, wrap);
-        if (response.getStatus() == 403) {
+    private VaultSession.Answer sendWithRelogin(String path, Map<String, Object> body, boolean wrap)
+            throws VaultException, IOException {
+        byte[] bytes = json.writeValueAsBytes(body);
+        Duration wrapTtl = wrap ? properties.wrapTtl() : null;
+        VaultSession.Answer response = session.post(path, bytes, wrapTtl);
+        if (response.status() == 403) {
             session.invalidate();
-            response = send(path, body, wrap);
+            response = session.post(path, bytes, wrapTtl);
         }
         return response;
     }
 
-    private RestResponse send(String path, Map<String, Object> body, boolean wrap) throws VaultException, RestException {
-        var rest = session.rest(path)
-                .header("X-Vault-Token", session.token())
-                .header("Content-Type", "application/json")
-                .body(json.writeValueAsBytes(body));
-        if (wrap) {
-            rest.header("X-Vault-Wrap-TTL", properties.wrapTtl().toSeconds() + "s");
-        }
-        return rest.post();
-    }
-
     /** Vault's own error list, which never contains the token. */
-    private String errors(RestResponse response) {
+    private String errors(VaultSession.Answer response) {
         try {
-            JsonNode errors = json.readTree(response.getBody()).path("errors");
+            JsonNode errors = json.readTree(response.body()).path("errors");
             return errors.isArray() && !errors.isEmpty() ? ": " + errors : "";
         } catch (RuntimeException e) {
-            return ": " + new String(response.getBody(), 0, Math.min(200, response.getBody().length), StandardCharsets.UTF_8);
+            return ": " + new String(response.body(), 0, Math.min(200, response.body().length), StandardCharsets.UTF_8);
         }
     }
 

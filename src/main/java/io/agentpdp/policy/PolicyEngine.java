@@ -13,12 +13,9 @@ import java.util.Set;
 
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
-import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
-import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.ConnectionRequestTimeoutException;
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.NoHttpResponseException;
@@ -31,6 +28,7 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
+import io.agentpdp.http.PooledHttpClients;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -57,29 +55,8 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
     PolicyEngine(PolicyProperties properties, JsonMapper json) {
         this.properties = properties;
         this.json = json;
-        Timeout deadline = Timeout.of(properties.timeout());
-        this.pool = PoolingHttpClientConnectionManagerBuilder.create()
-                .setMaxConnTotal(properties.maxConnections())
-                .setMaxConnPerRoute(properties.maxConnections())
-                .setDefaultConnectionConfig(ConnectionConfig.custom()
-                        .setConnectTimeout(Timeout.of(properties.connectTimeout()))
-                        .setSocketTimeout(deadline)
-                        // A connection idle this long is checked before reuse (OPA may have restarted).
-                        .setValidateAfterInactivity(TimeValue.ofSeconds(2))
-                        .build())
-                .build();
-        this.http = HttpClients.custom()
-                .setConnectionManager(pool)
-                .setDefaultRequestConfig(RequestConfig.custom()
-                        .setConnectionRequestTimeout(deadline)
-                        .setResponseTimeout(deadline)
-                        .build())
-                .disableAutomaticRetries()
-                .disableRedirectHandling()
-                .disableCookieManagement()
-                .disableAuthCaching()
-                .disableContentCompression()
-                .build();
+        this.pool = PooledHttpClients.pool(properties.maxConnections(), properties.connectTimeout(), properties.timeout(), null);
+        this.http = PooledHttpClients.client(pool, properties.timeout());
         this.decisionUri = properties.url().resolve("/v1/data/" + properties.decisionPath() + "?provenance=true");
     }
 

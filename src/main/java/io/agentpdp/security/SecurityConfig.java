@@ -21,6 +21,7 @@ import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
+import org.springframework.security.web.firewall.HttpFirewall;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.authentication.AuthenticationFailureHandler;
@@ -125,6 +126,7 @@ class SecurityConfig implements WebMvcConfigurer {
                         .requestMatchers("/error").permitAll()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(oauth -> oauth
+                        .bearerTokenResolver(new HeaderBearerTokenResolver())
                         .jwt(jwt -> {})
                         .authenticationEntryPoint(unauthorized)
                         .accessDeniedHandler(forbidden)
@@ -157,6 +159,12 @@ class SecurityConfig implements WebMvcConfigurer {
                 problems.write(request, response, 405, "Method not allowed", "This API does not support that method.");
             }
         };
+    }
+
+    /** The stock strict firewall, its header checks without regular expressions ({@link FastFirewall}). */
+    @Bean
+    static HttpFirewall httpFirewall() {
+        return FastFirewall.create();
     }
 
     /**
