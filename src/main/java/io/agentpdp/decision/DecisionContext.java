@@ -29,10 +29,15 @@ record DecisionContext(boolean agentRegistered,
                        long recentDecisions,
                        Instant databaseNow) {
 
-    /** The registered tool the call names (null when the tenant has not registered it). */
-    /** {@code argumentSchema}: the registered JSON Schema of its arguments (text), null when it has none. */
+    /**
+     * The registered tool the call names (null when the tenant has not registered it). {@code argumentSchema}: the
+     * registered JSON Schema of its arguments (text), null when it has none. {@code credentialProfileName}: the
+     * profile it names (null: none); {@code credentialProfile}: that profile, null when it names none or one that is
+     * not registered.
+     */
     record Tool(String targetSystem, List<String> actionKinds, String riskTier, boolean readOnly, boolean destructive,
-                long version, String argumentSchema) {
+                long version, String argumentSchema, String credentialProfileName,
+                io.agentpdp.credential.CredentialProfile credentialProfile) {
     }
 
     /** {@code expired} is judged by the database's clock, the same one that spends the approval. */

@@ -22,6 +22,7 @@ import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.credential.CredentialProfile;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.registry.Registry;
@@ -197,10 +198,15 @@ class DecisionService {
         if (verdict.grant() != null && reused == null) {
             long vaultStart = System.nanoTime();
             try {
-                issued = credentials.issue(new CredentialIssuer.Request(verdict.grant().policies(), verdict.grant().ttl(),
-                        verdict.grant().numUses(), request.tenant(), request.agent().id(), request.task().id(),
-                        decisionId.toString()), databaseClock);
+                // The credential follows the tool's registered profile; the credential module refuses anything outside it.
+                issued = credentials.issue(new CredentialIssuer.Request(
+                        registeredTool == null ? null : registeredTool.credentialProfile(), verdict.grant().policies(),
+                        verdict.grant().ttl(), verdict.grant().numUses(), request.tenant(), request.agent().id(),
+                        request.task().id(), decisionId.toString()), databaseClock);
                 metrics.dependency("vault", true, vaultStart);
+            } catch (CredentialIssuer.CredentialProfileInvalidException e) {
+                log.warn("Decision {} denied: credential outside the tool's profile: {}", decisionId, e.getMessage());
+                verdict = Verdict.deny(Cause.REFUSAL, "credential_profile_invalid").withRevision(verdict.revision());
             } catch (CredentialIssuer.CredentialUnavailableException e) {
                 metrics.dependency("vault", false, vaultStart);
                 log.warn("Decision {} denied: credential could not be minted: {}", decisionId, e.getMessage());
@@ -422,6 +428,7 @@ class DecisionService {
             tool.put("risk_tier", registeredTool.riskTier());
             tool.put("read_only", registeredTool.readOnly());
             tool.put("destructive", registeredTool.destructive());
+            tool.put("credential_profile", profileInput(request.tenant(), registeredTool.credentialProfile()));
         }
 
         Map<String, Object> input = new LinkedHashMap<>();
@@ -438,6 +445,21 @@ class DecisionService {
         input.put("quarantine", Map.of("active", context.quarantined()));
         input.put("held_credential", heldCredentialInput(request, context));
         input.put("context", request.context() == null ? Map.of() : request.context());
+        return input;
+    }
+
+    /** The tool's credential profile as policy sees it: what it may grant in this tenant and its caps (null: none). */
+    private static Map<String, Object> profileInput(String tenant, CredentialProfile profile) {
+        if (profile == null) {
+            return null;
+        }
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("name", profile.name());
+        input.put("kind", profile.kind().wire());
+        input.put("grantable", profile.grantable(tenant));
+        input.put("per_agent", profile.perAgent());
+        input.put("max_ttl_seconds", profile.maxTtl().toSeconds());
+        input.put("max_uses", profile.maxUses());
         return input;
     }
 
@@ -552,7 +574,7 @@ class DecisionService {
     }
 
     private static Decision.Credential credential(CredentialIssuer.Issued issued) {
-        return new Decision.Credential(issued.wrapped() ? "wrapped_token" : "token", issued.token(),
+        return new Decision.Credential(issued.form().wire(), issued.token(),
                 issued.wrapTtl() == null ? null : issued.wrapTtl().toSeconds(), issued.ttl().toSeconds(),
                 issued.expiresAt(), issued.numUses(), issued.policies(), null);
     }
