@@ -63,6 +63,18 @@ public record CredentialProfile(String name, Kind kind, List<String> policies, b
                 ? policies.stream().map(policy -> tokenPolicy(tenant, policy)).toList() : List.of();
     }
 
+    /** The profile as the policy sees it (input.tool.credential_profile): what it may grant in this tenant, its caps. */
+    public java.util.Map<String, Object> policyInput(String tenant) {
+        java.util.Map<String, Object> input = new java.util.LinkedHashMap<>();
+        input.put("name", name);
+        input.put("kind", kind.wire());
+        input.put("grantable", grantable(tenant));
+        input.put("per_agent", perAgent);
+        input.put("max_ttl_seconds", maxTtl.toSeconds());
+        input.put("max_uses", maxUses);
+        return input;
+    }
+
     static String tokenPolicy(String tenant, String policy) {
         return "tenant." + tenant + "." + policy;
     }

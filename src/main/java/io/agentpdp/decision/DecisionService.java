@@ -22,7 +22,6 @@ import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
-import io.agentpdp.credential.CredentialProfile;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.registry.Registry;
@@ -428,7 +427,8 @@ class DecisionService {
             tool.put("risk_tier", registeredTool.riskTier());
             tool.put("read_only", registeredTool.readOnly());
             tool.put("destructive", registeredTool.destructive());
-            tool.put("credential_profile", profileInput(request.tenant(), registeredTool.credentialProfile()));
+            tool.put("credential_profile", registeredTool.credentialProfile() == null ? null
+                    : registeredTool.credentialProfile().policyInput(request.tenant()));
         }
 
         Map<String, Object> input = new LinkedHashMap<>();
@@ -445,21 +445,6 @@ class DecisionService {
         input.put("quarantine", Map.of("active", context.quarantined()));
         input.put("held_credential", heldCredentialInput(request, context));
         input.put("context", request.context() == null ? Map.of() : request.context());
-        return input;
-    }
-
-    /** The tool's credential profile as policy sees it: what it may grant in this tenant and its caps (null: none). */
-    private static Map<String, Object> profileInput(String tenant, CredentialProfile profile) {
-        if (profile == null) {
-            return null;
-        }
-        Map<String, Object> input = new LinkedHashMap<>();
-        input.put("name", profile.name());
-        input.put("kind", profile.kind().wire());
-        input.put("grantable", profile.grantable(tenant));
-        input.put("per_agent", profile.perAgent());
-        input.put("max_ttl_seconds", profile.maxTtl().toSeconds());
-        input.put("max_uses", profile.maxUses());
         return input;
     }
 
