@@ -89,6 +89,40 @@ BENCH_START=$SECONDS
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# --- scoped credentials (issue 15): tenant layout, credential profiles, dynamic-secret measurement ---------
+CRED_DURATION="${BENCH_CRED_DURATION:-8}"            # s, measured per level for the dynamic-secret pair
+CRED_CONCURRENCY="${BENCH_CRED_CONCURRENCY:-8}"      # closed-loop level of the dynamic-secret pair
+# The bench tenant in OpenBao: policies tenant.bench.*, token role agent-pdp.bench, database role bench.crm-read.
+onboard_bench_tenant() {
+  "$REPO_ROOT/scripts/stack/tenant-layout.sh" onboard "$STATE" bench >>"$WORK/stack.log" 2>&1 \
+    || { tail -n 20 "$WORK/stack.log" >&2; die "onboarding tenant bench in OpenBao failed"; }
+}
+# The tools' credential profiles: crm.contacts.* get tokens (bench-reader/bench-writer), db.query a dynamic
+# PostgreSQL login (bench-db); every agent may use db.query.
+seed_credential_profiles() {
+  PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -p "$PDP_PG_PORT" \
+    -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 <<'SQL'
+insert into credential_profile (tenant_id, name, kind, policies, mount, role, max_ttl_seconds, max_uses, updated_by)
+values ('bench', 'bench-reader', 'token', array['crm-read'], null, null, 300, 10, 'bench'),
+       ('bench', 'bench-writer', 'token', array['crm-write'], null, null, 300, 10, 'bench'),
+       ('bench', 'bench-db', 'dynamic', '{}', 'database', 'crm-read', 120, null, 'bench');
+update tool set credential_profile = 'bench-reader' where tenant_id = 'bench' and name = 'crm.contacts.read';
+update tool set credential_profile = 'bench-writer' where tenant_id = 'bench' and name = 'crm.contacts.update';
+insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, credential_profile, updated_by)
+values ('bench', 'db.query', 'crm', array['read'], 'low', true, 'bench-db', 'bench');
+update agent set allowed_tools = allowed_tools || array['db.query'] where tenant_id = 'bench';
+SQL
+}
+# Decide + dynamic secret (db.query: read, renew to the decided TTL, wrap) against raw database/creds.
+bench_dynamic_secrets() {
+  local c="$CRED_CONCURRENCY"
+  log "== dynamic secrets: PDP db.query (wrapped PostgreSQL login) vs raw database/creds/bench.crm-read, concurrency $c"
+  loadgen peak_pdp_dynamic --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-dynamic.jsonl" \
+    --contains '"type":"wrapped_secret"' --mode closed --concurrency "$c" --warmup 2 --duration "$CRED_DURATION"
+  loadgen peak_vault_dbcreds --url "$PDP_VAULT_URL/v1/database/creds/bench.crm-read" --header "$AUTH_VAULT" \
+    --contains '"lease_id"' --mode closed --concurrency "$c" --warmup 2 --duration "$CRED_DURATION"
+}
+
 # --- stack -----------------------------------------------------------------------------------------
 log "starting OPA + OpenBao + PostgreSQL in $STATE"
 STACK_STARTED=1
@@ -99,7 +133,9 @@ source "$STATE/env"
 # The durability settings as they are, and the data disk's fsync latency (pg_test_fsync): printed and in the report.
 python3 "$BENCH_DIR/util.py" durability "$STEPS/durability.json" || die "could not read the durability settings"
 OPA_DECISION_URL="$PDP_OPA_URL/v1/data/agentpdp/decision/result?provenance=true"
-VAULT_CREATE_URL="$PDP_VAULT_URL/v1/auth/token/create/${PDP_VAULT_TOKEN_ROLE}"
+# The bench tenant's token role (agent-pdp.bench: policies tenant.bench.* only), as the PDP mints through it.
+VAULT_CREATE_URL="$PDP_VAULT_URL/v1/auth/token/create/${PDP_VAULT_TOKEN_ROLE//\{tenant\}/bench}"
+onboard_bench_tenant
 
 # --- caller JWT ------------------------------------------------------------------------------------
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-key.pem" 2>/dev/null
@@ -167,6 +203,7 @@ select 'bench', gen_random_uuid(), 'bench-caller', array_agg('bench-agent-' || g
 from generate_series(1, :agents) g;
 analyze agent; analyze tool; analyze classification_rule; analyze enforcement_point;
 SQL
+seed_credential_profiles
 python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
 
 # smoke test: the two decision paths answer what the bench assumes
@@ -301,6 +338,8 @@ fi
 snapshot "$WORK/snap-reuse-after.json"
 
 # --- 2c. ALLOW path (mint) and raw token create: peaks, then constant rate --------------------------------
+# (the PDP mints with the tool's credential profile bench-reader through agent-pdp.bench; the raw create asks
+# that role for the same policy: decide + scoped mint against raw token create with the same policies)
 snapshot "$WORK/snap-allow-before.json"
 peak peak_pdp_allow --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
 snapshot "$WORK/snap-allow-after.json"
@@ -340,6 +379,9 @@ out["method"] = ("PDP metric pdp_dependency_duration_seconds_count{dependency=va
                  "and OpenBao's vault_token_create_count (sys/metrics) before/after each DENY run; the ALLOW peak is the contrast.")
 json.dump(out, open(sys.argv[2], "w"))
 PY
+
+# --- 2d. scoped credentials (issue 15): decide + dynamic secret vs raw database/creds ----------------------
+bench_dynamic_secrets
 
 # --- 3. scaling: 2 and 3 instances on the same PostgreSQL / OPA / OpenBao ---------------------------------
 if [[ "$SCALING" == 1 ]]; then

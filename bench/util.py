@@ -79,7 +79,8 @@ def policy_input(agent, declared_depth):
                  "declared_chain_depth": declared_depth, "parent_decision_id": None, "parent_known": True},
         "tool": {"name": "crm.contacts.read", "registered": True, "target_system": "crm", "targets_system": True,
                  "action_kinds": ["read"], "risk_tier": "low", "read_only": True, "destructive": False,
-                 "credential_profile": None},
+                 "credential_profile": {"name": "bench-reader", "kind": "token", "grantable": ["tenant.bench.crm-read"],
+                                        "per_agent": False, "max_ttl_seconds": 300, "max_uses": 10}},
         "action": {"kind": "read"},
         "target": {"system": "crm", "resource": "contacts/42"},
         "classification": {"declared": "internal", "stored": "internal", "effective": "internal"},
@@ -90,11 +91,37 @@ def policy_input(agent, declared_depth):
 
 
 def token_create(agent, i):
-    """What CredentialIssuer.issue posts for the ALLOW (low_risk_read: agent-read, 300 s, 10 uses)."""
-    return {"policies": ["agent-read"], "ttl": "300s", "explicit_max_ttl": "300s", "num_uses": 10,
+    """What CredentialIssuer.issue posts for the ALLOW (low_risk_read with the tool's credential profile
+    bench-reader: tenant.bench.crm-read, 300 s, 10 uses), through the tenant's token role agent-pdp.bench."""
+    return {"policies": ["tenant.bench.crm-read"], "ttl": "300s", "explicit_max_ttl": "300s", "num_uses": 10,
             "renewable": False, "display_name": "agent-" + agent,
             "meta": {"tenant": TENANT, "agent": agent, "task": "bench-task",
                      "decision": "00000000-0000-4000-8000-%012d" % i}}
+
+
+# --- scoped credentials (issue 15): decide + dynamic secret against raw database/creds ----------------------
+
+def credential_bodies(names):
+    """db.query decisions: ALLOW low_risk_read with the dynamic profile bench-db (a PostgreSQL login, 120 s)."""
+    def db_query(agent):
+        body = decision_request(agent, 0)
+        body["tool"] = "db.query"
+        body["target"] = {"system": "crm", "resource": "contacts"}
+        return body
+    return {"pdp-dynamic.jsonl": [db_query(a) for a in names]}
+
+
+def credential_ratios(thr):
+    """The issue-15 ratios: a decision with a scoped mint, and with a dynamic secret, against the raw OpenBao call."""
+    scoped = ratio(thr("peak_pdp_allow"), thr("peak_vault_create"))
+    dynamic = ratio(thr("peak_pdp_dynamic"), thr("peak_vault_dbcreds"))
+    return {
+        "pdp_allow_with_scoped_mint_over_raw_token_create_same_policies_throughput": scoped,
+        "pdp_allow_with_dynamic_secret_over_raw_database_creds_throughput": dynamic,
+        "note": "Same policies (tenant.bench.crm-read through token role agent-pdp.bench) for the token pair; the "
+                "dynamic pair reads database/creds/bench.crm-read (PostgreSQL CREATE ROLE per call), and the PDP also "
+                "sets the lease to the decided TTL (sys/leases/renew) and wraps it (sys/wrapping/wrap).",
+    }
 
 
 def cmd_bodies(out, agents):
@@ -111,6 +138,7 @@ def cmd_bodies(out, agents):
         "opa-allow.jsonl": [policy_input(a, 0) for a in names],
         "vault-create.jsonl": [token_create(a, i) for i, a in enumerate(names)],
     }
+    files.update(credential_bodies(names))
     for name, docs in files.items():
         with open(os.path.join(out, name), "w") as f:
             for d in docs:
@@ -462,6 +490,7 @@ def cmd_compose(results_dir, out_file):
         },
         # Per-task credential reuse: an ALLOW that confirms the credential the task holds (no Vault call).
         # No goal of its own; it is the "ALLOW without credential" path and the alternative to a mint.
+        "scoped_credentials": credential_ratios(thr),
         "reuse": {
             "pdp_allow_reuse_over_raw_opa_throughput": reuse_vs_opa,
             "pdp_allow_reuse_over_raw_token_create_throughput": reuse_vs_vault,

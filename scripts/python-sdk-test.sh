@@ -54,6 +54,7 @@ export AGENT_PDP_TEST_URL="http://127.0.0.1:$port"
 export AGENT_PDP_TEST_JWT_KEY="$work/jwt.key"
 export AGENT_PDP_TEST_MINT_JWT="$root/scripts/demo/mint-jwt.sh"
 export AGENT_PDP_TEST_WORK="$work"
+export AGENT_PDP_TEST_STACK="$stack"   # tenants are onboarded in its OpenBao (scripts/stack/tenant-layout.sh)
 
 set +e
 (cd "$root/clients/python" && "$py" -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/pytest-junit.xml" \

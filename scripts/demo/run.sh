@@ -177,6 +177,40 @@ unwrapped="$(curl -sS -X POST -H "X-Vault-Token: $wrap_token" "$PDP_VAULT_URL/v1
 printf '%s' "$unwrapped" | python3 -c 'import json, sys; assert json.load(sys.stdin)["auth"]["client_token"]' 2>/dev/null \
   || die "self-check failed: unwrapping the credential did not return a token"
 log "self-check passed: the read example is ALLOW and its wrapped credential unwraps"
+# Dynamic secret (issue 15): report-bot's db.query gets a wrapped PostgreSQL login from OpenBao's database
+# engine; it reads demo_crm (and nothing else), and after report-bot's quarantine the lease is revoked and the
+# login fails. Released again (by another principal: four-eyes) for the printed example.
+DB_BODY="$(printf '{"tenant":"demo","agent":{"id":"report-bot"},"task":{"id":"report-1","intent":"weekly report","chain_depth":0},"tool":"db.query","action":"read","target":{"system":"crm","resource":"contacts"},"data_classification":"internal"}')"
+PSQL="$PDP_PG_BIN_DIR/psql"
+db_login() { # -> "username password" of a fresh db.query decision, unwrapped
+  local answer wrap
+  answer="$(decide "$DB_BODY")"
+  wrap="$(printf '%s' "$answer" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d.get("outcome") == "ALLOW" and d["credential"]["type"] == "wrapped_secret", d.get("reasons")
+print(d["credential"]["token"])' 2>/dev/null)" || die "self-check failed: the db.query example answered: $answer"
+  curl -sS -X POST -H "X-Vault-Token: $wrap" "$PDP_VAULT_URL/v1/sys/wrapping/unwrap" \
+    | python3 -c 'import json, sys; d = json.load(sys.stdin)["data"]; print(d["username"], d["password"])'
+}
+read -r db_user db_password <<<"$(db_login)"
+PGPASSWORD="$db_password" "$PSQL" -X -q -At -h 127.0.0.1 -p "$PDP_PG_PORT" -U "$db_user" -d targets \
+  -c 'select count(*) from demo_crm.contacts' >/dev/null 2>&1 \
+  || die "self-check failed: the dynamic PostgreSQL login cannot read demo_crm"
+if PGPASSWORD="$db_password" "$PSQL" -X -q -At -h 127.0.0.1 -p "$PDP_PG_PORT" -U "$db_user" -d targets \
+    -c 'select count(*) from demo_billing.invoices' >/dev/null 2>&1; then
+  die "self-check failed: the dynamic PostgreSQL login reads demo_billing"
+fi
+curl -sS -f -o /dev/null -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" -H 'Content-Type: application/json' \
+  "$API/v1/agents/report-bot/quarantine" -d '{"reason":"demo self-check: quarantine revokes the database lease"}' \
+  || die "self-check failed: could not quarantine report-bot"
+if PGPASSWORD="$db_password" "$PSQL" -X -q -At -h 127.0.0.1 -p "$PDP_PG_PORT" -U "$db_user" -d targets \
+    -c 'select 1' >/dev/null 2>&1; then
+  die "self-check failed: the dynamic PostgreSQL login still works after the quarantine"
+fi
+curl -sS -f -o /dev/null -H "Authorization: Bearer $("$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" demo-release-check demo "security-admin" 300)" \
+  -H 'Content-Type: application/json' "$API/v1/agents/report-bot/quarantine/release" -d '{"reason":"demo self-check done"}' \
+  || die "self-check failed: could not release report-bot"
+log "self-check passed: db.query's PostgreSQL login reads demo_crm only, and the quarantine revoked it"
 # A second wrapped credential, left wrapped, for the printed unwrap example (single use, 60 s).
 example_wrap="$(wrapped_token_of "$(decide "$READ_BODY")")" \
   || die "could not get a wrapped credential for the unwrap example"
@@ -195,7 +229,8 @@ cat >"$EXAMPLES" <<EOF
 #    $TOKEN_FILE; every command reads it from there. More tokens:
 #    scripts/demo/mint-jwt.sh $PRIVATE_KEY SUBJECT demo "decide approver" [TTL_SECONDS]
 
-# 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy agent-read, 300 s, 10 uses):
+# 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy tenant.demo.crm-read from
+#    the tool's credential profile crm-reader, 300 s, 10 uses):
 curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$READ_BODY'
 
 # 3. Unwrap a credential (once, within 60 s of its decision); .auth.client_token is the agent's Vault token.
@@ -220,6 +255,12 @@ curl -s $AUTH $API/v1/decisions/$decision_id
 #    PDP_URL=$API PDP_TOKEN_FILE=$ADMIN_TOKEN_FILE scripts/registry-apply.sh scripts/demo/registry.yaml
 curl -s $ADMIN_AUTH $API/v1/registry/agents
 curl -s $ADMIN_AUTH $API/v1/registry/changes
+
+# 8. A dynamic secret: report-bot's db.query -> ALLOW with a wrapped PostgreSQL login (profile db-reader, 120 s)
+#    from OpenBao's database engine, which reads schema demo_crm of database "targets" only; unwrap it and query.
+#    (Quarantining report-bot revokes its lease: the login then fails.)
+SECRET=\$(curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$DB_BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["token"])')
+LOGIN=\$(curl -s -X POST -H "X-Vault-Token: \$SECRET" $PDP_VAULT_URL/v1/sys/wrapping/unwrap) && PGPASSWORD=\$(echo "\$LOGIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["password"])') $PSQL -h 127.0.0.1 -p $PDP_PG_PORT -d targets -U "\$(echo "\$LOGIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["username"])')" -c 'select name from demo_crm.contacts'
 EOF
 
 # --- MCP guard demo: a FastMCP tool server behind agent-pdp-guard (clients/python) ----------------

@@ -298,27 +298,18 @@ put_policy() { # NAME HCL
 
 log "configuring OpenBao"
 if ((DURABLE)); then durable_openbao_mounts; fi
-put_policy agent-read '
-path "secret/data/agents/read/*"     { capabilities = ["read"] }
-path "secret/metadata/agents/read/*" { capabilities = ["read", "list"] }
-'
-put_policy agent-write '
-path "secret/data/agents/write/*"     { capabilities = ["create", "update", "read"] }
-path "secret/metadata/agents/write/*" { capabilities = ["read", "list"] }
-'
-put_policy agent-secret-read '
-path "secret/data/agents/secret/*"     { capabilities = ["read"] }
-path "secret/metadata/agents/secret/*" { capabilities = ["read", "list"] }
-'
-put_policy agent-privileged '
-path "secret/data/agents/*"     { capabilities = ["create", "read", "update", "delete"] }
-path "secret/metadata/agents/*" { capabilities = ["read", "list", "delete"] }
-'
+# Agent credentials are scoped per tenant (tenant.<tenant>.* policies, token role agent-pdp.<tenant>, database
+# roles <tenant>.*): scripts/stack/tenant-layout.sh creates that layout once the env file is written (below).
 put_policy agent-pdp '
-# Mint agent tokens through the token role (the caller asks for response
-# wrapping with X-Vault-Wrap-TTL; no extra capability is needed for that).
-path "auth/token/create/agent-pdp" { capabilities = ["create", "update"] }
-path "auth/token/roles/agent-pdp"  { capabilities = ["read"] }
+# Mint agent tokens through the token roles of the tenants (agent-pdp.<tenant>: each allows the policies of
+# one tenant only); the caller asks for response wrapping with X-Vault-Wrap-TTL.
+path "auth/token/create/agent-pdp.*" { capabilities = ["create", "update"] }
+path "auth/token/roles/agent-pdp.*"  { capabilities = ["read"] }
+# Dynamic secrets of the database roles of the tenants (<tenant>.<role>): read, set the lease to the decided
+# TTL, revoke by lease id (quarantine).
+path "database/creds/*"              { capabilities = ["read"] }
+path "sys/leases/renew"              { capabilities = ["update"] }
+path "sys/leases/revoke"             { capabilities = ["update"] }
 # Inspect / revoke minted tokens by accessor (wrap_info.wrapped_accessor).
 path "auth/token/lookup-accessor"  { capabilities = ["update"] }
 path "auth/token/revoke-accessor"  { capabilities = ["update"] }
@@ -335,15 +326,10 @@ path "sys/wrapping/wrap"           { capabilities = ["update"] }
 path "transit/sign/agent-pdp-audit"   { capabilities = ["update"] }
 path "transit/verify/agent-pdp-audit" { capabilities = ["update"] }
 '
-vault_api POST auth/token/roles/agent-pdp "$ROOT_TOKEN" \
-  '{"allowed_policies":"agent-read,agent-write,agent-secret-read,agent-privileged","orphan":true,"renewable":false,"token_explicit_max_ttl":3600,"token_type":"service"}' >/dev/null
 
 # The audit checkpoint signing key (transit engine, ed25519): the private key stays in OpenBao.
 vault_api POST sys/mounts/transit "$ROOT_TOKEN" '{"type":"transit"}' >/dev/null
 vault_api POST transit/keys/agent-pdp-audit "$ROOT_TOKEN" '{"type":"ed25519","exportable":false}' >/dev/null
-
-# An example secret the agent-read policy can read.
-vault_api POST secret/data/agents/read/example "$ROOT_TOKEN" '{"data":{"value":"example"}}' >/dev/null
 
 # AppRole for the PDP.
 vault_api POST sys/auth/approle "$ROOT_TOKEN" '{"type":"approle"}' >/dev/null
@@ -375,7 +361,7 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
     emit PDP_VAULT_UNSEAL_KEY "$UNSEAL_KEY"
     emit PDP_VAULT_APPROLE_ROLE_ID "$APPROLE_ROLE_ID"
     emit PDP_VAULT_APPROLE_SECRET_ID "$APPROLE_SECRET_ID"
-    emit PDP_VAULT_TOKEN_ROLE "agent-pdp"
+    emit PDP_VAULT_TOKEN_ROLE 'agent-pdp.{tenant}'
     emit SPRING_DATASOURCE_URL "$JDBC_URL"
     emit SPRING_DATASOURCE_USERNAME "pdp_app"
     emit SPRING_DATASOURCE_PASSWORD "pdp_app"
@@ -393,6 +379,13 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 )
+
+# --- tenant layout in OpenBao (issue 15) ------------------------------------------
+# The database secrets engine on the "targets" database, and the reference tenants demo and acme
+# (policies tenant.<tenant>.*, token role agent-pdp.<tenant>, database role <tenant>.crm-read).
+"$SCRIPT_DIR/tenant-layout.sh" init "$STATE_DIR"
+"$SCRIPT_DIR/tenant-layout.sh" onboard "$STATE_DIR" demo acme
+# --- end of tenant layout -------------------------------------------------------------
 
 if [[ "${PDP_STACK_SKIP_VERIFY:-0}" != 1 ]]; then
   "$SCRIPT_DIR/verify.sh" "$STATE_DIR" >&2

@@ -22,7 +22,7 @@ import json, os, sys, urllib.error, urllib.request
 
 URL = os.environ["PDP_VAULT_URL"]
 PDP = os.environ["PDP_VAULT_TOKEN"]
-ROLE = os.environ["PDP_VAULT_TOKEN_ROLE"]
+ROLE = os.environ["PDP_VAULT_TOKEN_ROLE"].replace("{tenant}", "acme")
 VERBOSE = os.environ.get("VERBOSE") == "1"
 SECRET_KEYS = {"token", "client_token", "id", "secret_id", "accessor", "wrapped_accessor"}
 
@@ -75,7 +75,7 @@ check(me["data"]["period"] > 0, "PDP token is not periodic")
 st, _ = call("POST", "auth/token/renew-self", PDP, {})
 check(st == 200, "PDP token renew-self -> %s" % st)
 
-req = {"policies": ["agent-read"], "ttl": "60s", "num_uses": 3, "meta": {"tenant": "acme"}}
+req = {"policies": ["tenant.acme.crm-read"], "ttl": "60s", "num_uses": 3, "meta": {"tenant": "acme"}}
 st, wrapped = call("POST", "auth/token/create/" + ROLE, PDP, req, {"X-Vault-Wrap-TTL": "60s"})
 check(st == 200, "wrapped create -> %s %s" % (st, wrapped))
 show("wrapped create response", wrapped)
@@ -100,11 +100,19 @@ st, ls = call("GET", "auth/token/lookup-self", agent)
 check(st == 200, "agent lookup-self -> %s" % st)
 show("agent lookup-self", ls)
 d = ls["data"]
-check(sorted(d["policies"]) == ["agent-read", "default"], "agent policies %s" % d["policies"])
+check(sorted(d["policies"]) == ["default", "tenant.acme.crm-read"], "agent policies %s" % d["policies"])
 check(d["num_uses"] == 2, "num_uses after one lookup-self is %s, expected 2" % d["num_uses"])
 check(d["role"] == ROLE and d["meta"] == {"tenant": "acme"}, "agent role/meta %s" % masked(d))
-st, sec = call("GET", "secret/data/agents/read/example", agent)
-check(st == 200 and sec["data"]["data"] == {"value": "example"}, "agent secret read -> %s" % st)
+st, sec = call("GET", "secret/data/tenants/acme/crm/example", agent)
+check(st == 200 and sec["data"]["data"] == {"value": "crm example"}, "agent secret read -> %s" % st)
+# Tenant isolation (issue 15): acme's token does not reach demo's secrets, and acme's role mints no demo policy.
+st, other = call("POST", "auth/token/create/" + ROLE, PDP, {"policies": ["tenant.acme.crm-read"], "ttl": "60s", "num_uses": 2})
+check(st == 200, "second acme token -> %s" % st)
+st, _ = call("GET", "secret/data/tenants/demo/crm/example", other["auth"]["client_token"])
+check(st == 403, "acme's token read demo's secret (-> %s)" % st)
+st, _ = call("POST", "auth/token/revoke-accessor", PDP, {"accessor": other["auth"]["accessor"]})
+st, _ = call("POST", "auth/token/create/" + ROLE, PDP, {"policies": ["tenant.demo.crm-read"]})
+check(st >= 400, "acme's token role minted a demo policy (-> %s)" % st)
 
 st, la = call("POST", "auth/token/lookup-accessor", PDP, {"accessor": wi["wrapped_accessor"]})
 check(st == 200 and la["data"]["num_uses"] == 1, "lookup-accessor -> %s" % st)
@@ -116,7 +124,7 @@ check(st >= 400, "accessor still valid after revoke")
 # The PDP token must not be able to escalate.
 st, _ = call("POST", "auth/token/create/" + ROLE, PDP, {"policies": ["agent-pdp"]})
 check(st >= 400, "PDP minted a token with policy agent-pdp")
-st, _ = call("POST", "auth/token/create", PDP, {"policies": ["agent-read"]})
+st, _ = call("POST", "auth/token/create", PDP, {"policies": ["tenant.acme.crm-read"]})
 check(st == 403, "PDP could use auth/token/create (-> %s)" % st)
 
 # The audit signing key: the PDP signs and verifies, but cannot read, export, reconfigure or delete it.

@@ -137,6 +137,7 @@ runs before the ConfigMap exists on first install.
 {{- with .Values.vault.tokenRole -}}
 {{- $_ := set $env "PDP_VAULT_TOKEN_ROLE" . -}}
 {{- end -}}
+{{- $_ := set $env "PDP_VAULT_REVOCATION_CONCURRENCY" (toString .Values.vault.revocationConcurrency) -}}
 {{- $_ := set $env "PDP_VAULT_WRAP" (toString .Values.vault.wrap) -}}
 {{- $_ := set $env "PDP_VAULT_WRAP_TTL" .Values.vault.wrapTtl -}}
 {{- $_ := set $env "PDP_AUDIT_TRANSIT_MOUNT" .Values.vault.transit.mount -}}

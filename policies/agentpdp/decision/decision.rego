@@ -24,17 +24,6 @@ high_risk_actions := {"delete", "payment", "privilege_grant"}
 
 dual_approval_actions := {"payment", "privilege_grant"}
 
-# Vault-style credential policy issued per action kind.
-credential_policy := {
-	"read": "agent-read",
-	"write": "agent-write",
-	"execute": "agent-write",
-	"secret_read": "agent-secret-read",
-	"delete": "agent-privileged",
-	"payment": "agent-privileged",
-	"privilege_grant": "agent-privileged",
-}
-
 # Credential limits per granting reason (ALLOW / CONSTRAIN reasons). `reusable`: a task may keep using
 # a credential it already holds for another call of the same grant (per-task reuse within the TTL);
 # single-use grants, secret reads and human approvals always get a fresh credential.
@@ -96,11 +85,21 @@ credential := object.union(grant, {"reuse": reuse_held_credential}) if grants_cr
 
 else := null
 
+# The credential follows the tool's registered credential profile (input.tool.credential_profile, looked up
+# by the PDP): its policies (or engine path) whatever the action kind, its caps bounding TTL and uses. The
+# PDP refuses (credential_profile_invalid) to mint anything this asks beyond the profile.
+profile := input.tool.credential_profile
+
 grant := {
-	"policies": [credential_policy[action]],
-	"ttl_seconds": min({credential_limits[r].ttl_seconds | some r in verdict.reasons}),
-	"num_uses": min({credential_limits[r].num_uses | some r in verdict.reasons}),
+	"policies": profile.grantable,
+	"ttl_seconds": min({credential_limits[r].ttl_seconds | some r in verdict.reasons} | {profile.max_ttl_seconds}),
+	"num_uses": min({credential_limits[r].num_uses | some r in verdict.reasons} | uses_cap),
 }
+
+# A dynamic secret (a database login) has no use count: only the policy's limit applies.
+uses_cap := {profile.max_uses} if is_number(profile.max_uses)
+
+else := set()
 
 # The enforcement point may keep using the credential it holds (input.held_credential, looked up by
 # the PDP) instead of getting a new one only if every granting reason allows reuse and that credential
@@ -249,6 +248,15 @@ deny contains "tenant_mismatch" if input.caller.tenant != input.tenant
 # The registry (looked up by the PDP, never taken from the caller) must know the tool, and the call must
 # use it as registered: on its target system, for one of its action kinds.
 deny contains "unknown_tool" if not input.tool.registered == true
+
+# A registered tool without a credential profile the PDP can mint in this tenant (none, not registered, or
+# granting nothing) gets no credential, so nothing is granted.
+deny contains "credential_profile_invalid" if {
+	input.tool.registered == true
+	not profile_grantable
+}
+
+profile_grantable if count(profile.grantable) > 0
 
 # Any misuse of a registered tool is `tool_action_mismatch`, with the specific reason beside it.
 deny contains "tool_action_mismatch" if count(tool_misuse) > 0

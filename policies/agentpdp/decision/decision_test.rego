@@ -33,7 +33,7 @@ base := {
 		"risk_tier": "low",
 		"read_only": false,
 		"destructive": false,
-		"credential_profile": null,
+		"credential_profile": profile,
 	},
 	"action": {"kind": "read"},
 	"target": {"system": "crm", "resource": "contacts/42"},
@@ -41,6 +41,12 @@ base := {
 	"approval": null,
 	"quarantine": {"active": false},
 	"context": {},
+}
+
+# The tool's credential profile: generous caps, so that the policy's own limits show.
+profile := {
+	"name": "p", "kind": "token", "grantable": ["tenant.acme.p"], "per_agent": false,
+	"max_ttl_seconds": 3600, "max_uses": 100,
 }
 
 valid_approval := {"id": "ap-1", "status": "APPROVED", "matches": true, "expired": false, "consumed": false}
@@ -91,7 +97,7 @@ test_low_risk_read_internal_allowed if {
 		"outcome": "ALLOW",
 		"reasons": ["low_risk_read"],
 		"obligations": [],
-		"credential": {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10, "reuse": false},
+		"credential": {"policies": ["tenant.acme.p"], "ttl_seconds": 300, "num_uses": 10, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -114,7 +120,7 @@ test_in_domain_write_allowed if {
 		"outcome": "ALLOW",
 		"reasons": ["in_domain_write"],
 		"obligations": [],
-		"credential": {"policies": ["agent-write"], "ttl_seconds": 120, "num_uses": 1, "reuse": false},
+		"credential": {"policies": ["tenant.acme.p"], "ttl_seconds": 120, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -124,7 +130,7 @@ test_in_domain_execute_public_allowed if {
 	r := decide(object.union(cls("public", "public", "public"), {"action": {"kind": "execute"}}))
 	r.outcome == "ALLOW"
 	r.reasons == ["in_domain_write"]
-	r.credential.policies == ["agent-write"]
+	r.credential.policies == ["tenant.acme.p"]
 }
 
 test_valid_approval_does_not_change_low_risk_read if {
@@ -143,7 +149,7 @@ test_confidential_read_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["confidential_read"],
 		"obligations": ["no_export", "redact_pii"],
-		"credential": {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5, "reuse": false},
+		"credential": {"policies": ["tenant.acme.p"], "ttl_seconds": 120, "num_uses": 5, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -155,7 +161,7 @@ test_confidential_write_in_domain_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["confidential_in_domain_write"],
 		"obligations": ["log_full_arguments"],
-		"credential": {"policies": ["agent-write"], "ttl_seconds": 60, "num_uses": 1, "reuse": false},
+		"credential": {"policies": ["tenant.acme.p"], "ttl_seconds": 60, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -173,7 +179,7 @@ test_direct_secret_read_constrained if {
 		"outcome": "CONSTRAIN",
 		"reasons": ["direct_secret_read"],
 		"obligations": ["no_persist"],
-		"credential": {"policies": ["agent-secret-read"], "ttl_seconds": 30, "num_uses": 1, "reuse": false},
+		"credential": {"policies": ["tenant.acme.p"], "ttl_seconds": 30, "num_uses": 1, "reuse": false},
 		"approval": null,
 		"quarantine": no_quarantine,
 	}
@@ -275,34 +281,34 @@ approved_allow(r, policy, obligations) if {
 }
 
 test_approved_delete_allowed_single_use if {
-	approved_allow(decide({"action": {"kind": "delete"}, "approval": valid_approval}), "agent-privileged", [])
+	approved_allow(decide({"action": {"kind": "delete"}, "approval": valid_approval}), "tenant.acme.p", [])
 }
 
 test_approved_payment_allowed_single_use if {
-	approved_allow(decide({"action": {"kind": "payment"}, "approval": valid_approval}), "agent-privileged", [])
+	approved_allow(decide({"action": {"kind": "payment"}, "approval": valid_approval}), "tenant.acme.p", [])
 }
 
 test_approved_privilege_grant_allowed_single_use if {
-	approved_allow(decide({"action": {"kind": "privilege_grant"}, "approval": valid_approval}), "agent-privileged", [])
+	approved_allow(decide({"action": {"kind": "privilege_grant"}, "approval": valid_approval}), "tenant.acme.p", [])
 }
 
 test_approved_restricted_read_keeps_data_obligations if {
 	r := decide(object.union(cls("restricted", "restricted", "restricted"), {"approval": valid_approval}))
-	approved_allow(r, "agent-read", ["no_export", "redact_pii"])
+	approved_allow(r, "tenant.acme.p", ["no_export", "redact_pii"])
 }
 
 test_approved_cross_domain_write_allowed if {
-	approved_allow(decide({"action": {"kind": "write"}, "target": {"system": "erp"}, "approval": valid_approval}), "agent-write", [])
+	approved_allow(decide({"action": {"kind": "write"}, "target": {"system": "erp"}, "approval": valid_approval}), "tenant.acme.p", [])
 }
 
 test_approved_restricted_write_logs_arguments if {
 	r := decide(object.union(cls("restricted", null, "restricted"), {"action": {"kind": "execute"}, "approval": valid_approval}))
-	approved_allow(r, "agent-write", ["log_full_arguments"])
+	approved_allow(r, "tenant.acme.p", ["log_full_arguments"])
 }
 
 test_approved_chained_secret_read_allowed if {
 	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 1}, "approval": valid_approval})
-	approved_allow(r, "agent-secret-read", ["no_persist"])
+	approved_allow(r, "tenant.acme.p", ["no_persist"])
 }
 
 test_approval_does_not_lift_constrain if {
@@ -412,14 +418,14 @@ test_read_only_tool_only_reads if {
 }
 
 # kb-reader's only tool is kb.search (read-only, action kinds [read]): however the call names the action kind,
-# it never gets agent-secret-read or agent-write.
+# it never gets more than kb.search's read profile (no secret-read or write policy).
 test_kb_reader_gets_no_secret_or_write_credential if {
 	kb := {
 		"agent": {"allowed_tools": ["kb.search"], "home_systems": ["kb"]},
 		"tool": {"name": "kb.search", "target_system": "kb", "action_kinds": ["read"], "read_only": true},
 		"target": {"system": "kb", "resource": "docs/1"},
 	}
-	decide(kb).credential.policies == ["agent-read"]
+	decide(kb).credential.policies == ["tenant.acme.p"]
 	every kind in ["secret_read", "write", "execute"] {
 		r := decide(object.union(kb, {"action": {"kind": kind}}))
 		r.outcome == "DENY"
@@ -689,7 +695,7 @@ test_constrain_beats_allow if {
 		with decision.constrain as {"confidential_read"}
 	r.outcome == "CONSTRAIN"
 	r.reasons == ["confidential_read"]
-	r.credential == {"policies": ["agent-read"], "ttl_seconds": 120, "num_uses": 5, "reuse": false}
+	r.credential == {"policies": ["tenant.acme.p"], "ttl_seconds": 120, "num_uses": 5, "reuse": false}
 }
 
 test_no_matching_rule_denies if {
@@ -734,7 +740,7 @@ held_read := {
 	"live": true,
 	"same_task": true,
 	"reusable": true,
-	"policies": ["agent-read"],
+	"policies": ["tenant.acme.p"],
 	"remaining_seconds": 200,
 	"num_uses": 10,
 }
@@ -744,7 +750,7 @@ held(patch) := {"held_credential": object.union(held_read, patch)}
 test_held_credential_of_the_same_grant_is_reused if {
 	r := decide(held({}))
 	r.outcome == "ALLOW"
-	r.credential == {"policies": ["agent-read"], "ttl_seconds": 300, "num_uses": 10, "reuse": true}
+	r.credential == {"policies": ["tenant.acme.p"], "ttl_seconds": 300, "num_uses": 10, "reuse": true}
 }
 
 test_no_held_credential_means_a_new_one if {
@@ -764,8 +770,8 @@ test_held_credential_not_reused_when_it_does_not_fit if {
 		{"same_task": false},
 		{"reusable": false},
 		{"reusable": null},
-		{"policies": ["agent-write"]},
-		{"policies": ["agent-read", "agent-write"]},
+		{"policies": ["tenant.acme.other"]},
+		{"policies": ["tenant.acme.p", "tenant.acme.other"]},
 		{"remaining_seconds": 14},
 		{"remaining_seconds": 301},
 		{"num_uses": 11},
@@ -779,16 +785,16 @@ test_held_credential_not_reused_when_it_does_not_fit if {
 
 # Single-use grants (writes, secret reads) and anything approved by a human always get a fresh credential.
 test_single_use_grants_never_reuse if {
-	write := object.union({"tool": {"name": "crm.contacts.update"}, "action": {"kind": "write"}}, held({"policies": ["agent-write"], "remaining_seconds": 100, "num_uses": 1}))
+	write := object.union({"tool": {"name": "crm.contacts.update"}, "action": {"kind": "write"}}, held({"policies": ["tenant.acme.p"], "remaining_seconds": 100, "num_uses": 1}))
 	decide(write).outcome == "ALLOW"
 	decide(write).credential.reuse == false
-	secret := object.union({"tool": {"name": "vault.secret.read"}, "action": {"kind": "secret_read"}}, held({"policies": ["agent-secret-read"], "remaining_seconds": 20, "num_uses": 1}))
+	secret := object.union({"tool": {"name": "vault.secret.read"}, "action": {"kind": "secret_read"}}, held({"policies": ["tenant.acme.p"], "remaining_seconds": 20, "num_uses": 1}))
 	decide(secret).outcome == "CONSTRAIN"
 	decide(secret).credential.reuse == false
 }
 
 test_approved_step_up_never_reuses if {
-	r := decide(object.union({"action": {"kind": "delete"}, "approval": valid_approval}, held({"policies": ["agent-privileged"], "remaining_seconds": 100, "num_uses": 1})))
+	r := decide(object.union({"action": {"kind": "delete"}, "approval": valid_approval}, held({"policies": ["tenant.acme.p"], "remaining_seconds": 100, "num_uses": 1})))
 	r.outcome == "ALLOW"
 	r.reasons == ["approved_by_human"]
 	r.credential.reuse == false
@@ -803,4 +809,41 @@ test_presenting_an_approval_never_reuses if {
 test_denied_with_a_held_credential_has_no_credential if {
 	r := decide(object.union({"task": {"chain_depth": 6}}, held({})))
 	denied_with(r, "chain_depth_exceeded")
+}
+
+# ---------------------------------------------------------------------------
+# Credential profiles (issue 15): the grant follows the tool's profile, within its caps
+# ---------------------------------------------------------------------------
+
+test_grant_follows_profile_not_action_kind if {
+	r := decide({"tool": {"credential_profile": {"grantable": ["tenant.acme.crm-read"]}}, "action": {"kind": "write"}})
+	r.outcome == "ALLOW"
+	r.credential.policies == ["tenant.acme.crm-read"]
+}
+
+test_profile_caps_ttl_and_uses if {
+	r := decide({"tool": {"credential_profile": {"max_ttl_seconds": 60, "max_uses": 2}}})
+	r.outcome == "ALLOW"
+	r.credential == {"policies": ["tenant.acme.p"], "ttl_seconds": 60, "num_uses": 2, "reuse": false}
+}
+
+test_dynamic_profile_has_no_uses_cap if {
+	dynamic := {
+		"name": "db", "kind": "dynamic", "grantable": ["database/creds/acme.crm-read"], "per_agent": false,
+		"max_ttl_seconds": 120, "max_uses": null,
+	}
+	r := decision.result with input as json.patch(base, [{"op": "replace", "path": "/tool/credential_profile", "value": dynamic}])
+	r.outcome == "ALLOW"
+	r.credential == {"policies": ["database/creds/acme.crm-read"], "ttl_seconds": 120, "num_uses": 10, "reuse": false}
+}
+
+test_tool_without_profile_denied if {
+	r := decision.result with input as json.patch(base, [{"op": "replace", "path": "/tool/credential_profile", "value": null}])
+	r.outcome == "DENY"
+	"credential_profile_invalid" in r.reasons
+	r.credential == null
+}
+
+test_profile_granting_nothing_denied if {
+	denied_with(decide({"tool": {"credential_profile": {"grantable": []}}}), "credential_profile_invalid")
 }

@@ -21,7 +21,9 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE.parent.parent / "examples" / "crm_server.py"
-REQUIRED_ENV = ("AGENT_PDP_TEST_URL", "AGENT_PDP_TEST_JWT_KEY", "AGENT_PDP_TEST_MINT_JWT", "PDP_VAULT_URL",
+ROOT = HERE.parents[3]
+REQUIRED_ENV = ("AGENT_PDP_TEST_URL", "AGENT_PDP_TEST_STACK", "AGENT_PDP_TEST_JWT_KEY", "AGENT_PDP_TEST_MINT_JWT",
+                "PDP_VAULT_URL",
                 "PDP_PG_BIN_DIR", "PDP_PG_PORT", "SPRING_FLYWAY_USER", "SPRING_FLYWAY_PASSWORD",
                 "SPRING_DATASOURCE_URL")
 
@@ -93,16 +95,32 @@ class Pdp:
         self._psql(f"insert into resource_classification (owner_tenant, system, resource_prefix, classification) "
                    f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
 
+    _onboarded: bool = False
+
+    def onboard_credentials(self) -> None:
+        """Once: the tenant in OpenBao (scripts/stack/tenant-layout.sh: policies tenant.<tenant>.*, token role
+        agent-pdp.<tenant>) and its credential profile sdk-default (a token with the tenant's crm-read policy)."""
+        if self._onboarded:
+            return
+        subprocess.run([str(ROOT / "scripts" / "stack" / "tenant-layout.sh"), "onboard",
+                        os.environ["AGENT_PDP_TEST_STACK"], self.tenant], check=True, capture_output=True)
+        self._register("/v1/registry/credential-profiles", {
+            "name": "sdk-default", "kind": "token", "policies": ["crm-read"], "max_ttl_seconds": 3600,
+            "max_uses": 100})
+        self._onboarded = True
+
     def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str],
                    spiffe_ids: list[str] | None = None) -> None:
-        """Registers an agent with its manifest; its tools act on the first home system (every action kind)."""
+        """Registers an agent with its manifest; its tools act on the first home system (every action kind) and
+        get their credentials by the profile sdk-default."""
         if self.registry_api():
+            self.onboard_credentials()
             for tool in tools:
                 self._register("/v1/registry/tools", {
                     "name": tool, "target_system": home_systems[0] if home_systems else "crm",
                     "action_kinds": ["read", "write", "delete", "execute", "payment", "privilege_grant",
                                      "secret_read"],
-                    "risk_tier": "low"})
+                    "risk_tier": "low", "credential_profile": "sdk-default"})
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
                                                    "home_systems": home_systems, "spiffe_ids": spiffe_ids or []})

@@ -33,7 +33,7 @@ class AppRolePrivilegesTest extends IntegrationTest {
     private static final Set<String> EVERY_COLUMN = Set.of("*");
     /** The tables the application deletes from. */
     private static final Set<String> DELETABLE = Set.of("issued_credential", "agent", "target_system", "tool",
-            "enforcement_point", "classification_rule", "audit_pending_link");
+            "enforcement_point", "classification_rule", "audit_pending_link", "credential_profile");
 
     static {
         UPDATABLE.put("agent", EVERY_COLUMN);
@@ -41,6 +41,7 @@ class AppRolePrivilegesTest extends IntegrationTest {
         UPDATABLE.put("tool", EVERY_COLUMN);
         UPDATABLE.put("enforcement_point", EVERY_COLUMN);
         UPDATABLE.put("classification_rule", EVERY_COLUMN);
+        UPDATABLE.put("credential_profile", EVERY_COLUMN);
         UPDATABLE.put("registry_change", Set.of());
         UPDATABLE.put("registry_change_head", EVERY_COLUMN);
         UPDATABLE.put("resource_classification", Set.of());

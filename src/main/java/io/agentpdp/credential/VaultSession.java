@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
-import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.core5.http.ContentType;
@@ -27,7 +27,7 @@ import io.github.jopenlibs.vault.rest.Rest;
 /**
  * The PDP's own authenticated session with Vault: logs in lazily (so the PDP starts while Vault is
  * down and simply denies), re-logs in when the token is rejected, and shares keep-alive HTTP clients.
- * The calls on the decision path (mint, revoke: {@link #post}) use a pooled Apache HttpClient that runs
+ * The calls on the decision path (mint, dynamic secrets, revoke: {@link #call}) use a pooled Apache HttpClient that runs
  * blocking on the caller's virtual thread; the driver's JDK client (login, health, transit) hands every
  * exchange to its worker and selector threads, which cost about a quarter of the PDP's CPU per minting ALLOW.
  */
@@ -45,7 +45,7 @@ class VaultSession implements DisposableBean {
     private final CloseableHttpClient calls;
     private volatile String token;
 
-    /** Vault's answer to a {@link #post}: status and body, read completely. */
+    /** Vault's answer to a {@link #call}: status and body, read completely. */
     record Answer(int status, byte[] body) {
     }
 
@@ -65,16 +65,18 @@ class VaultSession implements DisposableBean {
     }
 
     /**
-     * POSTs {@code body} (JSON) to {@code /v1/<path>} with the PDP's token; {@code wrapTtl}, if not null, asks
-     * Vault to response-wrap the answer.
+     * Sends {@code method} to {@code /v1/<path>} with the PDP's token and {@code body} (JSON; null: none);
+     * {@code wrapTtl}, if not null, asks Vault to response-wrap the answer.
      */
-    Answer post(String path, byte[] body, Duration wrapTtl) throws IOException, VaultException {
-        HttpPost request = new HttpPost(properties.url().resolve("/v1/" + path));
+    Answer call(String method, String path, byte[] body, Duration wrapTtl) throws IOException, VaultException {
+        HttpUriRequestBase request = new HttpUriRequestBase(method, properties.url().resolve("/v1/" + path));
         request.setHeader("X-Vault-Token", token());
         if (wrapTtl != null) {
             request.setHeader("X-Vault-Wrap-TTL", wrapTtl.toSeconds() + "s");
         }
-        request.setEntity(new ByteArrayEntity(body, ContentType.APPLICATION_JSON));
+        if (body != null) {
+            request.setEntity(new ByteArrayEntity(body, ContentType.APPLICATION_JSON));
+        }
         return calls.execute(request, response -> new Answer(response.getCode(),
                 response.getEntity() == null ? new byte[0] : EntityUtils.toByteArray(response.getEntity(), MAX_ANSWER_BYTES)));
     }

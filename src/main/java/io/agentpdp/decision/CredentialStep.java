@@ -14,7 +14,8 @@ import io.agentpdp.policy.PolicyEngine;
 /**
  * The credential step: a grant confirms the credential the task still holds where policy and the PDP's own check
  * allow it, else the credential module mints one. A failed mint is DENY {@code credential_unavailable}, and the
- * approval it spent is given back once.
+ * approval it spent is given back once. A grant outside the tool's credential profile is DENY
+ * {@code credential_profile_invalid}.
  */
 @Component
 class CredentialStep {
@@ -43,9 +44,15 @@ class CredentialStep {
         DecisionRequest request = s.request;
         long start = System.nanoTime();
         try {
-            s.issued = credentials.issue(new CredentialIssuer.Request(grant.policies(), grant.ttl(), grant.numUses(),
-                    request.tenant(), request.agent().id(), request.task().id(), s.decisionId.toString()), s.databaseClock);
+            // The credential follows the tool's registered profile; the credential module refuses anything outside it.
+            DecisionContext.Tool tool = s.context.tool();
+            s.issued = credentials.issue(new CredentialIssuer.Request(tool == null ? null : tool.credentialProfile(),
+                    grant.policies(), grant.ttl(), grant.numUses(), request.tenant(), request.agent().id(),
+                    request.task().id(), s.decisionId.toString()), s.databaseClock);
             metrics.dependency("vault", true, start);
+        } catch (CredentialIssuer.CredentialProfileInvalidException e) {
+            log.warn("Decision {} denied: credential outside the tool's profile: {}", s.decisionId, e.getMessage());
+            s.verdict = Verdict.deny(Cause.REFUSAL, "credential_profile_invalid").withRevision(s.verdict.revision());
         } catch (CredentialIssuer.CredentialUnavailableException e) {
             metrics.dependency("vault", false, start);
             log.warn("Decision {} denied: credential could not be minted: {}", s.decisionId, e.getMessage());

@@ -32,12 +32,14 @@ record DecisionContext(boolean agentRegistered,
                        Instant databaseNow) {
 
     /**
-     * The registered tool the call names (null when the tenant has not registered it). {@code argumentSchema}:
-     * the registered JSON Schema of its arguments (text), null when it has none; {@code credentialProfile}: the
-     * name of its credential profile, null when it has none.
+     * The registered tool the call names (null when the tenant has not registered it). {@code argumentSchema}: the
+     * registered JSON Schema of its arguments (text), null when it has none. {@code credentialProfileName}: the
+     * profile it names (null: none); {@code credentialProfile}: that profile, null when it names none or one that is
+     * not registered.
      */
     record Tool(String targetSystem, List<String> actionKinds, String riskTier, boolean readOnly, boolean destructive,
-                String credentialProfile, long version, String argumentSchema) {
+                long version, String argumentSchema, String credentialProfileName,
+                io.agentpdp.credential.CredentialProfile credentialProfile) {
     }
 
     /**

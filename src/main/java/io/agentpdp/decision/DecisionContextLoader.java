@@ -14,6 +14,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 import io.agentpdp.audit.AuditTrail;
+import io.agentpdp.credential.CredentialProfile;
 import io.agentpdp.registry.Registry;
 
 /** Loads a {@link DecisionContext} with a single query, so a decision costs one database read. */
@@ -47,9 +48,11 @@ class DecisionContextLoader {
                        a.home_systems, a.max_chain_depth,
                        t.name is not null as tool_registered, t.target_system as tool_target_system,
                        t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
-                       t.destructive as tool_destructive, t.credential_profile as tool_credential_profile,
-                       t.version as tool_version,
-                       t.argument_schema as tool_argument_schema,
+                       t.destructive as tool_destructive, t.version as tool_version,
+                       t.argument_schema as tool_argument_schema, t.credential_profile as tool_credential_profile,
+                       cp.kind as profile_kind, cp.policies as profile_policies, cp.per_agent as profile_per_agent,
+                       cp.mount as profile_mount, cp.role as profile_role, cp.max_ttl_seconds as profile_max_ttl_seconds,
+                       cp.max_uses as profile_max_uses, cp.wrapped as profile_wrapped,
                        sys.name as system_name, coalesce(sys.case_sensitive, false) as system_case_sensitive,
                        coalesce(q.active, false) as quarantined,
                        rc.level as classification,
@@ -70,6 +73,7 @@ class DecisionContextLoader {
                 from (values (1)) as one (x)
                 left join agent a on a.tenant_id = :tenant and a.agent_id = :agent
                 left join tool t on t.tenant_id = :tenant and t.name = :tool
+                left join credential_profile cp on cp.tenant_id = :tenant and cp.name = t.credential_profile
                 left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
                 -- The caller's enforcement point: its principal is the caller's canonical subject, in this tenant only.
                 left join enforcement_point ep on ep.tenant_id = :tenant and ep.principal = :principal
@@ -139,7 +143,8 @@ class DecisionContextLoader {
         DecisionContext.Tool tool = !rs.getBoolean("tool_registered") ? null : new DecisionContext.Tool(
                 rs.getString("tool_target_system"), strings(rs.getArray("tool_action_kinds")),
                 rs.getString("tool_risk_tier"), rs.getBoolean("tool_read_only"), rs.getBoolean("tool_destructive"),
-                rs.getString("tool_credential_profile"), rs.getLong("tool_version"), rs.getString("tool_argument_schema"));
+                rs.getLong("tool_version"), rs.getString("tool_argument_schema"),
+                rs.getString("tool_credential_profile"), profile(rs));
         UUID pointId = rs.getObject("ep_id", UUID.class);
         DecisionContext.EnforcementPoint point = pointId == null ? null
                 : new DecisionContext.EnforcementPoint(pointId, rs.getBoolean("ep_enabled"), rs.getBoolean("ep_binds_agent"));
@@ -163,6 +168,16 @@ class DecisionContextLoader {
                 rs.getLong("denies"),
                 rs.getLong("decisions"),
                 rs.getTimestamp("db_now").toInstant());
+    }
+
+    /** The tool's credential profile, null when it names none or one that is not registered. */
+    private static CredentialProfile profile(ResultSet rs) throws SQLException {
+        String kind = rs.getString("profile_kind");
+        return kind == null ? null : new CredentialProfile(rs.getString("tool_credential_profile"),
+                CredentialProfile.Kind.fromWire(kind), strings(rs.getArray("profile_policies")),
+                rs.getBoolean("profile_per_agent"), rs.getString("profile_mount"), rs.getString("profile_role"),
+                Duration.ofSeconds(rs.getInt("profile_max_ttl_seconds")), rs.getObject("profile_max_uses", Integer.class),
+                rs.getBoolean("profile_wrapped"));
     }
 
     private static List<String> strings(Array array) throws SQLException {

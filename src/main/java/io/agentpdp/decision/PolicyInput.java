@@ -83,7 +83,9 @@ final class PolicyInput {
             tool.put("risk_tier", registered.riskTier());
             tool.put("read_only", registered.readOnly());
             tool.put("destructive", registered.destructive());
-            tool.put("credential_profile", registered.credentialProfile());
+            // The profile as policy may use it: what it grants in this tenant and its caps (credential.CredentialProfile).
+            tool.put("credential_profile", registered.credentialProfile() == null ? null
+                    : registered.credentialProfile().policyInput(request.tenant()));
         }
         return tool;
     }

@@ -130,7 +130,7 @@ class RecordStep {
     }
 
     private static Decision.Credential credential(CredentialIssuer.Issued issued) {
-        return new Decision.Credential(issued.wrapped() ? "wrapped_token" : "token", issued.token(),
+        return new Decision.Credential(issued.form().wire(), issued.token(),
                 issued.wrapTtl() == null ? null : issued.wrapTtl().toSeconds(), issued.ttl().toSeconds(),
                 issued.expiresAt(), issued.numUses(), issued.policies(), null);
     }

@@ -19,7 +19,8 @@ import io.agentpdp.web.Problems;
 
 /**
  * The kill switch. Quarantining an agent commits its state first (so every replica denies from the
- * next decision on), then cancels its open approvals and revokes every live credential by accessor.
+ * next decision on), then cancels its open approvals and revokes every live credential (token accessor or
+ * dynamic-secret lease id), many in parallel.
  * A revocation that fails is kept, retried and reported; it never disappears silently. The quarantine's
  * transaction holds the agent's quarantine lock (db function {@code quarantine_lock}), which the
  * recording of every grant takes shared: a grant is either recorded before the quarantine (whose cascade
@@ -261,34 +262,46 @@ public class Quarantine {
                 .param("accessor", accessor)
                 .query((rs, row) -> new Pending(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4)))
                 .list();
-        int revoked = 0;
-        for (Pending p : pending) {
-            try {
-                credentials.revoke(p.accessor());
-                // A concurrent revoker (the decision that withheld it, the retry) may have got there first.
-                if (jdbc.sql("""
-                        update issued_credential set revoked_at = now(), last_revocation_error = null
-                        where accessor = ? and revoked_at is null
-                        """).param(p.accessor()).update() == 1) {
-                    event(p.tenant(), p.agentId(), "REVOKE", "credential revoked", "pdp");
-                    revoked++;
-                }
-            } catch (CredentialIssuer.CredentialUnavailableException e) {
-                jdbc.sql("""
-                        update issued_credential set revocation_attempts = revocation_attempts + 1, last_revocation_error = ?
-                        where accessor = ?
-                        """).params(truncate(e.getMessage()), p.accessor()).update();
-                event(p.tenant(), p.agentId(), "REVOKE_FAILED", truncate(e.getMessage()), "pdp");
-                if (p.attempts() + 1 >= properties.revocationMaxAttempts()) {
-                    log.error("Giving up revoking a credential of {}/{} after {} attempts; it expires on its own",
-                            p.tenant(), p.agentId(), p.attempts() + 1);
-                } else {
-                    log.warn("Revocation for {}/{} failed (attempt {}), will retry: {}", p.tenant(), p.agentId(),
-                            p.attempts() + 1, e.getMessage());
-                }
+        if (pending.isEmpty()) {
+            return 0;
+        }
+        // In parallel, bounded (pdp.vault.revocation-concurrency): a quarantine of an agent with many live
+        // credentials (tokens and database leases alike) does not take one Vault round trip per credential.
+        List<CredentialIssuer.Revocation> results = credentials.revokeAll(pending.stream().map(Pending::accessor).toList());
+        java.util.Map<String, Pending> byHandle = new java.util.HashMap<>();
+        pending.forEach(p -> byHandle.put(p.accessor(), p));
+        List<String> done = results.stream().filter(CredentialIssuer.Revocation::revoked)
+                .map(CredentialIssuer.Revocation::handle).toList();
+        // A concurrent revoker (the decision that withheld it, the retry) may have got there first: only the rows
+        // this call marks are counted and get an event.
+        List<String> marked = done.isEmpty() ? List.of() : jdbc.sql("""
+                update issued_credential set revoked_at = now(), last_revocation_error = null
+                where accessor = any (:handles) and revoked_at is null
+                returning accessor
+                """).param("handles", done.toArray(String[]::new)).query(String.class).list();
+        for (String handle : marked) {
+            Pending p = byHandle.get(handle);
+            event(p.tenant(), p.agentId(), "REVOKE", "credential revoked", "pdp");
+        }
+        for (CredentialIssuer.Revocation failed : results) {
+            if (failed.revoked()) {
+                continue;
+            }
+            Pending p = byHandle.get(failed.handle());
+            jdbc.sql("""
+                    update issued_credential set revocation_attempts = revocation_attempts + 1, last_revocation_error = ?
+                    where accessor = ?
+                    """).params(truncate(failed.error()), p.accessor()).update();
+            event(p.tenant(), p.agentId(), "REVOKE_FAILED", truncate(failed.error()), "pdp");
+            if (p.attempts() + 1 >= properties.revocationMaxAttempts()) {
+                log.error("Giving up revoking a credential of {}/{} after {} attempts; it expires on its own",
+                        p.tenant(), p.agentId(), p.attempts() + 1);
+            } else {
+                log.warn("Revocation for {}/{} failed (attempt {}), will retry: {}", p.tenant(), p.agentId(),
+                        p.attempts() + 1, failed.error());
             }
         }
-        return revoked;
+        return marked.size();
     }
 
     private void event(String tenant, String agentId, String action, String reason, String actor) {

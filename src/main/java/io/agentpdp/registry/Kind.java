@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /** The kinds of registry entries, as the change log names them. */
 enum Kind {
-    AGENT, TOOL, SYSTEM, ENFORCEMENT_POINT, CLASSIFICATION;
+    AGENT, TOOL, SYSTEM, ENFORCEMENT_POINT, CLASSIFICATION, CREDENTIAL_PROFILE;
 
     String wire() {
         return name().toLowerCase(Locale.ROOT);

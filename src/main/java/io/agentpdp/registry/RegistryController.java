@@ -29,7 +29,7 @@ import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * /v1/registry/{agents,tools,systems,enforcement-points,classifications}: create, replace, get, list,
+ * /v1/registry/{agents,tools,systems,enforcement-points,classifications,credential-profiles}: create, replace, get, list,
  * delete, always in the caller's tenant (another tenant's entry is 404). registry-admin writes,
  * security-admin (and registry-admin) reads. Replace and delete need If-Match with the ETag.
  */
@@ -43,6 +43,7 @@ class RegistryController {
     private static final String SYSTEMS = "/v1/registry/systems";
     private static final String ENFORCEMENT_POINTS = "/v1/registry/enforcement-points";
     private static final String CLASSIFICATIONS = "/v1/registry/classifications";
+    private static final String PROFILES = "/v1/registry/credential-profiles";
     private static final String ENTRY = "/{id}";
     private static final int DEFAULT_PAGE = 50;
 
@@ -58,7 +59,7 @@ class RegistryController {
         this.changes = changes;
     }
 
-    @GetMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS}, produces = MediaType.APPLICATION_JSON_VALUE)
+    @GetMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS, PROFILES}, produces = MediaType.APPLICATION_JSON_VALUE)
     ObjectNode list(Caller caller, HttpServletRequest request, @RequestParam Map<String, String> query) {
         Shapes.Shape<?> shape = shape(request);
         String collection = shape.collection;
@@ -85,13 +86,13 @@ class RegistryController {
         return page;
     }
 
-    @GetMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
+    @GetMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY, PROFILES + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<ObjectNode> get(Caller caller, HttpServletRequest request, @PathVariable String id) {
         Shapes.Shape<?> shape = shape(request);
         return answer(HttpStatus.OK, shape, registry.get(shape, caller.tenant(), id));
     }
 
-    @PostMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS}, consumes = MediaType.APPLICATION_JSON_VALUE,
+    @PostMapping(path = {AGENTS, TOOLS, SYSTEMS, ENFORCEMENT_POINTS, CLASSIFICATIONS, PROFILES}, consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<ObjectNode> create(Caller caller, HttpServletRequest request, @RequestBody JsonNode body) {
         Shapes.Shape<?> shape = shape(request);
@@ -104,7 +105,7 @@ class RegistryController {
         return answer(HttpStatus.CREATED, shape, entry);
     }
 
-    @PutMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, consumes = MediaType.APPLICATION_JSON_VALUE,
+    @PutMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY, PROFILES + ENTRY}, consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<ObjectNode> replace(Caller caller, HttpServletRequest request, @PathVariable String id,
                                        @RequestHeader(name = "If-Match", required = false) String ifMatch,
@@ -119,7 +120,7 @@ class RegistryController {
         return answer(HttpStatus.OK, shape, registry.replace(shape, caller.tenant(), id, spec, ifMatch, caller.subject()));
     }
 
-    @DeleteMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
+    @DeleteMapping(path = {AGENTS + ENTRY, TOOLS + ENTRY, SYSTEMS + ENTRY, ENFORCEMENT_POINTS + ENTRY, CLASSIFICATIONS + ENTRY, PROFILES + ENTRY}, produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<Void> delete(Caller caller, HttpServletRequest request, @PathVariable String id,
                                 @RequestHeader(name = "If-Match", required = false) String ifMatch) {
         registry.delete(shape(request), caller.tenant(), id, ifMatch, caller.subject());

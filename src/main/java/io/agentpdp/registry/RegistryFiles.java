@@ -32,7 +32,8 @@ class RegistryFiles {
 
     private static final Map<String, String> SECTIONS = Map.of(
             "systems", "systems", "tools", "tools", "agents", "agents",
-            "enforcement_points", "enforcement-points", "classifications", "classifications");
+            "enforcement_points", "enforcement-points", "classifications", "classifications",
+            "credential_profiles", "credential-profiles");
 
     private final RegistryService registry;
     private final RegistryStore store;
@@ -61,12 +62,12 @@ class RegistryFiles {
     ObjectNode apply(String tenant, String actor, String body, boolean yaml, boolean dryRun, boolean prune) {
         JsonNode document = parse(body, yaml);
         if (!(document instanceof ObjectNode file)) {
-            throw invalid("The registry file must be a mapping (systems, tools, agents, enforcement_points, classifications).");
+            throw invalid("The registry file must be a mapping (systems, tools, agents, enforcement_points, classifications, credential_profiles).");
         }
         for (String field : file.propertyNames()) {
             if (!SECTIONS.containsKey(field) && !field.equals("tenant")) {
                 throw invalid("Unknown section '" + RegistryService.printable(field) + "'; a registry file has tenant, "
-                        + "systems, tools, agents, enforcement_points and classifications.");
+                        + "systems, tools, agents, enforcement_points, classifications and credential_profiles.");
             }
         }
         JsonNode named = file.get("tenant");

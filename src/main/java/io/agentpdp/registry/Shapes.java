@@ -74,6 +74,7 @@ class Shapes {
             return switch (kind) {
                 case AGENT -> id.matches(Registry.AGENT_ID);
                 case TOOL -> id.matches(Specs.TOOL_NAME);
+                case CREDENTIAL_PROFILE -> id.matches(Specs.PROFILE);
                 default -> CanonicalNames.systemProblem(id) == null;
             };
         }
@@ -85,6 +86,7 @@ class Shapes {
     final Shape<Specs.TargetSystem> systems;
     final Shape<Specs.EnforcementPoint> enforcementPoints;
     final Shape<Specs.Classification> classifications;
+    final Shape<Specs.CredentialProfile> profiles;
     final List<Shape<?>> all;
 
     Shapes(JsonMapper json) {
@@ -94,8 +96,9 @@ class Shapes {
         this.systems = new SystemShape();
         this.enforcementPoints = new EnforcementPointShape();
         this.classifications = new ClassificationShape();
+        this.profiles = new ProfileShape();
         // Dependency order: what others refer to first (deletions run in reverse).
-        this.all = List.of(systems, tools, agents, enforcementPoints, classifications);
+        this.all = List.of(systems, profiles, tools, agents, enforcementPoints, classifications);
     }
 
     Shape<?> byCollection(String collection) {
@@ -336,6 +339,55 @@ class Shapes {
         Map<String, Filter> filters() {
             return Map.of("system", new Filter("system = :filter", value -> value),
                     "level", new Filter("level = :filter", value -> value));
+        }
+    }
+
+    private static final class ProfileShape extends Shape<Specs.CredentialProfile> {
+        ProfileShape() {
+            super(Kind.CREDENTIAL_PROFILE, "credential-profiles", "credential_profile", "name", false,
+                    Specs.CredentialProfile.class);
+        }
+
+        @Override
+        String id(Specs.CredentialProfile spec) {
+            return spec.name();
+        }
+
+        @Override
+        String naturalKey(Specs.CredentialProfile spec) {
+            return spec.name();
+        }
+
+        @Override
+        Specs.CredentialProfile normalized(Specs.CredentialProfile spec) {
+            return spec.normalized();
+        }
+
+        @Override
+        Map<String, Object> columns(Specs.CredentialProfile p) {
+            Map<String, Object> columns = new LinkedHashMap<>();
+            columns.put("kind", p.kind().wire());
+            columns.put("policies", p.policies().toArray(String[]::new));
+            columns.put("per_agent", p.perAgent());
+            columns.put("mount", p.mount());
+            columns.put("role", p.role());
+            columns.put("max_ttl_seconds", p.maxTtlSeconds());
+            columns.put("max_uses", p.maxUses());
+            columns.put("wrapped", p.wrapped());
+            return columns;
+        }
+
+        @Override
+        Specs.CredentialProfile read(ResultSet rs) throws SQLException {
+            return new Specs.CredentialProfile(rs.getString("name"), Specs.ProfileKind.fromWire(rs.getString("kind")),
+                    strings(rs.getArray("policies")), rs.getBoolean("per_agent"), rs.getString("mount"),
+                    rs.getString("role"), rs.getInt("max_ttl_seconds"), rs.getObject("max_uses", Integer.class),
+                    rs.getBoolean("wrapped")).normalized();
+        }
+
+        @Override
+        Map<String, Filter> filters() {
+            return Map.of("kind", new Filter("kind = :filter", value -> value));
         }
     }
 

@@ -34,6 +34,9 @@ final class Specs {
     static final String LABEL_KEY = "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$";
     static final String LABEL_VALUE = "^[A-Za-z0-9._-]{0,63}$";
     static final String PROFILE = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+    /** A Vault object's name within a tenant (policy, engine mount or role): lower case, no '.' or '/'. */
+    static final String VAULT_NAME = "^[a-z0-9][a-z0-9_-]{0,63}$";
+    static final String VAULT_NAME_MESSAGE = "must be a lower-case Vault name (a-z, 0-9, _-), at most 64 characters";
 
     private Specs() {
     }
@@ -133,6 +136,41 @@ final class Specs {
         }
     }
 
+    enum ProfileKind {
+        @JsonProperty("token") TOKEN,
+        @JsonProperty("dynamic") DYNAMIC;
+
+        String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        static ProfileKind fromWire(String value) {
+            return valueOf(value.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /**
+     * A credential profile (openapi.yaml CredentialProfile): what a credential minted for a tool naming it may
+     * be. Names of Vault objects are given without the tenant prefix; the credential module adds it.
+     */
+    record CredentialProfile(@NotNull @Pattern(regexp = PROFILE, message = "must be a credential profile name (ASCII letters, digits, ._-)") String name,
+                             @NotNull ProfileKind kind,
+                             @Size(max = 16) List<@NotNull @Pattern(regexp = VAULT_NAME, message = VAULT_NAME_MESSAGE) String> policies,
+                             Boolean perAgent,
+                             @Pattern(regexp = VAULT_NAME, message = VAULT_NAME_MESSAGE) String mount,
+                             @Pattern(regexp = VAULT_NAME, message = VAULT_NAME_MESSAGE) String role,
+                             @NotNull @Min(1) @Max(86400) Integer maxTtlSeconds,
+                             @Min(1) @Max(1000) Integer maxUses,
+                             Boolean wrapped) {
+
+        CredentialProfile normalized() {
+            boolean dynamic = kind == ProfileKind.DYNAMIC;
+            return new CredentialProfile(name, kind, policies == null ? List.of() : List.copyOf(policies.stream().distinct().sorted().toList()),
+                    perAgent != null && perAgent, dynamic && mount == null ? "database" : mount, role, maxTtlSeconds,
+                    maxUses, wrapped == null || wrapped);
+        }
+    }
+
     record Classification(@NotNull String system, @NotNull String resourcePrefix, @NotNull Level level) {
 
         Classification normalized() {
@@ -167,6 +205,35 @@ final class Specs {
                         && !CanonicalNames.fold(system.name()).equals(system.name())) {
                     problems.put("name", "of a case-insensitive system must be given folded (lower case): '"
                             + CanonicalNames.fold(system.name()) + "'");
+                }
+            }
+            case CredentialProfile profile -> {
+                if (profile.kind() == ProfileKind.TOKEN) {
+                    if (profile.policies() == null || profile.policies().isEmpty()) {
+                        problems.put("policies", "must name at least one policy for kind token");
+                    }
+                    if (profile.maxUses() == null) {
+                        problems.put("max_uses", "is required for kind token");
+                    }
+                    if (profile.role() != null || profile.mount() != null) {
+                        problems.put("role", "and mount are for kind dynamic only");
+                    }
+                } else if (profile.kind() == ProfileKind.DYNAMIC) {
+                    if (profile.role() == null) {
+                        problems.put("role", "is required for kind dynamic");
+                    }
+                    if (profile.policies() != null && !profile.policies().isEmpty()) {
+                        problems.put("policies", "are for kind token only");
+                    }
+                    if (profile.maxUses() != null) {
+                        problems.put("max_uses", "must be absent for kind dynamic (a database login has no use count)");
+                    }
+                    if (Boolean.TRUE.equals(profile.perAgent())) {
+                        problems.put("per_agent", "is for kind token only");
+                    }
+                    if (Boolean.FALSE.equals(profile.wrapped())) {
+                        problems.put("wrapped", "must be true for kind dynamic (the secret is never answered in clear)");
+                    }
                 }
             }
             case Classification rule -> {

@@ -170,8 +170,9 @@ class ApprovalRecoveryTest {
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
                 .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
-        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)"
-                + " values (?, 'crm.contacts.delete', 'crm', array['delete'], 'high', 'test')").param(tenant).update();
+        IntegrationTest.defaultProfile(jdbc, tenant);
+        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by)"
+                + " values (?, 'crm.contacts.delete', 'crm', array['delete'], 'high', 'test-default', 'test')").param(tenant).update();
         return tenant;
     }
 

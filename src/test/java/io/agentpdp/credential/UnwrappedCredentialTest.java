@@ -27,7 +27,7 @@ class UnwrappedCredentialTest extends IntegrationTest {
         String token = answer.json().path("credential").path("token").asString();
         VaultProbe.Reply self = new VaultProbe(STACK.vaultUrl()).lookupSelf(token);
         assertThat(self.status()).isEqualTo(200);
-        assertThat(self.json().path("data").path("policies").toString()).contains("agent-write");
+        assertThat(self.json().path("data").path("policies").toString()).contains(defaultPolicy(tenant));
         // A write credential is single use: the lookup consumed it (Vault shows -1 while revoking it).
         assertThat(self.json().path("data").path("num_uses").asInt()).isLessThanOrEqualTo(0);
         assertThat(new VaultProbe(STACK.vaultUrl()).lookupSelf(token).status()).isEqualTo(403);

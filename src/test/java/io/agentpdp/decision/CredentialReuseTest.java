@@ -25,6 +25,11 @@ class CredentialReuseTest extends IntegrationTest {
         String[] tools = {"crm.contacts.read", "crm.contacts.update"};
         registerAgent(tenant, "agent-7", "alice", tools, new String[] {"crm"});
         registerAgent(tenant, "agent-8", "alice", tools, new String[] {"crm"});
+        // The update tool's credentials follow another profile (crm-write): a held write credential is another grant.
+        jdbc.sql("insert into credential_profile (tenant_id, name, kind, policies, max_ttl_seconds, max_uses, updated_by)"
+                + " values (?, 'crm-writer', 'token', array['crm-write'], 3600, 100, 'test')").param(tenant).update();
+        jdbc.sql("update tool set credential_profile = 'crm-writer' where tenant_id = ? and name = 'crm.contacts.update'")
+                .param(tenant).update();
         return tenant;
     }
 
@@ -78,7 +83,7 @@ class CredentialReuseTest extends IntegrationTest {
         assertThat(credential.path("expires_at").asString()).isEqualTo(first.json().path("credential").path("expires_at").asString());
         assertThat(credential.path("ttl_seconds").asLong()).isBetween(1L, 300L);
         assertThat(credential.path("num_uses").asInt()).isEqualTo(10);
-        assertThat(credential.path("policies").toString()).isEqualTo("[\"agent-read\"]");
+        assertThat(credential.path("policies").toString()).isEqualTo("[\"" + defaultPolicy(tenant) + "\"]");
         assertThat(second.body()).doesNotContain(first.json().path("credential").path("token").asString());
         // Nothing new was minted or tracked for revocation.
         assertThat(credentialsIssued(tenant)).isEqualTo(1);
@@ -136,7 +141,7 @@ class CredentialReuseTest extends IntegrationTest {
         assertMinted(firstWrite);
         assertMinted(decide(tenant, holding(write, firstWrite.text("decision_id"))));
 
-        // A read of held credential minted for another grant (the write's agent-write policy) is not that grant.
+        // A read holding the credential of another grant (the write's: profile crm-writer) is not that grant.
         assertMinted(decide(tenant, holding(read(tenant), firstWrite.text("decision_id"))));
 
         // A restricted read needs a human; the approved ALLOW's credential is single-purpose.

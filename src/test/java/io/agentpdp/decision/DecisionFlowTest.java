@@ -42,7 +42,7 @@ class DecisionFlowTest extends IntegrationTest {
         VaultProbe.Reply self = vault.lookupSelf(token);
         assertThat(self.status()).isEqualTo(200);
         JsonNode data = self.json().path("data");
-        assertThat(data.path("policies").toString()).contains("agent-read");
+        assertThat(data.path("policies").toString()).contains(defaultPolicy(tenant));
         // lookup-self is itself one use of the token.
         assertThat(data.path("num_uses").asInt()).isEqualTo(credential.path("num_uses").asInt() - 1);
         assertThat(data.path("ttl").asLong()).isPositive().isLessThanOrEqualTo(credential.path("ttl_seconds").asLong());

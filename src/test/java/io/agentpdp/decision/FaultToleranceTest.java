@@ -70,7 +70,8 @@ class FaultToleranceTest {
         jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
                 .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
-        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test')")
+        IntegrationTest.defaultProfile(jdbc, tenant);
+        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test-default', 'test')")
                 .param(tenant).update();
         assertThat(decide().text("outcome")).isEqualTo("ALLOW");
     }

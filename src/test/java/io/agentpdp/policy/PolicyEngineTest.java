@@ -31,7 +31,9 @@ class PolicyEngineTest {
                         "home_systems", List.of("crm"), "workload_identity_present", false),
                 "task", Map.of("id", "t", "intent", "i", "chain_depth", 0),
                 "tool", Map.of("name", "crm.read", "registered", true, "target_system", "crm", "targets_system", true,
-                        "action_kinds", List.of("read")),
+                        "action_kinds", List.of("read"), "credential_profile", Map.of("name", "p", "kind", "token",
+                                "grantable", List.of("tenant.acme.crm-read"), "per_agent", false, "max_ttl_seconds", 3600,
+                                "max_uses", 100)),
                 "action", Map.of("kind", "read"),
                 "target", Map.of("system", "crm", "resource", "x"),
                 "classification", Map.of("declared", "internal", "effective", "internal"),
@@ -43,7 +45,7 @@ class PolicyEngineTest {
     void aWellFormedResultIsParsedWithTheBundleRevision() throws Exception {
         PolicyEngine.Result result = engine("agentpdp/decision/result").evaluate(lowRiskRead());
         assertThat(result.outcome()).isEqualTo(PolicyEngine.Outcome.ALLOW);
-        assertThat(result.credential().policies()).containsExactly("agent-read");
+        assertThat(result.credential().policies()).containsExactly("tenant.acme.crm-read");
         assertThat(result.credential().numUses()).isEqualTo(10);
         assertThat(result.credential().ttl()).isEqualTo(Duration.ofSeconds(300));
         assertThat(result.revision()).matches("[0-9a-f]{16}");

@@ -67,7 +67,8 @@ class OpaOutageTest {
         String decide = TestJwts.token("gw-1", tenant, "decide");
         Api api = new Api(port);
         List<String> agents = new ArrayList<>();
-        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test')")
+        IntegrationTest.defaultProfile(jdbc, tenant);
+        jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test-default', 'test')")
                 .param(tenant).update();
         for (int i = 0; i < AGENTS; i++) {
             String agent = "agent-" + i;

@@ -190,8 +190,8 @@ class QuarantineTest extends IntegrationTest {
     void aCredentialRecordedAfterTheCascadeIsStillRevoked() {
         quarantineVia(api(), admin, "agent-7");
         // As if a decision that read the state just before the quarantine committed recorded its token now.
-        VaultProbe.Reply minted = vault.call("POST", "auth/token/create/" + STACK.vaultTokenRole(), STACK.vaultPdpToken(),
-                "{\"policies\":[\"agent-read\"],\"ttl\":\"300s\",\"num_uses\":5}");
+        VaultProbe.Reply minted = vault.call("POST", "auth/token/create/agent-pdp." + tenant, STACK.vaultPdpToken(),
+                "{\"policies\":[\"" + defaultPolicy(tenant) + "\"],\"ttl\":\"300s\",\"num_uses\":5}");
         String token = minted.json().path("auth").path("client_token").asString();
         jdbc.sql("""
                 insert into issued_credential (accessor, tenant_id, agent_id, task_id, decision_id, policies, issued_at, expires_at)

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
+import io.agentpdp.support.TenantLayout;
 import io.agentpdp.support.TestJwts;
 
 /** The registry API: CRUD with ETags, scopes, tenant isolation, bad input, and the decision using what it registers. */
@@ -133,6 +134,7 @@ class RegistryApiTest extends IntegrationTest {
         bodies.put("enforcement-points", new LinkedHashMap<>(Map.of("principal", "gw-1", "agent_ids", List.of("agent-7"),
                 "agent_selectors", List.of(Map.of("risk-tier", "low")))));
         bodies.put("classifications", new LinkedHashMap<>(Map.of("system", "crm", "resource_prefix", "contacts/vip", "level", "confidential")));
+        bodies.put("credential-profiles", crmReader());
         for (Map.Entry<String, Map<String, Object>> kind : bodies.entrySet()) {
             Api.Answer created = create(kind.getKey(), kind.getValue()).answer();
             String id = created.json().has("id") ? created.json().path("id").asString()
@@ -249,8 +251,50 @@ class RegistryApiTest extends IntegrationTest {
         return changed;
     }
 
+    /** The profile {@link #tool} names: a token with the tenant's crm-read policy, 300 s, 10 uses. */
+    static Map<String, Object> crmReader() {
+        Map<String, Object> profile = new LinkedHashMap<>();
+        profile.put("name", "crm-reader");
+        profile.put("kind", "token");
+        profile.put("policies", List.of("crm-read"));
+        profile.put("max_ttl_seconds", 300);
+        profile.put("max_uses", 10);
+        return profile;
+    }
+
+    @Test
+    void credentialProfilesAreValidatedVersionedAndLogged() {
+        Api.Answer created = create("credential-profiles", crmReader()).answer();
+        // Defaults are filled in, so that a re-apply of the same file is a no-op.
+        assertThat(created.json().path("wrapped").asBoolean()).isTrue();
+        assertThat(created.json().path("per_agent").asBoolean()).isFalse();
+        Map<String, Object> database = new LinkedHashMap<>(Map.of("name", "db-reader", "kind", "dynamic", "role", "crm-read",
+                "max_ttl_seconds", 120));
+        assertThat(create("credential-profiles", database).answer().json().path("mount").asString()).isEqualTo("database");
+        assertThat(call("GET", "/v1/registry/credential-profiles?kind=dynamic", admin, Map.of(), null).answer().json()
+                .path("items").size()).isEqualTo(1);
+        // Each kind's own fields, Vault names without a tenant prefix (no '.', '/', upper case), caps in range.
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(
+                Map.of("name", "a", "kind", "token", "max_ttl_seconds", 60, "max_uses", 1),
+                Map.of("name", "b", "kind", "token", "policies", List.of("crm-read"), "max_ttl_seconds", 60),
+                Map.of("name", "c", "kind", "token", "policies", List.of("tenant.other.crm-read"), "max_ttl_seconds", 60, "max_uses", 1),
+                Map.of("name", "d", "kind", "dynamic", "max_ttl_seconds", 60),
+                Map.of("name", "e", "kind", "dynamic", "role", "r", "max_ttl_seconds", 60, "max_uses", 3),
+                Map.of("name", "f", "kind", "dynamic", "role", "r", "max_ttl_seconds", 60, "wrapped", false),
+                Map.of("name", "g", "kind", "dynamic", "role", "../r", "max_ttl_seconds", 60),
+                Map.of("name", "h", "kind", "token", "policies", List.of("crm-read"), "max_ttl_seconds", 0, "max_uses", 1),
+                Map.of("name", "i", "kind", "secret", "max_ttl_seconds", 60))) {
+            assertThat(call("POST", "/v1/registry/credential-profiles", admin, Map.of(), bad).answer().status())
+                    .as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(api().get("/v1/registry/changes", admin).json().path("items").toString())
+                .contains("\"kind\":\"credential_profile\"").contains("\"entry_id\":\"crm-reader\"");
+    }
+
     @Test
     void theDecisionUsesWhatTheRegistryHolds() {
+        TenantLayout.onboard(tenant);
+        create("credential-profiles", crmReader());
         create("tools", tool("crm.contacts.read", "crm", List.of("read")));
         create("tools", tool("crm.contacts.update", "crm", List.of("write")));
         create("agents", agent("agent-7", List.of("crm.contacts.read", "crm.contacts.update", "crm.contacts.export")));

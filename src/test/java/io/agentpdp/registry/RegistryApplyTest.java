@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
+import io.agentpdp.support.TenantLayout;
 import io.agentpdp.support.TestJwts;
 import io.agentpdp.support.TestStack;
 import tools.jackson.databind.JsonNode;
@@ -24,6 +25,8 @@ class RegistryApplyTest extends IntegrationTest {
 
     private static final Path DEMO_FILE = TestStack.projectRoot().resolve("scripts/demo/registry.yaml");
 
+    /** scripts/demo/registry.yaml: 2 systems, 4 credential profiles, 5 tools, 2 agents, 1 enforcement point, 1 rule. */
+    private static final int DEMO_ENTRIES = 16;
     private String tenant;
     private String admin;
     private String file;
@@ -33,6 +36,8 @@ class RegistryApplyTest extends IntegrationTest {
         tenant = newTenant();
         admin = TestJwts.token("ops-1", tenant, "registry-admin");
         file = Files.readString(DEMO_FILE).replace("tenant: demo", "tenant: " + tenant);
+        // The demo file's credential profiles name the tenant's OpenBao policies: the tenant is onboarded there.
+        TenantLayout.onboard(tenant);
     }
 
     private Api.Answer apply(String body, String query) {
@@ -43,13 +48,13 @@ class RegistryApplyTest extends IntegrationTest {
     void theDemoFileAppliesOnceAndThenChangesNothing() {
         Api.Answer first = apply(file, "");
         assertThat(first.status()).as(first.body()).isEqualTo(200);
-        assertThat(first.json().path("changes").size()).isEqualTo(10);
+        assertThat(first.json().path("changes").size()).isEqualTo(DEMO_ENTRIES);
         assertThat(first.json().path("changes").toString()).contains("\"action\":\"CREATE\"");
 
         Api.Answer second = apply(file, "");
         assertThat(second.json().path("changes").size()).isZero();
-        assertThat(second.json().path("unchanged").asInt()).isEqualTo(10);
-        assertThat(api().get("/v1/registry/changes?limit=200", admin).json().path("items").size()).isEqualTo(10);
+        assertThat(second.json().path("unchanged").asInt()).isEqualTo(DEMO_ENTRIES);
+        assertThat(api().get("/v1/registry/changes?limit=200", admin).json().path("items").size()).isEqualTo(DEMO_ENTRIES);
 
         // What the file registers is what the decision uses: crm is case-insensitive, contacts/vip confidential.
         String decide = TestJwts.token("demo-gateway", tenant, "decide");
@@ -125,8 +130,8 @@ class RegistryApplyTest extends IntegrationTest {
         Files.writeString(registry, file);
         String firstRun = runScript(registry);
         assertThat(firstRun).contains("+ agent agent-7").contains("+ classification crm contacts/vip")
-                .contains("changed 10 entries");
-        assertThat(runScript(registry)).contains("no changes (10 entries unchanged)");
+                .contains("+ credential_profile db-reader").contains("changed " + DEMO_ENTRIES + " entries");
+        assertThat(runScript(registry)).contains("no changes (" + DEMO_ENTRIES + " entries unchanged)");
 
         Files.writeString(registry, file.replace("max_chain_depth: 5", "max_chain_depth: 3"));
         assertThat(runScript(registry, "--dry-run")).contains("~ agent agent-7: max_chain_depth")

@@ -135,13 +135,14 @@ public abstract class IntegrationTest {
                 .params(tenant, agentId, owner, tools, homeSystems)
                 .update();
         bindAgents(tenant, agentId);
+        defaultProfile(tenant);
         for (String tool : tools) {
             jdbc.sql("""
-                    insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
+                    insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by)
                     values (?, ?, ?, array['read', 'write', 'delete', 'execute', 'payment', 'privilege_grant', 'secret_read'],
-                            'low', 'test')
+                            'low', ?, 'test')
                     on conflict do nothing""")
-                    .params(tenant, tool, homeSystems.length > 0 ? homeSystems[0] : "crm")
+                    .params(tenant, tool, homeSystems.length > 0 ? homeSystems[0] : "crm", DEFAULT_PROFILE)
                     .update();
         }
     }
@@ -174,12 +175,40 @@ public abstract class IntegrationTest {
 
     /** Registers (or re-targets) a tool of {@code tenant} acting on {@code system}, with every action kind. */
     protected void registerTool(String tenant, String tool, String system) {
+        defaultProfile(tenant);
         jdbc.sql("""
-                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, updated_by)
+                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by)
                 values (?, ?, ?, array['read', 'write', 'delete', 'execute', 'payment', 'privilege_grant', 'secret_read'],
-                        'low', 'test')
+                        'low', ?, 'test')
                 on conflict (tenant_id, name) do update set target_system = excluded.target_system""")
-                .params(tenant, tool, system)
+                .params(tenant, tool, system, DEFAULT_PROFILE)
+                .update();
+    }
+
+    /** The credential profile of the tools the fixtures register: a token with the tenant's crm-read policy. */
+    public static final String DEFAULT_PROFILE = "test-default";
+
+    /** The Vault policy a credential of {@link #DEFAULT_PROFILE} carries in {@code tenant}. */
+    public static String defaultPolicy(String tenant) {
+        return "tenant." + tenant + ".crm-read";
+    }
+
+    /**
+     * Registers the tenant's {@link #DEFAULT_PROFILE} (caps above every policy limit, so the policy's own limits show)
+     * and onboards the tenant in OpenBao (policies tenant.&lt;tenant&gt;.*, token role agent-pdp.&lt;tenant&gt;).
+     */
+    protected void defaultProfile(String tenant) {
+        defaultProfile(jdbc, tenant);
+    }
+
+    /** {@link #defaultProfile(String)} for tests that do not extend this class. */
+    public static void defaultProfile(JdbcClient jdbc, String tenant) {
+        TenantLayout.onboard(tenant);
+        jdbc.sql("""
+                insert into credential_profile (tenant_id, name, kind, policies, max_ttl_seconds, max_uses, updated_by)
+                values (?, ?, 'token', array['crm-read'], 3600, 100, 'test')
+                on conflict do nothing""")
+                .params(tenant, DEFAULT_PROFILE)
                 .update();
     }
 

@@ -72,7 +72,7 @@ public final class TestStack {
                 require(env, "PDP_TEST_VAULT_URL"),
                 require(env, "PDP_VAULT_ROOT_TOKEN"),
                 require(env, "PDP_VAULT_TOKEN"),
-                env.getOrDefault("PDP_VAULT_TOKEN_ROLE", "agent-pdp"),
+                env.getOrDefault("PDP_VAULT_TOKEN_ROLE", "agent-pdp.{tenant}"),
                 env.get("PDP_VAULT_UNSEAL_KEY"));
     }
 
@@ -204,7 +204,7 @@ public final class TestStack {
 
             return new Endpoints("testcontainers", postgres.getJdbcUrl(), "pdp_app", "pdp_app", "pdp_owner", "pdp_owner",
                     "http://" + opa.getHost() + ":" + opa.getMappedPort(8181), vaultUrl, rootToken, pdpToken,
-                    "agent-pdp", unseal.find() ? unseal.group(1) : null);
+                    "agent-pdp.{tenant}", unseal.find() ? unseal.group(1) : null);
         } catch (IOException e) {
             throw new IllegalStateException("Could not start the test containers", e);
         }
@@ -216,12 +216,9 @@ public final class TestStack {
         private static final HttpClient HTTP = HttpClient.newHttpClient();
 
         static String configure(String url, String rootToken) {
-            for (String policy : List.of("agent-read", "agent-write", "agent-secret-read", "agent-privileged")) {
-                call(url, rootToken, "PUT", "sys/policies/acl/" + policy,
-                        "{\"policy\":\"path \\\"secret/data/agents/" + policy + "/*\\\" { capabilities = [\\\"read\\\"] }\"}");
-            }
+            // Tenants are onboarded by the tests themselves (TenantLayout: policies tenant.<tenant>.*, role agent-pdp.<tenant>).
             call(url, rootToken, "PUT", "sys/policies/acl/agent-pdp", "{\"policy\":\""
-                    + "path \\\"auth/token/create/agent-pdp\\\" { capabilities = [\\\"create\\\", \\\"update\\\"] }\\n"
+                    + "path \\\"auth/token/create/agent-pdp.*\\\" { capabilities = [\\\"create\\\", \\\"update\\\"] }\\n"
                     + "path \\\"auth/token/revoke-accessor\\\" { capabilities = [\\\"update\\\"] }\\n"
                     + "path \\\"auth/token/lookup-accessor\\\" { capabilities = [\\\"update\\\"] }\\n"
                     + "path \\\"auth/token/lookup-self\\\" { capabilities = [\\\"read\\\"] }\\n"
@@ -230,9 +227,6 @@ public final class TestStack {
                     + "path \\\"transit/verify/agent-pdp-audit\\\" { capabilities = [\\\"update\\\"] }\"}");
             call(url, rootToken, "POST", "sys/mounts/transit", "{\"type\":\"transit\"}");
             call(url, rootToken, "POST", "transit/keys/agent-pdp-audit", "{\"type\":\"ed25519\"}");
-            call(url, rootToken, "POST", "auth/token/roles/agent-pdp",
-                    "{\"allowed_policies\":\"agent-read,agent-write,agent-secret-read,agent-privileged\",\"orphan\":true,"
-                            + "\"renewable\":false,\"token_explicit_max_ttl\":3600,\"token_type\":\"service\"}");
             String created = call(url, rootToken, "POST", "auth/token/create",
                     "{\"policies\":[\"agent-pdp\"],\"period\":\"24h\",\"no_parent\":true}");
             Matcher token = Pattern.compile("\"client_token\":\"([^\"]+)\"").matcher(created);
