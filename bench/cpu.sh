@@ -17,8 +17,6 @@ WORK="$(mktemp -d /tmp/agent-pdp-cpu.XXXXXX)"
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
 
-WARMUP="${BENCH_CPU_WARMUP:-45}"            # s, least JIT warm-up per PDP start (DENY and ALLOW), see warm_up
-WARMUP_MAX="${BENCH_CPU_WARMUP_MAX:-300}"   # s, longest warm-up
 DURATION="${BENCH_CPU_DURATION:-20}"        # s, each CPU measurement
 CONCURRENCY="${BENCH_CPU_CONCURRENCY:-8}"   # closed-loop in-flight requests of the CPU measurements
 ROUNDS="${BENCH_CPU_ROUNDS:-1}"
@@ -39,27 +37,6 @@ cleanup() { local rc=$?; trap - EXIT; bench_cleanup; rm -rf -- "$WORK"; log "sto
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# warm_up N LABEL: closed-loop DENY (10 s) and ALLOW (5 s) pieces until the JIT has settled: at least WARMUP
-# seconds, then until a piece adds fewer than 10 compilations (jstat -compiler), at most WARMUP_MAX seconds.
-# On a busy machine a fixed time is not enough: the compiler threads would still run (and count as PDP CPU).
-warm_up() {
-  local n="$1" pid prev=-1 cur started=$SECONDS path
-  pid="$(pdp_pid "$n")"
-  while ((SECONDS - started < WARMUP_MAX)); do
-    for path in deny:10 allow:5; do
-      timeout 120 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url "$n")" --header "$AUTH_PDP" \
-        --bodies "$WORK/bodies/pdp-${path%%:*}.jsonl" --mode closed --concurrency 16 --warmup 0 \
-        --duration "${path##*:}" >/dev/null 2>&1 || true
-    done
-    cur="$("$JAVA_HOME/bin/jstat" -compiler "$pid" | awk 'NR == 2 { print $1 }')"
-    if ((prev >= 0 && cur - prev < 10 && SECONDS - started >= WARMUP)); then break; fi
-    prev="$cur"
-  done
-  log "[$2] warm-up: $((SECONDS - started))s, $cur JIT compilations"
-  printf '{"seconds": %d, "jit_compilations": %d, "last_piece_compilations": %d}\n' "$((SECONDS - started))" "$cur" \
-    "$((cur - prev))" >"$3"
-}
 
 bench_stack
 DENY_OK='"reasons":["chain_depth_exceeded"]'
@@ -106,62 +83,6 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-python3 - "$OUT" "$RESULTS/cpu-$STAMP.json" "$STAMP" "$REPO_ROOT" "$(bench_pg_settings)" \
-  "$CONCURRENCY" "$DURATION" "$WARMUP" "${JARS[@]}" <<'PY'
-import glob, json, os, platform, subprocess, sys
-out_dir, out, stamp, repo, pg, conc, dur, warm = sys.argv[1:9]
-jars = sys.argv[9:]
-def load(p):
-    try: return json.load(open(p))
-    except Exception: return None
-runs = {}
-for d in sorted(glob.glob(os.path.join(out_dir, "*-r*"))):
-    r = {}
-    for f in glob.glob(os.path.join(d, "*.json")):
-        r[os.path.basename(f)[:-5]] = load(f)
-    runs[os.path.basename(d)] = r
-def pdp_ms(s):
-    try: return s["cpu"]["components"]["pdp"]["cpu_ms_per_request"]
-    except Exception: return None
-def lat(s, k):
-    try: return s["latency_ms"][k]
-    except Exception: return None
-summary = {}
-for name, r in runs.items():
-    row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
-           "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
-           "allow_rps": (r.get("cpu_allow") or {}).get("throughput_rps"),
-           "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
-           "other_processes_cores_deny": ((r.get("cpu_deny") or {}).get("cpu") or {}).get("other_processes_cores"),
-           "other_processes_cores_allow": ((r.get("cpu_allow") or {}).get("cpu") or {}).get("other_processes_cores"),
-           "deny_peak_rps_c32": (r.get("peak_deny") or {}).get("throughput_rps")}
-    for sfx in ("", "_pinned"):
-        p, o = r.get("rate_pdp_deny" + sfx), r.get("rate_opa_deny" + sfx)
-        if p and o and "latency_ms" in p and "latency_ms" in o:
-            row["latency" + sfx] = {
-                "rate_rps": p.get("target_rps"), "loadavg_before": p.get("loadavg_before"),
-                "loadgen_cpus": p.get("loadgen_cpus"),
-                "pdp_p50_p99_p999_ms": [lat(p, "p50"), lat(p, "p99"), lat(p, "p999")],
-                "opa_p50_p99_p999_ms": [lat(o, "p50"), lat(o, "p99"), lat(o, "p999")],
-                "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
-                "added_p99_ms": round(lat(p, "p99") - lat(o, "p99"), 3),
-                "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores")}
-    summary[name] = row
-def git(*a):
-    return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-doc = {"timestamp_utc": stamp, "git_commit": git("rev-parse", "--short", "HEAD"), "jars": jars,
-       "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
-                   "loadavg_end": open("/proc/loadavg").read().split()[:3]},
-       "postgres_settings": json.loads(pg) if pg and pg != "null" else None,
-       "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm)},
-       "summary": summary, "runs": runs}
-json.dump(doc, open(out, "w"), indent=1)
-print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) |" % conc, file=sys.stderr)
-print("|---|---:|---:|---:|---:|---|---:|---:|---:|", file=sys.stderr)
-for name, s in summary.items():
-    f = lambda k: "%s / %s" % (s[k]["added_p50_ms"], s[k]["added_p99_ms"]) if s.get(k) else "-"
-    print(f"| {name} | {s['pdp_cpu_ms_per_deny']} | {s['pdp_cpu_ms_per_allow_mint']} | {s['deny_rps']} | {s['allow_rps']} | "
-          f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} |", file=sys.stderr)
-PY
+python3 "$BENCH_DIR/util.py" cpu-report "$OUT" "$RESULTS/cpu-$STAMP.json" "$STAMP" "$REPO_ROOT" "$(bench_pg_settings)" \
+  "$CONCURRENCY" "$DURATION" "$WARMUP" "${JARS[@]}"
 log "report: $RESULTS/cpu-$STAMP.json (profiles in $OUT)"

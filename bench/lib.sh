@@ -144,7 +144,7 @@ loadgen() {
 # seconds, then until a piece adds fewer than 10 compilations (jstat -compiler), at most WARMUP_MAX seconds.
 # On a busy machine a fixed time is not enough: the compiler threads would still run (and count as PDP CPU).
 warm_up() {
-  local n="$1" pid prev=-1 cur=0 cur started=$SECONDS path
+  local n="$1" pid prev=-1 cur=0 delta=-1 started=$SECONDS path
   pid="$(pdp_pid "$n")"
   while ((SECONDS - started < WARMUP_MAX)); do
     for path in deny:10 allow:5; do
@@ -153,12 +153,13 @@ warm_up() {
         --duration "${path##*:}" >/dev/null 2>&1 || true
     done
     cur="$("$JAVA_HOME/bin/jstat" -compiler "$pid" | awk 'NR == 2 { print $1 }')"
-    if ((prev >= 0 && cur - prev < 10 && SECONDS - started >= WARMUP)); then break; fi
+    ((prev >= 0)) && delta=$((cur - prev))
+    if ((delta >= 0 && delta < 10 && SECONDS - started >= WARMUP)); then break; fi
     prev="$cur"
   done
   log "[$2] warm-up: $((SECONDS - started))s, $cur JIT compilations"
   printf '{"seconds": %d, "jit_compilations": %d, "last_piece_compilations": %d}\n' "$((SECONDS - started))" "$cur" \
-    "$((cur - prev))" >"$3"
+    "$delta" >"$3"
 }
 
 ACTIVE_PDPS=""
