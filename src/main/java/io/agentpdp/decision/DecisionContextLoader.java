@@ -36,7 +36,7 @@ class DecisionContextLoader {
         return jdbc.sql("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
-                       a.home_systems, a.max_chain_depth,
+                       a.home_systems, a.max_chain_depth, a.spiffe_ids,
                        t.name is not null as tool_registered, t.target_system as tool_target_system,
                        t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
                        t.destructive as tool_destructive, t.version as tool_version,
@@ -81,6 +81,9 @@ class DecisionContextLoader {
                            count(*) filter (where decided_at > now() - :rateMillis * interval '1 millisecond') as decisions
                     from decision_record
                     where tenant_id = :tenant and agent_id = :agent
+                      -- Only decisions that carried the agent's verified workload identity (V23): one decide token
+                      -- cannot quarantine an agent whose SVID it does not have.
+                      and identity_verified
                       and decided_at > now() - greatest(:denyMillis, :rateMillis) * interval '1 millisecond'
                       -- Only the policy's verdicts about a registered agent feed the triggers (AuditTrail.Cause):
                       -- never outages, refusals, quarantine DENYs. Records written without a cause (before
@@ -126,6 +129,7 @@ class DecisionContextLoader {
                 strings(rs.getArray("allowed_tools")),
                 strings(rs.getArray("home_systems")),
                 rs.getObject("max_chain_depth", Integer.class),
+                strings(rs.getArray("spiffe_ids")),
                 tool,
                 rs.getString("system_name"),
                 rs.getBoolean("system_case_sensitive"),

@@ -22,6 +22,7 @@ import io.agentpdp.approval.Approvals;
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.audit.AuditTrail.Cause;
 import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.identity.WorkloadIdentities;
 import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.registry.Registry;
@@ -55,11 +56,13 @@ class DecisionService {
     private final Registry registry;
     private final Clock clock;
     private final TransactionTemplate transactions;
+    private final WorkloadIdentities identities;
 
     DecisionService(DecisionContextLoader contexts, PolicyEngine policy, CredentialIssuer credentials,
                     AuditTrail audit, JsonMapper json, DatabaseRetry database, Quarantine quarantine,
                     DecisionMetrics metrics, RateLimiter rateLimiter, Approvals approvals, Registry registry,
-                    Clock clock, TransactionTemplate transactions) {
+                    Clock clock, TransactionTemplate transactions, WorkloadIdentities identities) {
+        this.identities = identities;
         this.transactions = transactions;
         this.clock = clock;
         this.registry = registry;
@@ -105,7 +108,7 @@ class DecisionService {
             // There is no database read before it, so this replica's clock stamps it.
             Verdict denied = Verdict.deny(Cause.REFUSAL, "tenant_mismatch");
             record(decisionId, caller, request, caller.tenant(), null, request.dataClassification(), denied, null,
-                    null, request.approvalId(), clock.instant());
+                    null, request.approvalId(), clock.instant(), null);
             throw new Problems.ApiException(403, "Forbidden",
                     "The token's tenant may not decide for tenant '" + request.tenant() + "'.", decisionId, null);
         }
@@ -116,7 +119,8 @@ class DecisionService {
         } catch (Registry.NonCanonicalNameException e) {
             // Never looked up raw: another spelling of a classified resource must not come out unclassified.
             record(decisionId, caller, request, request.tenant(), null, request.dataClassification(),
-                    Verdict.deny(Cause.REFUSAL, NON_CANONICAL_TARGET), null, null, request.approvalId(), clock.instant());
+                    Verdict.deny(Cause.REFUSAL, NON_CANONICAL_TARGET), null, null, request.approvalId(), clock.instant(),
+                    null);
             throw new Problems.ApiException(400, NON_CANONICAL_TITLE,
                     e.getMessage() + " Send the canonical name (docs/architecture.md, canonical resource names); the action is denied.",
                     decisionId, null);
@@ -153,6 +157,10 @@ class DecisionService {
         // it, so the trigger windows and expiry checks (all in SQL) compare like with like on every replica.
         Instant now = context.databaseNow();
         Clock databaseClock = Clock.offset(clock, Duration.between(clock.instant(), now));
+        // Verify identity: the JWT-SVID against the trust bundle, at the decision's time, bound to this agent by the
+        // registry. Policy decides on the result (agent.workload_identity); the triggers count only verified ones.
+        WorkloadIdentities.Verification identity = identities.verify(request.agent().workloadIdentityToken(),
+                context.agentSpiffeIds(), registeredTool == null ? null : registeredTool.riskTier(), now);
         Classification effective = Classification.stricter(request.dataClassification(), context.storedClassification());
         // An approval binds the target as policy sees it: the registered system name, the resource folded when the
         // system is case-insensitive.
@@ -163,7 +171,7 @@ class DecisionService {
                 request.argumentsOrNull());
 
         Verdict verdict = context.quarantined() ? Verdict.deny(Cause.QUARANTINE, "quarantined")
-                : evaluate(caller, request, target, context, effective, action);
+                : evaluate(caller, request, target, context, effective, action, identity);
         if (verdict.cause() == Cause.POLICY && !context.agentRegistered()) {
             // An id nobody registered: its record must not count towards any trigger, now or once registered.
             verdict = verdict.withCause(Cause.UNREGISTERED_AGENT);
@@ -173,7 +181,7 @@ class DecisionService {
         // Triggers are checked before any credential is minted: a decision that quarantines grants nothing.
         String quarantineTrigger = quarantine.trigger(
                 new Quarantine.Activity(context.agentRegistered(), context.recentDenies(), context.recentDecisions()),
-                new Quarantine.Signal(verdict.cause() == Cause.POLICY, "DENY".equals(verdict.outcome()),
+                new Quarantine.Signal(verdict.cause() == Cause.POLICY, identity.verified(), "DENY".equals(verdict.outcome()),
                         verdict.quarantineRequested(), verdict.quarantineReason())).orElse(null);
         if (quarantineTrigger != null) {
             List<String> reasons = new ArrayList<>(verdict.reasons());
@@ -213,19 +221,19 @@ class DecisionService {
         }
 
         if ("STEP_UP".equals(verdict.outcome())) {
-            return stepUp(caller, request, context, effective, verdict, action, arguments, decisionId, now);
+            return stepUp(caller, request, context, effective, verdict, action, arguments, decisionId, now, identity);
         }
 
         // A retry is recorded with the approval it presented.
         UUID recordedApproval = request.approvalId();
         AuditTrail.Result recorded = record(decisionId, caller, request, request.tenant(), context.storedClassification(),
-                effective, verdict, issued, reused, recordedApproval, now);
+                effective, verdict, issued, reused, recordedApproval, now, identity);
         if (recorded == AuditTrail.Result.AGENT_QUARANTINED) {
             // The agent's quarantine committed after this decision read its context: nothing was recorded, and
             // the answer is DENY. What was minted is recorded as withheld and revoked before answering.
             verdict = Verdict.deny(Cause.QUARANTINE, "quarantined").withRevision(verdict.revision());
             record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, verdict,
-                    issued, null, recordedApproval, now);
+                    issued, null, recordedApproval, now, identity);
             if (issued != null) {
                 revokeWithheld(decisionId, request, issued);
             }
@@ -248,7 +256,7 @@ class DecisionService {
      */
     private Decision stepUp(Caller caller, DecisionRequest request, DecisionContext context, Classification effective,
                             Verdict verdict, Approvals.Action action, Approvals.CheckedArguments arguments,
-                            UUID decisionId, Instant now) {
+                            UUID decisionId, Instant now, WorkloadIdentities.Verification identity) {
         Approvals.Request opening = new Approvals.Request(action, arguments.shown(), verdict.reasons(),
                 verdict.requiredApprovals(), caller.principal(), context.agentOwner(), decisionId);
         Verdict stepUp = verdict;
@@ -257,7 +265,7 @@ class DecisionService {
             ticket = transactions.execute(status -> {
                 Approvals.Ticket opened = approvals.request(opening);
                 record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, stepUp,
-                        null, null, opened.id(), now);
+                        null, null, opened.id(), now, identity);
                 return opened;
             });
         } catch (Problems.ApiException e) {
@@ -265,12 +273,13 @@ class DecisionService {
         } catch (Approvals.RateLimitedException e) {
             log.warn("Decision {} denied: {}", decisionId, e.getMessage());
             return deniedStepUp(caller, request, context, effective,
-                    Verdict.deny(Cause.REFUSAL, "approval_rate_limited").withRevision(verdict.revision()), decisionId, now);
+                    Verdict.deny(Cause.REFUSAL, "approval_rate_limited").withRevision(verdict.revision()), decisionId, now,
+                    identity);
         } catch (RuntimeException e) {
             log.warn("Decision {} denied: the approval request could not be opened: {}", decisionId, e.getMessage());
             return deniedStepUp(caller, request, context, effective,
                     Verdict.deny(Cause.DEPENDENCY_FAILURE, "approval_unavailable").withRevision(verdict.revision()),
-                    decisionId, now);
+                    decisionId, now, identity);
         }
         return new Decision(decisionId, verdict.outcome(), verdict.reasons(), verdict.obligations(), null,
                 new Decision.Approval(ticket.id(), ticket.status(), ticket.expiresAt(), ticket.requiredApprovals()),
@@ -278,9 +287,10 @@ class DecisionService {
     }
 
     private Decision deniedStepUp(Caller caller, DecisionRequest request, DecisionContext context,
-                                  Classification effective, Verdict denied, UUID decisionId, Instant now) {
+                                  Classification effective, Verdict denied, UUID decisionId, Instant now,
+                                  WorkloadIdentities.Verification identity) {
         record(decisionId, caller, request, request.tenant(), context.storedClassification(), effective, denied, null,
-                null, request.approvalId(), now);
+                null, request.approvalId(), now, identity);
         return new Decision(decisionId, denied.outcome(), denied.reasons(), denied.obligations(), null, null,
                 denied.revision() == null ? "none" : denied.revision(), now);
     }
@@ -364,10 +374,12 @@ class DecisionService {
     }
 
     private Verdict evaluate(Caller caller, DecisionRequest request, Registry.Target target, DecisionContext context,
-                             Classification effective, Approvals.Action action) {
+                             Classification effective, Approvals.Action action,
+                             WorkloadIdentities.Verification identity) {
         long opaStart = System.nanoTime();
         try {
-            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective, action));
+            PolicyEngine.Result result = policy.evaluate(policyInput(caller, request, target, context, effective, action,
+                    identity));
             metrics.dependency("opa", true, opaStart);
             return new Verdict(result.outcome(), result.reasons(), result.obligations(),
                     result.grantsCredential() ? result.credential() : null, result.requiredApprovals(), result.revision(),
@@ -381,7 +393,8 @@ class DecisionService {
 
     /** The enriched input document the Rego policy sees (policies/agentpdp/decision). */
     private Map<String, Object> policyInput(Caller caller, DecisionRequest request, Registry.Target requested,
-                                            DecisionContext context, Classification effective, Approvals.Action action) {
+                                            DecisionContext context, Classification effective, Approvals.Action action,
+                                            WorkloadIdentities.Verification identity) {
         Map<String, Object> agent = new LinkedHashMap<>();
         agent.put("id", request.agent().id());
         agent.put("registered", context.agentRegistered());
@@ -390,8 +403,7 @@ class DecisionService {
         agent.put("allowed_tools", context.allowedTools());
         agent.put("home_systems", context.homeSystems());
         agent.put("max_chain_depth", context.maxChainDepth());
-        agent.put("workload_identity_present", request.agent().workloadIdentityToken() != null
-                && !request.agent().workloadIdentityToken().isBlank());
+        agent.put("workload_identity", identity.policyInput());
 
         Map<String, Object> task = new LinkedHashMap<>();
         task.put("id", request.task().id());
@@ -487,7 +499,7 @@ class DecisionService {
     private AuditTrail.Result record(UUID decisionId, Caller caller, DecisionRequest request, String tenant,
                         Classification stored, Classification effective, Verdict verdict,
                         CredentialIssuer.Issued issued, DecisionContext.HeldCredential reused, UUID approvalId,
-                        Instant now) {
+                        Instant now, WorkloadIdentities.Verification identity) {
         AuditTrail.CredentialEntry credential = issued != null ? AuditTrail.CredentialEntry.issued(
                 issued.accessor(), issued.policies(), (int) issued.ttl().toSeconds(), issued.expiresAt(),
                 issued.numUses(), issued.wrapped())
@@ -500,7 +512,8 @@ class DecisionService {
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
                     verdict.outcome(), verdict.reasons(), verdict.cause(), verdict.obligations(), approvalId,
-                    verdict.revision(), caller.subject(), credential, metrics.traceId(), now);
+                    verdict.revision(), caller.subject(), credential, metrics.traceId(), now,
+                    identity != null && identity.verified(), identity == null ? null : identity.spiffeId());
             AuditTrail.Result result = database.once(() -> audit.recordDecision(entry));
             if (result == AuditTrail.Result.RECORDED) {
                 markRecorded(decisionId);
