@@ -48,6 +48,8 @@ public final class TestSvids {
     public static final String WORKLOAD_A = SPIFFE.id("tests/workload-a");
     /** Registered with SPIRE too, but bound to no test agent: "another agent's SVID". */
     public static final String WORKLOAD_B = SPIFFE.id("tests/workload-b");
+    /** The demo agent's SPIFFE ID (scripts/demo/registry.yaml binds it to agent-7). */
+    public static final String AGENT_7 = SPIFFE.id("agents/agent-7");
     public static final String TRUST_DOMAIN = SPIFFE.trustDomain();
     public static final String AUDIENCE = SPIFFE.audience();
 
