@@ -453,7 +453,7 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
     emit PDP_IDENTITY_WORKLOAD_API_SOCKET "unix:$SPIFFE_SOCK"
     emit PDP_SPIFFE_SOCKET "$SPIFFE_SOCK"
     emit PDP_SPIFFE_BUNDLE_FILE "$SPIRE_DIR/bundle.jwks"
-    emit PDP_SPIFFE_IDS "${SPIFFE_IDS[*]}"
+    emit PDP_SPIFFE_IDS "$(IFS=,; printf '%s' "${SPIFFE_IDS[*]}")"
     emit PDP_SPIRE_AGENT_BIN "$SPIRE_AGENT"
     emit PDP_SPIRE_SERVER_BIN "$SPIRE_SERVER"
     emit PDP_SPIRE_SERVER_SOCKET "$SPIRE_SERVER_SOCK"

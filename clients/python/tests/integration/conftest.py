@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE.parent.parent / "examples" / "crm_server.py"
 REQUIRED_ENV = ("AGENT_PDP_TEST_URL", "AGENT_PDP_TEST_JWT_KEY", "AGENT_PDP_TEST_MINT_JWT", "PDP_VAULT_URL",
                 "PDP_PG_BIN_DIR", "PDP_PG_PORT", "SPRING_FLYWAY_USER", "SPRING_FLYWAY_PASSWORD",
-                "SPRING_DATASOURCE_URL")
+                "SPRING_DATASOURCE_URL", "PDP_SPIRE_AGENT_BIN", "PDP_SPIFFE_SOCKET", "PDP_SPIFFE_IDS",
+                "PDP_IDENTITY_AUDIENCE")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,6 +63,19 @@ class Pdp:
     vault_url: str
     tenant: str
 
+    @property
+    def spiffe_id(self) -> str:
+        """The SPIFFE ID every test agent is bound to: the stack's SPIRE registers this uid under it."""
+        return next(i for i in os.environ["PDP_SPIFFE_IDS"].split(",") if i.endswith("/tests/workload-a"))
+
+    def svid(self) -> str:
+        """A real JWT-SVID of `spiffe_id` for the PDP's audience, from the stack's SPIRE agent (Workload API)."""
+        out = subprocess.run(
+            [os.environ["PDP_SPIRE_AGENT_BIN"], "api", "fetch", "jwt", "-socketPath", os.environ["PDP_SPIFFE_SOCKET"],
+             "-audience", os.environ["PDP_IDENTITY_AUDIENCE"], "-spiffeID", self.spiffe_id],
+            check=True, capture_output=True, text=True).stdout
+        return out.splitlines()[1].strip()
+
     def mint(self, subject: str, scopes: str) -> str:
         return subprocess.run(
             [os.environ["AGENT_PDP_TEST_MINT_JWT"], os.environ["AGENT_PDP_TEST_JWT_KEY"], subject, self.tenant,
@@ -94,7 +108,8 @@ class Pdp:
                    f"values ('{self.tenant}', '{system}', '{prefix}', '{classification}') on conflict do nothing;")
 
     def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str]) -> None:
-        """Registers an agent with its manifest; its tools act on the first home system (every action kind)."""
+        """Registers an agent with its manifest, bound to `spiffe_id`; its tools act on the first home system
+        (every action kind)."""
         if self.registry_api():
             for tool in tools:
                 self._register("/v1/registry/tools", {
@@ -104,7 +119,7 @@ class Pdp:
                     "risk_tier": "low"})
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
-                                                   "home_systems": home_systems})
+                                                   "home_systems": home_systems, "spiffe_ids": [self.spiffe_id]})
             return
 
         def array(values: list[str]) -> str:
@@ -193,9 +208,14 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
 
     def start(pdp_url: str | None = None, credential: dict[str, str] | None = None, pdp_timeout: float = 5,
               crm_upstream: dict[str, Any] | None = None, extra_tools: list[dict[str, Any]] | None = None,
-              manifest: list[str] | None = None, svid_file: Path | None = None) -> RunningGuard:
+              manifest: list[str] | None = None, svid_file: Path | None = None,
+              with_svid: bool = True) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
         pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"])
+        if svid_file is None and with_svid:
+            # The agent's real JWT-SVID (5 minutes, longer than any one test), as spiffe-helper would write it.
+            svid_file = work / f"{agent_id}.jwt-svid"
+            svid_file.write_text(pdp.svid() + "\n")
         token_file = work / f"{agent_id}.jwt"
         token_file.write_text(pdp.mint("mcp-guard", "decide"))
         config = {

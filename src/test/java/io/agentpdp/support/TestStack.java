@@ -44,7 +44,7 @@ public final class TestStack {
 
     /**
      * The stack's SPIRE: its trust domain, the audience SVIDs are fetched for, the agent's Workload API socket
-     * (a path), the trust bundle as a SPIFFE bundle file, and the SPIFFE IDs this uid's workloads are registered
+     * (a path), the trust bundle as a SPIFFE bundle file, and the SPIFFE IDs (comma-separated in the env) this uid's workloads are registered
      * under (scripts/stack/start.sh: agents/agent-7, tests/workload-a, tests/workload-b).
      */
     public record Spiffe(String trustDomain, String audience, String socket, String bundleFile, List<String> ids) {
@@ -96,7 +96,7 @@ public final class TestStack {
                 env.get("PDP_VAULT_UNSEAL_KEY"),
                 new Spiffe(require(env, "PDP_IDENTITY_TRUST_DOMAIN"), require(env, "PDP_IDENTITY_AUDIENCE"),
                         require(env, "PDP_SPIFFE_SOCKET"), require(env, "PDP_SPIFFE_BUNDLE_FILE"),
-                        List.of(require(env, "PDP_SPIFFE_IDS").split(" "))));
+                        List.of(require(env, "PDP_SPIFFE_IDS").split(","))));
     }
 
     private static String require(Map<String, String> env, String name) {
