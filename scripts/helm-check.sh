@@ -154,6 +154,15 @@ expect_fail "invalid opa.policySource rejected by values.schema.json" \
 expect_fail "no JWT audience" \
 	'config.security.audience is required' \
 	"${DEF[@]}" --set config.security.audience=
+expect_fail "no SPIFFE trust domain" \
+	'config.identity.trustDomain is required' \
+	"${DEF[@]}" --set config.identity.trustDomain=
+expect_fail "a bundle file source without its ConfigMap" \
+	'config.identity.bundleFile.configMap is required' \
+	"${DEF[@]}" --set config.identity.bundleSource=file
+expect_fail "an unknown bundle source rejected by values.schema.json" \
+	'bundleSource' \
+	"${DEF[@]}" --set config.identity.bundleSource=endpoint
 expect_fail "only a JWKS URI and no issuer" \
 	'config.security.issuer is required' \
 	"${DEF[@]}" --set config.security.jwt.issuerUri= --set config.security.jwt.jwkSetUri=https://idp.example.com/jwks

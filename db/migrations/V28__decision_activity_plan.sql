@@ -14,6 +14,8 @@ drop index if exists decision_record_tenant_time;
 
 -- Only the policy's verdicts about a registered agent feed the triggers (AuditTrail.Cause): never outages, refusals,
 -- quarantine DENYs. Records written without a cause (before V7_1, or by an older replica) count as they did then.
+-- Only decisions that carried the agent's verified workload identity count (V23, issue 14): one decide token cannot
+-- quarantine an agent whose SVID it does not have.
 create function decision_activity(p_tenant text, p_agent text, p_deny_millis bigint, p_rate_millis bigint,
                                   p_policy_cause text, p_refused text)
     returns table (denies bigint, decisions bigint)
@@ -27,6 +29,7 @@ begin
            count(*) filter (where r.decided_at > now() - p_rate_millis * interval '1 millisecond')
     from decision_record r
     where r.tenant_id = p_tenant and r.agent_id = p_agent
+      and r.identity_verified
       and r.decided_at > now() - greatest(p_deny_millis, p_rate_millis) * interval '1 millisecond'
       and (r.cause = p_policy_cause or r.cause is null and not (p_refused = any (r.reasons)));
 end

@@ -40,6 +40,7 @@ PDP_RUN_DIR="$RUN_DIR" PDP_HTTP_PORT="$http_port" PDP_MANAGEMENT_PORT="$mgmt_por
 # --- demoListensOnLoopbackOnly ------------------------------------------------------------------
 pids=()
 for f in "$RUN_DIR/pdp.pid" "$RUN_DIR/stack/opa.pid" "$RUN_DIR/stack/bao.pid" "$RUN_DIR/stack/postgres.pid" \
+         "$RUN_DIR/stack/spire-server.pid" "$RUN_DIR/stack/spire-agent.pid" \
          "$RUN_DIR/guard.pid" "$RUN_DIR/demo-tools.pid"; do
   pids+=("$(cat "$f")")
 done

@@ -103,10 +103,26 @@ if [[ ! -s "$PRIVATE_KEY" || ! -s "$PUBLIC_KEY" ]]; then
 fi
 
 # --- stack --------------------------------------------------------------------------------------
-log "starting OPA, OpenBao and PostgreSQL (scripts/stack/start.sh $STACK_DIR)"
+log "starting OPA, OpenBao, PostgreSQL and SPIRE (scripts/stack/start.sh $STACK_DIR)"
 "$REPO_ROOT/scripts/stack/start.sh" "$STACK_DIR"
 # shellcheck source=/dev/null
 source "$STACK_DIR/env"
+
+# agent-7's workload identity: a JWT-SVID from the local SPIRE agent's Workload API (this uid is registered as
+# spiffe://<trust domain>/agents/agent-7, which scripts/demo/registry.yaml binds to agent-7). SVIDs live 5 minutes.
+# report-bot's likewise (spiffe://<trust domain>/agents/report-bot).
+DEMO_SPIFFE_ID="spiffe://$PDP_IDENTITY_TRUST_DOMAIN/agents/agent-7"
+REPORT_SPIFFE_ID="spiffe://$PDP_IDENTITY_TRUST_DOMAIN/agents/report-bot"
+svid_cmd() { # SPIFFE_ID -> the command that prints its JWT-SVID, as the examples show it
+  printf '%s' "$(printf '%q' "$PDP_SPIRE_AGENT_BIN") api fetch jwt -socketPath $(printf '%q' "$PDP_SPIFFE_SOCKET") -audience $PDP_IDENTITY_AUDIENCE -spiffeID $1 | awk 'NR == 2 {print \$1}'"
+}
+SVID_CMD="$(svid_cmd "$DEMO_SPIFFE_ID")"
+REPORT_SVID_CMD="$(svid_cmd "$REPORT_SPIFFE_ID")"
+svid() { # [SPIFFE_ID] (default agent-7's) -> a fresh JWT-SVID
+  "$PDP_SPIRE_AGENT_BIN" api fetch jwt -socketPath "$PDP_SPIFFE_SOCKET" -audience "$PDP_IDENTITY_AUDIENCE" \
+    -spiffeID "${1:-$DEMO_SPIFFE_ID}" | awk 'NR == 2 {print $1}'; }
+[[ "$(svid)" == ey* ]] || die "the SPIRE agent issued no JWT-SVID for $DEMO_SPIFFE_ID"
+[[ "$(svid "$REPORT_SPIFFE_ID")" == ey* ]] || die "the SPIRE agent issued no JWT-SVID for $REPORT_SPIFFE_ID"
 
 # --- PDP ----------------------------------------------------------------------------------------
 log "starting the PDP on $API (log: $PDP_LOG)"
@@ -151,9 +167,21 @@ PDP_URL="$API" PDP_TOKEN_FILE="$ADMIN_TOKEN_FILE" "$REPO_ROOT/scripts/registry-a
   || die "the demo registry could not be applied"
 
 # --- self-check -----------------------------------------------------------------------------------
+# The bodies name agent-7's SVID as @SVID@: a real one for the self-check, the spire-agent command in the examples.
 decision_body() { # TOOL ACTION RESOURCE CLASSIFICATION ARGUMENTS (the call's parameters, checked against the tool's schema)
-  printf '{"tenant":"demo","agent":{"id":"agent-7"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s","arguments":%s}' \
+  printf '{"tenant":"demo","agent":{"id":"agent-7","workload_identity_token":"@SVID@"},"task":{"id":"task-1","intent":"%s","chain_depth":0},"tool":"%s","action":"%s","target":{"system":"crm","resource":"%s"},"data_classification":"%s","arguments":%s}' \
     "help a customer" "$1" "$2" "$3" "$4" "$5"
+}
+# report-bot's SVID is @REPORT_SVID@.
+with_svid() {
+  local body="$1"
+  [[ "$body" != *@SVID@* ]] || body="${body//@SVID@/$(svid)}"
+  [[ "$body" != *@REPORT_SVID@* ]] || body="${body//@REPORT_SVID@/$(svid "$REPORT_SPIFFE_ID")}"
+  printf '%s' "$body"
+}
+in_example() {
+  local body="$1" splice="'\"\$($SVID_CMD)\"'" report="'\"\$($REPORT_SVID_CMD)\"'"
+  body="${body//@SVID@/$splice}"; printf '%s' "${body//@REPORT_SVID@/$report}"
 }
 READ_BODY="$(decision_body crm.contacts.read read contacts/42 internal '{"contact_id":"42"}')"
 DELETE_BODY="$(decision_body crm.contacts.delete delete contacts/42 internal '{"contact_id":"42"}')"
@@ -161,7 +189,7 @@ VIP_BODY="$(decision_body crm.contacts.read read contacts/vip/7 internal '{"cont
 
 decide() { # BODY -> the PDP's answer
   curl -sS -H "Authorization: Bearer $(cat "$TOKEN_FILE")" -H 'Content-Type: application/json' \
-    "$API/v1/decisions" -d "$1"
+    "$API/v1/decisions" -d "$(with_svid "$1")"
 }
 wrapped_token_of() { # ANSWER -> credential.token of an ALLOW with a wrapped token, or fail
   printf '%s' "$1" | python3 -c 'import json, sys
@@ -180,7 +208,7 @@ log "self-check passed: the read example is ALLOW and its wrapped credential unw
 # Dynamic secret (issue 15): report-bot's db.query gets a wrapped PostgreSQL login from OpenBao's database
 # engine; it reads demo_crm (and nothing else), and after report-bot's quarantine the lease is revoked and the
 # login fails. Released again (by another principal: four-eyes) for the printed example.
-DB_BODY="$(printf '{"tenant":"demo","agent":{"id":"report-bot"},"task":{"id":"report-1","intent":"weekly report","chain_depth":0},"tool":"db.query","action":"read","target":{"system":"crm","resource":"contacts"},"data_classification":"internal"}')"
+DB_BODY="$(printf '{"tenant":"demo","agent":{"id":"report-bot","workload_identity_token":"@REPORT_SVID@"},"task":{"id":"report-1","intent":"weekly report","chain_depth":0},"tool":"db.query","action":"read","target":{"system":"crm","resource":"contacts"},"data_classification":"internal"}')"
 PSQL="$PDP_PG_BIN_DIR/psql"
 db_login() { # -> "username password" of a fresh db.query decision, unwrapped
   local answer wrap
@@ -224,10 +252,17 @@ EXAMPLES="$RUN_DIR/examples.sh"
 q_token_file="$(printf '%q' "$TOKEN_FILE")"
 AUTH="-H \"Authorization: Bearer \$(cat $q_token_file)\""
 ADMIN_AUTH="-H \"Authorization: Bearer \$(cat $(printf '%q' "$ADMIN_TOKEN_FILE"))\""
+NO_SVID_BODY="$(printf '%s' "$READ_BODY" | sed 's/,"workload_identity_token":"@SVID@"//')"
+READ_BODY="$(in_example "$READ_BODY")"
+DELETE_BODY="$(in_example "$DELETE_BODY")"
+VIP_BODY="$(in_example "$VIP_BODY")"
+DB_BODY="$(in_example "$DB_BODY")"
 cat >"$EXAMPLES" <<EOF
 # 1. The bearer token for an enforcement point (tenant demo, scope decide, valid 12 h) is in
 #    $TOKEN_FILE; every command reads it from there. More tokens:
 #    scripts/demo/mint-jwt.sh $PRIVATE_KEY SUBJECT demo "decide approver" [TTL_SECONDS]
+#    The agent proves who it is with a JWT-SVID (5 minutes) from the local SPIRE agent, fetched in each command:
+#    $SVID_CMD
 
 # 2. Low-risk read -> ALLOW (low_risk_read) with a response-wrapped Vault token (policy tenant.demo.crm-read from
 #    the tool's credential profile crm-reader, 300 s, 10 uses):
@@ -261,6 +296,9 @@ curl -s $ADMIN_AUTH $API/v1/registry/changes
 #    (Quarantining report-bot revokes its lease: the login then fails.)
 SECRET=\$(curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$DB_BODY' | python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["token"])')
 LOGIN=\$(curl -s -X POST -H "X-Vault-Token: \$SECRET" $PDP_VAULT_URL/v1/sys/wrapping/unwrap) && PGPASSWORD=\$(echo "\$LOGIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["password"])') $PSQL -h 127.0.0.1 -p $PDP_PG_PORT -d targets -U "\$(echo "\$LOGIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["username"])')" -c 'select name from demo_crm.contacts'
+
+# 9. The same read without agent-7's SVID -> DENY (workload_identity_required): a decide token alone is not the agent.
+curl -s $AUTH -H 'Content-Type: application/json' $API/v1/decisions -d '$NO_SVID_BODY'
 EOF
 
 # --- MCP guard demo: a FastMCP tool server behind agent-pdp-guard (clients/python) ----------------
@@ -277,14 +315,29 @@ TOOLS_PORT="$(pick_free "${PDP_DEMO_TOOLS_PORT:-8766}")"
 GUARD_URL="http://127.0.0.1:$GUARD_PORT/mcp"
 GUARD_CONFIG="$RUN_DIR/guard.yaml"
 (umask 077 && "$SCRIPT_DIR/mint-jwt.sh" "$PRIVATE_KEY" mcp-guard demo "decide" 43200 >"$RUN_DIR/guard-decide.jwt")
+# The guard sends agent-7's JWT-SVID from a file, kept fresh every 2 minutes (as spiffe-helper would).
+SVID_FILE="$RUN_DIR/agent-7.jwt-svid"
+(umask 077 && svid >"$SVID_FILE")
+cat >"$RUN_DIR/svid-refresh.sh" <<EOF
+#!/usr/bin/env bash
+# Keeps agent-7's JWT-SVID in $SVID_FILE fresh (an SVID lives 5 minutes), as spiffe-helper would.
+umask 077
+while sleep 120; do
+  token="\$($SVID_CMD)"
+  if [[ "\$token" == ey* ]]; then printf '%s\n' "\$token" >"$SVID_FILE.tmp" && mv "$SVID_FILE.tmp" "$SVID_FILE"; fi
+done
+EOF
+setsid bash "$RUN_DIR/svid-refresh.sh" >/dev/null 2>&1 </dev/null &
+echo $! >"$RUN_DIR/svid-refresh.pid"
 "$VENV_PY" - "$REPO_ROOT/clients/python/examples/guard.yaml" "$GUARD_CONFIG" "$API" "$RUN_DIR/guard-decide.jwt" \
-    "$PDP_VAULT_URL" "http://127.0.0.1:$TOOLS_PORT/mcp" <<'PY'
+    "$PDP_VAULT_URL" "http://127.0.0.1:$TOOLS_PORT/mcp" "$SVID_FILE" <<'PY'
 import sys, yaml
-example, out, api, token_file, vault, tools_url = sys.argv[1:]
+example, out, api, token_file, vault, tools_url, svid_file = sys.argv[1:]
 config = yaml.safe_load(open(example))
 config["pdp"].update(url=api, token_file=token_file, approve_url=api + "/v1/approvals/{approval_id}/approve")
 config["vault"]["addr"] = vault
 config["agent"]["task_id"] = "guard-demo"
+config["agent"]["svid"] = {"file": svid_file}
 config["upstreams"]["crm"]["url"] = tools_url
 yaml.safe_dump(config, open(out, "w"), sort_keys=False)
 PY

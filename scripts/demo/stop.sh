@@ -17,6 +17,7 @@ fi
 
 # The MCP guard demo first (it calls the PDP), then the PDP.
 stop_pid_file "agent-pdp-guard" agent-pdp-guard "$RUN_DIR/guard.pid"
+stop_pid_file "the guard's SVID refresher" svid-refresh "$RUN_DIR/svid-refresh.pid"
 stop_pid_file "the demo tool server" crm_server.py "$RUN_DIR/demo-tools.pid"
 
 # Only a process that is still our PDP is stopped (the pid may have been reused); it gets 30 s to drain.

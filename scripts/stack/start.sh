@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the agent-pdp local stack (PostgreSQL, OPA, OpenBao dev server) on
+# Start the agent-pdp local stack (PostgreSQL, OPA, OpenBao dev server, SPIRE server and agent) on
 # 127.0.0.1 and write STATE_DIR/env (shell-sourceable, `export` lines).
 #
 # Usage: scripts/stack/start.sh STATE_DIR
@@ -12,6 +12,8 @@
 #   PDP_STACK_OPA_PORT / PDP_STACK_VAULT_PORT / PDP_STACK_PG_PORT
 #       fixed ports (fail if taken). Unset: 8181 / 8200 / 5432, or any free
 #       port when the default is taken. OpenBao also uses VAULT_PORT+1.
+#   PDP_STACK_SPIRE_PORT     SPIRE server port (default 18081, or any free port when it is taken)
+#   PDP_STACK_TRUST_DOMAIN   SPIFFE trust domain (default agent-pdp.test)
 #   POLICY_DIR               Rego sources (default: <repo>/policies)
 #   PDP_STACK_TIMEOUT        seconds to wait for each service (default 60)
 #   PDP_STACK_SKIP_INSTALL=1 do not run install.sh first
@@ -40,6 +42,8 @@ if [[ "${PDP_STACK_SKIP_INSTALL:-0}" != 1 ]]; then
   "$SCRIPT_DIR/install.sh" >&2
 fi
 OPA="$(find_opa)";        [[ -n "$OPA" ]] || die "opa ${STACK_OPA_VERSION} not found (run install.sh)"
+SPIRE_SERVER="$(find_spire_server)"; [[ -n "$SPIRE_SERVER" ]] || die "spire-server ${STACK_SPIRE_VERSION} not found (run install.sh)"
+SPIRE_AGENT="$(find_spire_agent)";   [[ -n "$SPIRE_AGENT" ]] || die "spire-agent ${STACK_SPIRE_VERSION} not found (run install.sh)"
 BAO="$(find_bao)";        [[ -n "$BAO" ]] || die "bao not found (run install.sh)"
 PG_BIN="$(find_pg_bindir)"; [[ -n "$PG_BIN" ]] || die "PostgreSQL server binaries not found (run install.sh)"
 for t in curl openssl python3; do command -v "$t" >/dev/null 2>&1 || die "$t not found (run install.sh)"; done
@@ -48,6 +52,10 @@ for t in curl openssl python3; do command -v "$t" >/dev/null 2>&1 || die "$t not
 if [[ -e "$STATE_DIR/$STACK_MARKER" ]]; then
   log "re-using $STATE_DIR: stopping the previous stack and wiping it"
   "$SCRIPT_DIR/stop.sh" "$STATE_DIR" >&2
+  if [[ -f "$STATE_DIR/spireroot" ]]; then
+    old_spireroot="$(cat "$STATE_DIR/spireroot")"
+    case "$old_spireroot" in /tmp/agent-pdp-spire.*) rm -rf -- "$old_spireroot" ;; esac
+  fi
   if [[ -f "$STATE_DIR/pgroot" ]]; then
     old_pgroot="$(cat "$STATE_DIR/pgroot")"
     case "$old_pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$old_pgroot" ;; esac
@@ -146,9 +154,12 @@ choose_port() { # VAR_NAME DEFAULT SPAN
 PG_PORT="$(choose_port PDP_STACK_PG_PORT 5432 1)"
 OPA_PORT="$(choose_port PDP_STACK_OPA_PORT 8181 1)"
 VAULT_PORT="$(choose_port PDP_STACK_VAULT_PORT 8200 2)"  # +1 = cluster port
-for p in "$OPA_PORT" "$VAULT_PORT" "$((VAULT_PORT + 1))"; do
+SPIRE_PORT="$(choose_port PDP_STACK_SPIRE_PORT 18081 1)"
+for p in "$OPA_PORT" "$VAULT_PORT" "$((VAULT_PORT + 1))" "$SPIRE_PORT"; do
   [[ "$p" != "$PG_PORT" ]] || die "port clash on $p"
 done
+[[ "$SPIRE_PORT" != "$OPA_PORT" && "$SPIRE_PORT" != "$VAULT_PORT" && "$SPIRE_PORT" != "$((VAULT_PORT + 1))" ]] \
+  || die "port clash on $SPIRE_PORT"
 [[ "$OPA_PORT" != "$VAULT_PORT" && "$OPA_PORT" != "$((VAULT_PORT + 1))" ]] || die "port clash on $OPA_PORT"
 
 # --- PostgreSQL ---------------------------------------------------------------
@@ -343,6 +354,106 @@ PDP_TOKEN="$(vault_api POST auth/token/create "$ROOT_TOKEN" \
   '{"policies":["agent-pdp"],"period":"24h","no_parent":true,"renewable":true,"display_name":"agent-pdp"}' \
   | json_get auth.client_token)"
 
+# --- SPIRE -----------------------------------------------------------------------
+# A SPIRE server and agent on loopback: the agent attests to the server with a join token, and its
+# Workload API (a unix socket) attests workloads by their unix uid. The current user's processes get
+# one JWT-SVID identity per registration entry below; a client picks one with -spiffeID.
+# Unix sockets need a short path (< 108 bytes): otherwise SPIRE lives in /tmp/agent-pdp-spire.XXXXXX.
+TRUST_DOMAIN="${PDP_STACK_TRUST_DOMAIN:-agent-pdp.test}"
+SPIFFE_AUDIENCE="agent-pdp"
+SPIRE_DIR="$STATE_DIR/spire"
+if ((${#SPIRE_DIR} > 70)); then
+  SPIRE_DIR="$(mktemp -d /tmp/agent-pdp-spire.XXXXXX)"
+  printf '%s\n' "$SPIRE_DIR" >"$STATE_DIR/spireroot"
+  ln -s "$SPIRE_DIR" "$STATE_DIR/spire"
+fi
+mkdir -p "$SPIRE_DIR/server" "$SPIRE_DIR/agent"
+chmod 700 "$SPIRE_DIR"
+SPIRE_SERVER_SOCK="$SPIRE_DIR/server/api.sock"
+SPIFFE_SOCK="$SPIRE_DIR/agent/workload.sock"
+cat >"$SPIRE_DIR/server.conf" <<EOF
+server {
+  bind_address = "127.0.0.1"
+  bind_port = "$SPIRE_PORT"
+  socket_path = "$SPIRE_SERVER_SOCK"
+  trust_domain = "$TRUST_DOMAIN"
+  data_dir = "$SPIRE_DIR/server/data"
+  log_level = "WARN"
+  ca_ttl = "24h"
+  default_x509_svid_ttl = "1h"
+  default_jwt_svid_ttl = "5m"
+}
+plugins {
+  DataStore "sql" {
+    plugin_data {
+      database_type = "sqlite3"
+      connection_string = "$SPIRE_DIR/server/data/datastore.sqlite3"
+    }
+  }
+  NodeAttestor "join_token" {
+    plugin_data {}
+  }
+  KeyManager "memory" {
+    plugin_data {}
+  }
+}
+EOF
+log "starting SPIRE server on 127.0.0.1:$SPIRE_PORT (trust domain $TRUST_DOMAIN)"
+setsid "$SPIRE_SERVER" run -config "$SPIRE_DIR/server.conf" >"$SPIRE_DIR/server.log" 2>&1 </dev/null &
+echo $! >"$STATE_DIR/spire-server.pid"
+wait_for "SPIRE server" "$(cat "$STATE_DIR/spire-server.pid")" "$SPIRE_DIR/server.log" \
+  "$SPIRE_SERVER" healthcheck -socketPath "$SPIRE_SERVER_SOCK"
+
+# Registration entries, parented to the node the join token attests. Test and demo workloads all run
+# as this uid; each SPIFFE ID below is one identity they can fetch a JWT-SVID for.
+NODE_ID="spiffe://$TRUST_DOMAIN/node/local"
+JOIN_TOKEN="$("$SPIRE_SERVER" token generate -socketPath "$SPIRE_SERVER_SOCK" -spiffeID "$NODE_ID" -ttl 600 \
+  | awk '/^Token:/ {print $2}')"
+[[ -n "$JOIN_TOKEN" ]] || die "spire-server token generate printed no token"
+SPIFFE_IDS=()
+for workload in agents/agent-7 agents/report-bot tests/workload-a tests/workload-b; do
+  SPIFFE_IDS+=("spiffe://$TRUST_DOMAIN/$workload")
+  "$SPIRE_SERVER" entry create -socketPath "$SPIRE_SERVER_SOCK" -parentID "$NODE_ID" \
+    -spiffeID "spiffe://$TRUST_DOMAIN/$workload" -selector "unix:uid:$(id -u)" >/dev/null \
+    || die "spire-server entry create $workload failed"
+done
+
+cat >"$SPIRE_DIR/agent.conf" <<EOF
+agent {
+  data_dir = "$SPIRE_DIR/agent/data"
+  log_level = "WARN"
+  server_address = "127.0.0.1"
+  server_port = "$SPIRE_PORT"
+  socket_path = "$SPIFFE_SOCK"
+  trust_domain = "$TRUST_DOMAIN"
+  insecure_bootstrap = true
+}
+plugins {
+  NodeAttestor "join_token" {
+    plugin_data {}
+  }
+  KeyManager "memory" {
+    plugin_data {}
+  }
+  WorkloadAttestor "unix" {
+    plugin_data {}
+  }
+}
+EOF
+log "starting SPIRE agent (Workload API $SPIFFE_SOCK)"
+setsid "$SPIRE_AGENT" run -config "$SPIRE_DIR/agent.conf" -joinToken "$JOIN_TOKEN" \
+  >"$SPIRE_DIR/agent.log" 2>&1 </dev/null &
+echo $! >"$STATE_DIR/spire-agent.pid"
+wait_for "SPIRE agent" "$(cat "$STATE_DIR/spire-agent.pid")" "$SPIRE_DIR/agent.log" \
+  "$SPIRE_AGENT" healthcheck -socketPath "$SPIFFE_SOCK"
+for id in "${SPIFFE_IDS[@]}"; do
+  wait_for "JWT-SVID for $id" "$(cat "$STATE_DIR/spire-agent.pid")" "$SPIRE_DIR/agent.log" \
+    "$SPIRE_AGENT" api fetch jwt -socketPath "$SPIFFE_SOCK" -audience "$SPIFFE_AUDIENCE" -spiffeID "$id"
+done
+# The trust bundle as a SPIFFE bundle (JWKS) file, for PDPs configured with a bundle file.
+"$SPIRE_SERVER" bundle show -socketPath "$SPIRE_SERVER_SOCK" -format spiffe >"$SPIRE_DIR/bundle.jwks" \
+  || die "spire-server bundle show failed"
+
 # --- env file -------------------------------------------------------------------
 JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/agentpdp"
 ENV_FILE="$STATE_DIR/env"
@@ -376,6 +487,15 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
     emit PDP_PG_DATA_DIR "$PGROOT/data"
     emit PDP_OPA_BIN "$OPA"
     emit PDP_BAO_BIN "$BAO"
+    emit PDP_IDENTITY_TRUST_DOMAIN "$TRUST_DOMAIN"
+    emit PDP_IDENTITY_AUDIENCE "$SPIFFE_AUDIENCE"
+    emit PDP_IDENTITY_WORKLOAD_API_SOCKET "unix:$SPIFFE_SOCK"
+    emit PDP_SPIFFE_SOCKET "$SPIFFE_SOCK"
+    emit PDP_SPIFFE_BUNDLE_FILE "$SPIRE_DIR/bundle.jwks"
+    emit PDP_SPIFFE_IDS "$(IFS=,; printf '%s' "${SPIFFE_IDS[*]}")"
+    emit PDP_SPIRE_AGENT_BIN "$SPIRE_AGENT"
+    emit PDP_SPIRE_SERVER_BIN "$SPIRE_SERVER"
+    emit PDP_SPIRE_SERVER_SOCKET "$SPIRE_SERVER_SOCK"
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 )
@@ -395,4 +515,6 @@ log "stack is up; source $ENV_FILE"
 printf 'OPA        %s (pid %s, log %s)\n' "$OPA_URL" "$(cat "$STATE_DIR/opa.pid")" "$STATE_DIR/opa.log"
 printf 'OpenBao    %s (pid %s, log %s)\n' "$VAULT_URL" "$(cat "$STATE_DIR/bao.pid")" "$STATE_DIR/bao.log"
 printf 'PostgreSQL %s (pid %s, log %s)\n' "$JDBC_URL" "$(cat "$STATE_DIR/postgres.pid")" "$PG_LOG"
+printf 'SPIRE      %s (server pid %s, agent pid %s, Workload API %s)\n' "spiffe://$TRUST_DOMAIN" \
+  "$(cat "$STATE_DIR/spire-server.pid")" "$(cat "$STATE_DIR/spire-agent.pid")" "$SPIFFE_SOCK"
 printf 'env        %s\n' "$ENV_FILE"

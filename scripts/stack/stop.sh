@@ -15,6 +15,8 @@ if [[ ! -d "$1" ]]; then
 fi
 STATE_DIR="$(cd "$1" && pwd -P)"
 
+stop_pid_file spire-agent "run -config" "$STATE_DIR/spire-agent.pid"
+stop_pid_file spire-server "run -config" "$STATE_DIR/spire-server.pid"
 stop_pid_file opa "run --server" "$STATE_DIR/opa.pid"
 stop_pid_file bao "server -dev" "$STATE_DIR/bao.pid"
 

@@ -160,6 +160,19 @@ runs before the ConfigMap exists on first install.
 {{- $_ := set $env "PDP_SECURITY_AUDIENCE" . -}}
 {{- $_ := set $env "SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES" . -}}
 {{- end -}}
+{{- $id := .Values.config.identity -}}
+{{- $_ := set $env "PDP_IDENTITY_TRUST_DOMAIN" $id.trustDomain -}}
+{{- $_ := set $env "PDP_IDENTITY_AUDIENCE" $id.audience -}}
+{{- $_ := set $env "PDP_IDENTITY_MAX_LIFETIME" $id.maxLifetime -}}
+{{- $_ := set $env "PDP_IDENTITY_CLOCK_SKEW" $id.clockSkew -}}
+{{- $_ := set $env "PDP_IDENTITY_REFRESH" $id.refresh -}}
+{{- $_ := set $env "PDP_IDENTITY_REQUIRED_RISK_TIERS" (join "," $id.requiredRiskTiers) -}}
+{{- $_ := set $env "PDP_IDENTITY_BUNDLE_SOURCE" $id.bundleSource -}}
+{{- if eq $id.bundleSource "file" -}}
+{{- $_ := set $env "PDP_IDENTITY_BUNDLE_FILE" (printf "/run/spiffe/bundle/%s" $id.bundleFile.key) -}}
+{{- else -}}
+{{- $_ := set $env "PDP_IDENTITY_WORKLOAD_API_SOCKET" (printf "unix:/run/spiffe/workload-api/%s" $id.workloadApi.socketName) -}}
+{{- end -}}
 {{- with .Values.config.javaToolOptions -}}
 {{- $_ := set $env "JAVA_TOOL_OPTIONS" . -}}
 {{- end -}}
@@ -239,6 +252,16 @@ the volume's hidden ..<timestamp> directory.
 {{- fail "config.security.issuer and config.security.jwt.issuerUri disagree; set one of them" -}}
 {{- end -}}
 {{- $_ := required "config.security.audience is required: the JWT audience (aud) the PDP accepts, e.g. agent-pdp; without it a token minted for any other service of the same issuer would be accepted" .Values.config.security.audience -}}
+{{- $_ := required "config.identity.trustDomain is required: the SPIFFE trust domain whose JWT-SVIDs identify agents (the PDP refuses to start without it)" .Values.config.identity.trustDomain -}}
+{{- if not (has .Values.config.identity.bundleSource (list "workload-api" "file")) -}}
+{{- fail (printf "config.identity.bundleSource must be \"workload-api\" or \"file\" (got %q)" .Values.config.identity.bundleSource) -}}
+{{- end -}}
+{{- if and (eq .Values.config.identity.bundleSource "file") (not .Values.config.identity.bundleFile.configMap) -}}
+{{- fail "config.identity.bundleFile.configMap is required when config.identity.bundleSource=file" -}}
+{{- end -}}
+{{- if and (eq .Values.config.identity.bundleSource "workload-api") (not (or .Values.config.identity.workloadApi.csiDriver .Values.config.identity.workloadApi.hostPath)) -}}
+{{- fail "config.identity.workloadApi.csiDriver or .hostPath is required when config.identity.bundleSource=workload-api" -}}
+{{- end -}}
 {{- if eq .Values.opa.policySource "bundle" -}}
 {{- $_ := required "opa.bundle.url is required when opa.policySource=bundle" .Values.opa.bundle.url -}}
 {{- $_ := required "opa.bundle.resource is required when opa.policySource=bundle" .Values.opa.bundle.resource -}}

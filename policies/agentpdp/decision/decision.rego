@@ -190,6 +190,19 @@ classification_escalation if {
 
 approval_present if input.approval != null
 
+# The agent's workload identity as the PDP verified it (a SPIFFE JWT-SVID: signature against the trust
+# bundle, audience, lifetime, and a SPIFFE ID the registry binds to this agent). Never the caller's word.
+identity_verified if input.agent.workload_identity.verified == true
+
+# Required unless the PDP says this tool's risk tier does not need it (pdp.identity.required-risk-tiers).
+identity_required if not input.agent.workload_identity.required == false
+
+identity_failure := r if {
+	not identity_verified
+	r := input.agent.workload_identity.reason
+	is_string(r)
+} else := "missing" if not identity_verified
+
 approval_valid if {
 	input.approval.status == "APPROVED"
 	input.approval.matches == true
@@ -312,6 +325,25 @@ deny contains "approval_invalid" if {
 
 deny contains "classification_escalation" if classification_escalation
 
+# A registered agent's decision needs its verified workload identity (an unknown agent is DENY anyway).
+deny contains "workload_identity_required" if {
+	input.agent.registered == true
+	identity_failure == "missing"
+	identity_required
+}
+
+# A token that does not verify is never ignored, whatever the tier: invalid, expired, of another trust domain
+# or audience, signed by a key outside the bundle, or the SVID of another agent. The second reason names why.
+deny contains "workload_identity_invalid" if {
+	input.agent.registered == true
+	identity_failure != "missing"
+}
+
+deny contains sprintf("workload_identity:%s", [identity_failure]) if {
+	input.agent.registered == true
+	identity_failure != "missing"
+}
+
 # ---------------------------------------------------------------------------
 # STEP_UP rules (a valid approval turns these into a single-use ALLOW)
 # ---------------------------------------------------------------------------
@@ -332,7 +364,7 @@ step_up contains "chained_secret_read" if {
 
 step_up contains "missing_workload_identity" if {
 	action == "secret_read"
-	not input.agent.workload_identity_present == true
+	not identity_verified
 }
 
 # ---------------------------------------------------------------------------
@@ -353,7 +385,7 @@ constrain contains "confidential_in_domain_write" if {
 constrain contains "direct_secret_read" if {
 	action == "secret_read"
 	chain_depth == 0
-	input.agent.workload_identity_present == true
+	identity_verified
 }
 
 # ---------------------------------------------------------------------------

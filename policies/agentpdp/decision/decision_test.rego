@@ -18,7 +18,13 @@ base := {
 		"home_systems": ["crm"],
 		"max_chain_depth": 5,
 		"enabled": true,
-		"workload_identity_present": true,
+		"workload_identity": {
+			"verified": true,
+			"required": true,
+			"spiffe_id": "spiffe://agent-pdp.test/agents/agent-7",
+			"trust_domain": "agent-pdp.test",
+			"reason": null,
+		},
 	},
 	"task": {
 		"id": "t-1", "intent": "look up customer", "chain_depth": 0, "declared_chain_depth": null,
@@ -245,14 +251,17 @@ test_chained_secret_read_steps_up if {
 	step_up_with(r, ["chained_secret_read"], 1)
 }
 
+no_identity_needed := {"verified": false, "required": false, "spiffe_id": null, "trust_domain": null, "reason": "missing"}
+
 test_secret_read_without_workload_identity_steps_up if {
-	r := decide({"action": {"kind": "secret_read"}, "agent": {"workload_identity_present": false}})
+	r := decide({"action": {"kind": "secret_read"}, "agent": {"workload_identity": no_identity_needed}})
 	step_up_with(r, ["missing_workload_identity"], 1)
 }
 
-test_secret_read_workload_identity_missing_field_steps_up if {
-	r := decision.result with input as json.remove(object.union(base, {"action": {"kind": "secret_read"}}), ["agent/workload_identity_present"])
-	step_up_with(r, ["missing_workload_identity"], 1)
+test_secret_read_workload_identity_missing_field_is_denied_as_required if {
+	r := decision.result with input as json.remove(object.union(base, {"action": {"kind": "secret_read"}}), ["agent/workload_identity"])
+	r.outcome == "DENY"
+	r.reasons == ["workload_identity_required"]
 }
 
 test_step_up_reasons_accumulate_sorted if {
@@ -261,7 +270,7 @@ test_step_up_reasons_accumulate_sorted if {
 }
 
 test_secret_read_chained_and_no_identity if {
-	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 2}, "agent": {"workload_identity_present": false}})
+	r := decide({"action": {"kind": "secret_read"}, "task": {"chain_depth": 2}, "agent": {"workload_identity": no_identity_needed}})
 	step_up_with(r, ["chained_secret_read", "missing_workload_identity"], 1)
 }
 
@@ -846,4 +855,60 @@ test_tool_without_profile_denied if {
 
 test_profile_granting_nothing_denied if {
 	denied_with(decide({"tool": {"credential_profile": {"grantable": []}}}), "credential_profile_invalid")
+}
+
+# ---------------------------------------------------------------------------
+# Workload identity (SPIFFE JWT-SVID, verified by the PDP)
+# ---------------------------------------------------------------------------
+
+identity(verified, required, reason) := {"agent": {"workload_identity": {
+	"verified": verified,
+	"required": required,
+	"spiffe_id": null,
+	"trust_domain": null,
+	"reason": reason,
+}}}
+
+test_no_identity_where_one_is_required_is_denied if {
+	r := decide(identity(false, true, "missing"))
+	r.outcome == "DENY"
+	r.reasons == ["workload_identity_required"]
+	r.credential == null
+}
+
+test_no_identity_where_the_tier_does_not_require_one_is_allowed if {
+	r := decide(identity(false, false, "missing"))
+	r.outcome == "ALLOW"
+}
+
+test_an_identity_that_does_not_verify_is_denied_with_its_reason if {
+	every reason in ["malformed", "expired", "wrong_audience", "foreign_trust_domain", "not_bound_to_agent", "unknown_key"] {
+		r := decide(identity(false, true, reason))
+		r.outcome == "DENY"
+		r.reasons == [concat("", ["workload_identity:", reason]), "workload_identity_invalid"]
+	}
+}
+
+test_an_invalid_identity_is_denied_even_where_none_is_required if {
+	r := decide(identity(false, false, "expired"))
+	r.reasons == ["workload_identity:expired", "workload_identity_invalid"]
+}
+
+test_a_step_up_needs_the_identity_too if {
+	r := decide(object.union(identity(false, true, "missing"), {"action": {"kind": "delete"}}))
+	r.outcome == "DENY"
+	"workload_identity_required" in r.reasons
+}
+
+test_an_unregistered_agent_is_denied_as_unknown_not_for_its_identity if {
+	r := decide(object.union(identity(false, true, "not_bound_to_agent"), {"agent": {"registered": false}}))
+	r.outcome == "DENY"
+	not "workload_identity_invalid" in r.reasons
+	"unknown_agent" in r.reasons
+}
+
+test_the_caller_cannot_claim_verification_with_a_reason if {
+	# verified is the PDP's; a reason without verified == true is a failure
+	r := decide(identity("true", true, "bad_signature"))
+	r.outcome == "DENY"
 }

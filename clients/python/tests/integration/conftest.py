@@ -25,7 +25,8 @@ ROOT = HERE.parents[3]
 REQUIRED_ENV = ("AGENT_PDP_TEST_URL", "AGENT_PDP_TEST_STACK", "AGENT_PDP_TEST_JWT_KEY", "AGENT_PDP_TEST_MINT_JWT",
                 "PDP_VAULT_URL",
                 "PDP_PG_BIN_DIR", "PDP_PG_PORT", "SPRING_FLYWAY_USER", "SPRING_FLYWAY_PASSWORD",
-                "SPRING_DATASOURCE_URL")
+                "SPRING_DATASOURCE_URL", "PDP_SPIRE_AGENT_BIN", "PDP_SPIFFE_SOCKET", "PDP_SPIFFE_IDS",
+                "PDP_IDENTITY_AUDIENCE")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,6 +64,19 @@ class Pdp:
     url: str
     vault_url: str
     tenant: str
+
+    @property
+    def spiffe_id(self) -> str:
+        """The SPIFFE ID every test agent is bound to: the stack's SPIRE registers this uid under it."""
+        return next(i for i in os.environ["PDP_SPIFFE_IDS"].split(",") if i.endswith("/tests/workload-a"))
+
+    def svid(self) -> str:
+        """A real JWT-SVID of `spiffe_id` for the PDP's audience, from the stack's SPIRE agent (Workload API)."""
+        out = subprocess.run(
+            [os.environ["PDP_SPIRE_AGENT_BIN"], "api", "fetch", "jwt", "-socketPath", os.environ["PDP_SPIFFE_SOCKET"],
+             "-audience", os.environ["PDP_IDENTITY_AUDIENCE"], "-spiffeID", self.spiffe_id],
+            check=True, capture_output=True, text=True).stdout
+        return out.splitlines()[1].strip()
 
     def mint(self, subject: str, scopes: str) -> str:
         return subprocess.run(
@@ -111,8 +125,8 @@ class Pdp:
 
     def seed_agent(self, agent_id: str, owner: str, tools: list[str], home_systems: list[str],
                    spiffe_ids: list[str] | None = None) -> None:
-        """Registers an agent with its manifest; its tools act on the first home system (every action kind) and
-        get their credentials by the profile sdk-default."""
+        """Registers an agent with its manifest, bound to `spiffe_ids` (default: [`spiffe_id`]); its tools act on
+        the first home system (every action kind) and get their credentials by the profile sdk-default."""
         if self.registry_api():
             self.onboard_credentials()
             for tool in tools:
@@ -123,7 +137,8 @@ class Pdp:
                     "risk_tier": "low", "credential_profile": "sdk-default"})
             self._register("/v1/registry/agents", {"id": agent_id, "allowed_tools": tools,
                                                    "owner": {"issuer": "agent-pdp-demo", "subject": owner},
-                                                   "home_systems": home_systems, "spiffe_ids": spiffe_ids or []})
+                                                   "home_systems": home_systems,
+                                                   "spiffe_ids": spiffe_ids or [self.spiffe_id]})
             self.bind_agent(agent_id)
             return
 
@@ -246,10 +261,14 @@ def start_guard(pdp: Pdp, upstream: Upstream, work: Path) -> Iterator[Callable[.
               manifest: list[str] | None = None, svid_file: Path | None = None, manifest_source: str = "config",
               tools: list[dict[str, Any]] | None = None, bind: bool = True,
               expect_refusal: bool = False, svid: dict[str, Any] | None = None,
-              spiffe_ids: list[str] | None = None) -> RunningGuard:
+              spiffe_ids: list[str] | None = None, with_svid: bool = True) -> RunningGuard:
         agent_id = f"agent-{uuid.uuid4().hex[:8]}"
         pdp.seed_agent(agent_id, owner="owner-1", tools=manifest or MANIFEST, home_systems=["crm"],
                        spiffe_ids=spiffe_ids)
+        if svid_file is None and svid is None and with_svid:
+            # The agent's real JWT-SVID (5 minutes, longer than any one test), as spiffe-helper would write it.
+            svid_file = work / f"{agent_id}.jwt-svid"
+            svid_file.write_text(pdp.svid() + "\n")
         # With the registry as manifest source the guard is an enforcement point of its own, bound to its agent.
         subject = f"guard-{agent_id}" if manifest_source == "registry" else "mcp-guard"
         if manifest_source == "registry" and bind:

@@ -208,7 +208,7 @@ def test_sdk_decides_against_the_real_pdp_and_unwraps_with_hvac(pdp) -> None:
     call = ToolCall(tenant=pdp.tenant, agent_id=agent_id, task_id="task-sdk", intent="help a customer",
                     tool="crm.contacts.read", action="read", target_system="crm", target_resource="contacts/1",
                     data_classification="internal", arguments={"contact_id": "1"},
-                    idempotency_key=idempotency_key("run-sdk", "call-1"))
+                    idempotency_key=idempotency_key("run-sdk", "call-1"), workload_identity_token=pdp.svid())
     with PdpClient(pdp.url, pdp.mint("sdk-caller", "decide")) as client:
         decision = client.decide(call)
         assert decision.outcome is Outcome.ALLOW, decision
@@ -291,24 +291,30 @@ async def test_pdp_that_accepts_but_never_answers_times_out_into_deny(start_guar
 
 
 async def test_the_svid_from_a_file_reaches_the_pdp_as_workload_identity(start_guard, upstream, work) -> None:
-    # A direct secret read is CONSTRAIN with a workload identity and STEP_UP (missing_workload_identity)
-    # without one, so the outcome shows whether the guard sent the SVID.
+    # A direct secret read is CONSTRAIN with the agent's real JWT-SVID (from the stack's SPIRE), DENY
+    # (workload_identity_invalid) with a forged one and DENY (workload_identity_required) without one, so the
+    # outcome shows whether the guard sent the SVID and that the PDP verified it.
     secret_tool = {"name": "read_api_key", "upstream": "crm", "upstream_tool": "read_contact",
                    "registry_tool": "crm.secrets.read", "action": "secret_read",
                    "target": {"system": "crm", "resource": "secrets/{contact_id}"}, "classification": "internal"}
     manifest = ["crm.contacts.read", "crm.secrets.read"]
-    svid = work / "jwt-svid"
-    svid.write_text("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzcGlmZmU6Ly9leGFtcGxlLm9yZy9hZ2VudCJ9.c2ln\n")
-    with_svid = start_guard(extra_tools=[secret_tool], manifest=manifest, svid_file=svid)
-    without_svid = start_guard(extra_tools=[secret_tool], manifest=manifest)
+    forged = work / "forged-jwt-svid"
+    forged.write_text("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzcGlmZmU6Ly9leGFtcGxlLm9yZy9hZ2VudCJ9.c2ln\n")
+    with_svid = start_guard(extra_tools=[secret_tool], manifest=manifest)
+    with_forged = start_guard(extra_tools=[secret_tool], manifest=manifest, svid_file=forged)
+    without_svid = start_guard(extra_tools=[secret_tool], manifest=manifest, with_svid=False)
     async with Client(with_svid.url) as client:
         allowed = await client.call_tool("read_api_key", {"contact_id": "k1"})
+    async with Client(with_forged.url) as client:
+        forged_answer = await client.call_tool("read_api_key", {"contact_id": "k1"})
     async with Client(without_svid.url) as client:
-        stepped_up = await client.call_tool("read_api_key", {"contact_id": "k1"})
+        missing = await client.call_tool("read_api_key", {"contact_id": "k1"})
     assert not allowed.is_error, text_of(allowed)
     assert (allowed.meta or {})["agent-pdp/decision"]["outcome"] == "CONSTRAIN"
-    assert stepped_up.is_error and structured(stepped_up)["outcome"] == "STEP_UP"
-    assert "missing_workload_identity" in structured(stepped_up)["reasons"]
+    assert forged_answer.is_error and structured(forged_answer)["outcome"] == "DENY"
+    assert "workload_identity_invalid" in structured(forged_answer)["reasons"], structured(forged_answer)
+    assert missing.is_error and structured(missing)["outcome"] == "DENY"
+    assert structured(missing)["reasons"] == ["workload_identity_required"], structured(missing)
     assert len(upstream.calls()) == 1
 
 

@@ -19,7 +19,7 @@ AUDIENCE = os.environ.get("PDP_IDENTITY_AUDIENCE", "agent-pdp")
 
 
 def workload_ids() -> list[str]:
-    ids = os.environ.get("PDP_SPIFFE_IDS", "").split()
+    ids = os.environ.get("PDP_SPIFFE_IDS", "").split(",")
     tests = [i for i in ids if "/tests/" in i]
     assert len(tests) >= 2, f"the stack registers two test workloads, got {ids}"
     return tests
@@ -61,7 +61,7 @@ async def test_the_guard_sends_the_spire_svid_as_the_agents_workload_identity(st
                         spiffe_ids=[first])
     async with Client(guard.url) as client:
         result = await client.call_tool("read_api_key", {"contact_id": "k2"})
-    # A direct secret read is STEP_UP (missing_workload_identity) without an identity, CONSTRAIN with one.
+    # A direct secret read is DENY (workload_identity_required) without an identity, CONSTRAIN with one.
     assert not result.is_error, result.content
     assert (result.meta or {})["agent-pdp/decision"]["outcome"] == "CONSTRAIN"
     assert [c["tool"] for c in upstream.calls()] == ["read_contact"]

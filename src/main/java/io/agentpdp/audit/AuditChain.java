@@ -31,7 +31,8 @@ final class AuditChain {
         return new AuditTrail.DecisionEntry(d.id(), d.tenant(), d.agentId(), d.taskId(), d.parentDecisionId(),
                 d.chainDepth(), d.tool(), d.action(), d.targetSystem(), d.targetResource(), d.classificationDeclared(),
                 d.classificationStored(), d.classificationEffective(), d.outcome(), d.reasons(), d.cause(), d.obligations(),
-                d.approvalId(), d.policyRevision(), d.caller(), credential, d.traceId(), micros(d.decidedAt()));
+                d.approvalId(), d.policyRevision(), d.caller(), credential, d.traceId(), micros(d.decidedAt()),
+                d.identityVerified(), d.workloadSpiffeId());
     }
 
     /** Every recorded field, unit-separated, nulls explicit: changing any of them breaks the link. */
@@ -48,7 +49,9 @@ final class AuditChain {
                         + (c.reusedFrom() == null ? "" : "/reused:" + c.reusedFrom()),
                 s(d.traceId()), s(d.decidedAt()))
                 // Added with the cause: hashed only when set, so links written before it verify unchanged.
-                + (d.cause() == null ? "" : "\u001fcause:" + d.cause().wire());
+                + (d.cause() == null ? "" : "\u001fcause:" + d.cause().wire())
+                // Added with workload identities (V23): hashed only when set, as the cause.
+                + (d.identityVerified() == null ? "" : "\u001fidentity:" + d.identityVerified() + "/" + s(d.workloadSpiffeId()));
     }
 
     /** The tenant's stored chain head: the seq and hash the next record chains from. */

@@ -40,7 +40,8 @@ public class AuditTrail {
                                 String targetResource, String classificationDeclared, String classificationStored,
                                 String classificationEffective, String outcome, List<String> reasons, Cause cause,
                                 List<String> obligations, UUID approvalId, String policyRevision, String caller,
-                                CredentialEntry credential, String traceId, Instant decidedAt) {
+                                CredentialEntry credential, String traceId, Instant decidedAt,
+                                Boolean identityVerified, String workloadSpiffeId) {
     }
 
     /**
@@ -118,10 +119,12 @@ public class AuditTrail {
                         action, target_system, target_resource, classification_declared, classification_stored,
                         classification_effective, outcome, reasons, cause, obligations, approval_id, policy_revision, caller,
                         credential_accessor_hash, credential_ttl_seconds, credential_expires_at, credential_num_uses,
-                        credential_wrapped, credential_reused_from, trace_id, decided_at)
+                        credential_wrapped, credential_reused_from, trace_id, decided_at, identity_verified,
+                        workload_spiffe_id)
                     select :id, :tenant, :agent, :task, :parent, :depth, :tool, :action, :system, :resource, :declared,
                         :stored, :effective, :outcome, :reasons, :cause, :obligations, :approval, :revision, :caller,
-                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :reusedFrom, :traceId, :decidedAt
+                        :accessorHash, :ttl, :expiresAt, :uses, :wrapped, :reusedFrom, :traceId, :decidedAt,
+                        :identityVerified, :spiffeId
                     from guard where not guard.quarantined
                     returning id),
                 -- Committed unlinked: the linker appends it to the tenant's chain off the request path (AuditLinker).
@@ -164,6 +167,8 @@ public class AuditTrail {
                 .param("wrapped", c == null ? null : c.wrapped())
                 .param("reusedFrom", c == null ? null : c.reusedFrom())
                 .param("traceId", d.traceId())
+                .param("identityVerified", d.identityVerified())
+                .param("spiffeId", d.workloadSpiffeId())
                 .param("decidedAt", Timestamp.from(d.decidedAt()))
                 .param("accessor", c == null ? null : c.accessor())
                 .param("policies", c == null ? new String[0] : c.policies().toArray(String[]::new))
@@ -248,7 +253,8 @@ public class AuditTrail {
                 rs.getString("outcome"), strings(rs.getArray("reasons")), Cause.fromWire(rs.getString("cause")),
                 strings(rs.getArray("obligations")),
                 rs.getObject("approval_id", UUID.class), rs.getString("policy_revision"), rs.getString("caller"),
-                credential, rs.getString("trace_id"), rs.getTimestamp("decided_at").toInstant());
+                credential, rs.getString("trace_id"), rs.getTimestamp("decided_at").toInstant(),
+                rs.getObject("identity_verified", Boolean.class), rs.getString("workload_spiffe_id"));
         return new StoredDecision(entry, accessorHash);
     }
 

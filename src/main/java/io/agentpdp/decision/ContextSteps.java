@@ -7,6 +7,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Component;
 
 import io.agentpdp.approval.Approvals;
+import io.agentpdp.identity.WorkloadIdentities;
 import io.agentpdp.quarantine.Quarantine;
 import io.agentpdp.web.Problems;
 import tools.jackson.databind.json.JsonMapper;
@@ -28,8 +29,11 @@ class ContextSteps {
     private final JsonMapper json;
     private final Clock clock;
 
+    private final WorkloadIdentities identities;
+
     ContextSteps(DecisionContextLoader contexts, DatabaseRetry database, DecisionMetrics metrics, Quarantine quarantine,
-                 Approvals approvals, JsonMapper json, Clock clock) {
+                 Approvals approvals, JsonMapper json, Clock clock, WorkloadIdentities identities) {
+        this.identities = identities;
         this.contexts = contexts;
         this.database = database;
         this.metrics = metrics;
@@ -80,9 +84,14 @@ class ContextSteps {
         }
     }
 
-    /** Slot for verifying {@code agent.workload_identity_token} (JWT-SVID): issue 14 items 1, 2, 6. Passes for now. */
+    /**
+     * The JWT-SVID against the trust bundle, at the decision's time, bound to this agent by the registry. Policy
+     * decides on the result ({@code agent.workload_identity}); the quarantine triggers count only verified ones.
+     */
     void verifyIdentity(DecisionState s) {
-        // Intentionally empty until JWT-SVID verification lands (module identity).
+        DecisionContext.Tool tool = s.context.tool();
+        s.identity = identities.verify(s.request.agent().workloadIdentityToken(), s.context.agentSpiffeIds(),
+                tool == null ? null : tool.riskTier(), s.now);
     }
 
     /**

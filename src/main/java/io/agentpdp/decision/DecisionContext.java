@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * What the database knows about one decision: the agent's and the tool's registration, the target
+ * What the database knows about one decision: the agent's registration (with the SPIFFE IDs bound to it) and the
+ * tool's, the target
  * system's case rule, the agent's quarantine state, the target's stored classification (this tenant's
  * rules only), the referenced approval, the credential the caller says it
  * holds, the caller's enforcement point and whether it binds the agent, the parent decision the task names,
@@ -18,6 +19,7 @@ record DecisionContext(boolean agentRegistered,
                        List<String> allowedTools,
                        List<String> homeSystems,
                        Integer maxChainDepth,
+                       List<String> agentSpiffeIds,
                        Tool tool,
                        String registeredSystemName,
                        boolean systemCaseSensitive,

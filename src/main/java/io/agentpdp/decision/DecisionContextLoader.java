@@ -45,7 +45,7 @@ class DecisionContextLoader {
         return jdbc.sql("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
-                       a.home_systems, a.max_chain_depth,
+                       a.home_systems, a.max_chain_depth, a.spiffe_ids,
                        t.name is not null as tool_registered, t.target_system as tool_target_system,
                        t.action_kinds as tool_action_kinds, t.risk_tier as tool_risk_tier, t.read_only as tool_read_only,
                        t.destructive as tool_destructive, t.version as tool_version,
@@ -104,7 +104,7 @@ class DecisionContextLoader {
                     where decision_id = cast(:held as uuid) and tenant_id = :tenant and agent_id = :agent
                     limit 1) held on true
                 -- The agent's recent policy verdicts (quarantine triggers), counted by a function whose plan is the
-                -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28).
+                -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28); only decisions that carried the agent's verified workload identity count (V23).
                 cross join lateral decision_activity(:tenant, :agent, :denyMillis, :rateMillis, :policyCause,
                                                      :refused) activity
                 """)
@@ -156,6 +156,7 @@ class DecisionContextLoader {
                 strings(rs.getArray("allowed_tools")),
                 strings(rs.getArray("home_systems")),
                 rs.getObject("max_chain_depth", Integer.class),
+                strings(rs.getArray("spiffe_ids")),
                 tool,
                 rs.getString("system_name"),
                 rs.getBoolean("system_case_sensitive"),

@@ -62,7 +62,8 @@ class DecisionRecorder {
                     request.action().wire(), request.target().system(), request.target().resource(),
                     request.dataClassification().wire(), stored == null ? null : stored.wire(), effective.wire(),
                     verdict.outcome().name(), verdict.reasons(), verdict.cause(), verdict.obligations(), approvalId,
-                    verdict.revision(), s.caller.subject(), credential, metrics.traceId(), s.recordTime(clock));
+                    verdict.revision(), s.caller.subject(), credential, metrics.traceId(), s.recordTime(clock),
+                    s.identity != null && s.identity.verified(), s.identity == null ? null : s.identity.spiffeId());
             AuditTrail.Result result = database.once(() -> audit.recordDecision(entry));
             if (result == AuditTrail.Result.RECORDED) {
                 markRecorded(s.decisionId);

@@ -6,6 +6,7 @@ import java.util.UUID;
 
 import io.agentpdp.approval.Approvals;
 import io.agentpdp.credential.CredentialIssuer;
+import io.agentpdp.identity.WorkloadIdentities;
 import io.agentpdp.registry.Registry;
 import io.agentpdp.security.Caller;
 
@@ -29,6 +30,8 @@ final class DecisionState {
     Classification effective;
     /** load context: the chain depth derived from the parent decision (the caller's claim is only checked) */
     Chain chain;
+    /** verify identity: the JWT-SVID as verified (null until then, and on refusals before it) */
+    WorkloadIdentities.Verification identity;
     /** check arguments */
     Approvals.CheckedArguments arguments;
     Approvals.Action action;

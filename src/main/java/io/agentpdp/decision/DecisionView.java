@@ -11,7 +11,11 @@ record DecisionView(UUID decisionId, String tenant, String agentId, String taskI
                     int chainDepth, String tool, String action, String targetSystem, String targetResource,
                     Classifications classification, String outcome, List<String> reasons, List<String> obligations,
                     CredentialSummary credential, UUID approvalId, String policyRevision, String caller,
-                    Instant decidedAt) {
+                    Instant decidedAt, WorkloadIdentity workloadIdentity) {
+
+    /** The agent's JWT-SVID as verified for this decision (null for records written before V23). */
+    record WorkloadIdentity(boolean verified, String spiffeId) {
+    }
 
     record Classifications(String declared, String stored, String effective) {
     }
@@ -29,6 +33,7 @@ record DecisionView(UUID decisionId, String tenant, String agentId, String taskI
                 d.outcome(), d.reasons(), d.obligations(),
                 c == null ? null : new CredentialSummary(stored.accessorHash(), c.ttlSeconds(), c.expiresAt(), c.numUses(),
                         c.wrapped(), c.reusedFrom()),
-                d.approvalId(), d.policyRevision(), d.caller(), d.decidedAt());
+                d.approvalId(), d.policyRevision(), d.caller(), d.decidedAt(),
+                d.identityVerified() == null ? null : new WorkloadIdentity(d.identityVerified(), d.workloadSpiffeId()));
     }
 }

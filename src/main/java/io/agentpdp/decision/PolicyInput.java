@@ -28,8 +28,7 @@ final class PolicyInput {
         agent.put("allowed_tools", context.allowedTools());
         agent.put("home_systems", context.homeSystems());
         agent.put("max_chain_depth", context.maxChainDepth());
-        agent.put("workload_identity_present", request.agent().workloadIdentityToken() != null
-                && !request.agent().workloadIdentityToken().isBlank());
+        agent.put("workload_identity", s.identity.policyInput());
 
         Map<String, Object> task = new LinkedHashMap<>();
         task.put("id", request.task().id());

@@ -110,7 +110,7 @@ class RefusalRecorder implements Caller.Interceptor {
                 text(request.path("target").path("system"), 128), text(request.path("target").path("resource"), 512),
                 text(request.path("data_classification"), 32), null, UNKNOWN, "DENY",
                 List.of(REQUEST_REFUSED, "http_" + status), AuditTrail.Cause.REFUSAL, List.of(), uuid(request.path("approval_id")), null,
-                caller.subject(), null, metrics.traceId(), clock.instant());
+                caller.subject(), null, metrics.traceId(), clock.instant(), false, null);
         try {
             database.once(() -> audit.recordDecision(entry));
             metrics.refusal(status, true);

@@ -73,7 +73,8 @@ class VerdictSteps {
         Verdict v = s.verdict;
         s.quarantineTrigger = quarantine.trigger(
                 new Quarantine.Activity(s.context.agentRegistered(), s.context.recentDenies(), s.context.recentDecisions()),
-                new Quarantine.Signal(v.cause() == Cause.POLICY, v.is(Outcome.DENY), v.quarantineRequested(),
+                new Quarantine.Signal(v.cause() == Cause.POLICY, s.identity != null && s.identity.verified(),
+                        v.is(Outcome.DENY), v.quarantineRequested(),
                         v.quarantineReason())).orElse(null);
         if (s.quarantineTrigger != null) {
             Verdict denied = v.withReasons("quarantined", "quarantine_trigger:" + s.quarantineTrigger);

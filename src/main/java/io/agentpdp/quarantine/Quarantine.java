@@ -62,7 +62,8 @@ public class Quarantine {
 
     /**
      * What the decision context knows about an agent: whether its id is registered, and its recent
-     * policy DENYs and policy decisions (records of other causes are never counted).
+     * policy DENYs and policy decisions that carried its verified identity (records of other causes, and
+     * decisions without the agent's verified SVID, are never counted).
      */
     public record Activity(boolean agentRegistered, long recentDenies, long recentDecisions) {
     }
@@ -70,8 +71,10 @@ public class Quarantine {
     /**
      * The decision being made, as the triggers see it. {@code policyVerdict}: its outcome is the policy's
      * verdict, not a dependency failure, a refusal or the DENY of an agent already quarantined.
+     * {@code identityVerified}: the request carried the agent's verified workload identity (JWT-SVID).
      */
-    public record Signal(boolean policyVerdict, boolean deny, boolean quarantineRequested, String quarantineReason) {
+    public record Signal(boolean policyVerdict, boolean identityVerified, boolean deny, boolean quarantineRequested,
+                         String quarantineReason) {
     }
 
     /**
@@ -90,10 +93,12 @@ public class Quarantine {
      * The automatic triggers, evaluated for a decision before any credential is minted: the policy asks
      * for quarantine, too many DENYs in the window, or an abnormal decision rate. Only a policy verdict
      * about a registered agent can fire one: an outage, a refusal or an unknown id never quarantines
-     * (an unregistered id would let any caller create quarantine state at will).
+     * (an unregistered id would let any caller create quarantine state at will). And only a request that
+     * carried the agent's verified workload identity: whoever holds a decide token of the tenant but not the
+     * agent's SVID cannot quarantine it (the activity counts such decisions only, too).
      */
     public Optional<String> trigger(Activity activity, Signal decision) {
-        if (!activity.agentRegistered() || !decision.policyVerdict()) {
+        if (!activity.agentRegistered() || !decision.policyVerdict() || !decision.identityVerified()) {
             return Optional.empty();
         }
         if (decision.quarantineRequested()) {

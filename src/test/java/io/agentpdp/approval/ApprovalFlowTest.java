@@ -288,7 +288,7 @@ class ApprovalFlowTest extends ApprovalTestBase {
         String a = stepUp(tenant, deleteRequest(tenant, "contacts/1"));
         String b = stepUp(tenant, deleteRequest(tenant, "contacts/2"));
         Map<String, Object> byOther = deleteRequest(tenant, "contacts/3");
-        byOther.put("agent", Map.of("id", "agent-8"));
+        byOther.put("agent", agent("agent-8"));
         String c = stepUp(tenant, byOther);
         approve(tenant, b, "bob");
         String token = TestJwts.token("reviewer", tenant, "approver");

@@ -25,6 +25,7 @@ import io.agentpdp.support.FaultProxy;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 import io.agentpdp.support.TestStack;
+import io.agentpdp.support.TestSvids;
 
 /**
  * No approval lost or left open, and no approver flooding, with the real OpenBao behind a fault proxy and the
@@ -127,8 +128,8 @@ class ApprovalRecoveryTest {
     @Test
     void aStepUpFloodIsRefusedRecordedAndLeavesTheApproversQueueBounded() {
         String tenant = tenantWithAgent(IntegrationTest.newTenant());
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-8', 'alice', ?, ?)")
-                .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}).update();
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, 'agent-8', 'alice', ?, ?, ?)")
+                .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}, new String[] {TestSvids.WORKLOAD_A}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-8");
         List<Api.Answer> answers = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
@@ -147,7 +148,7 @@ class ApprovalRecoveryTest {
         List<String> other = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             Map<String, Object> body = with(delete(tenant), "arguments", Map.of("contact", i));
-            body.put("agent", Map.of("id", "agent-8"));
+            body.put("agent", IntegrationTest.agent("agent-8"));
             other.add(decide(tenant, "gw-flood", body).text("outcome"));
         }
         assertThat(other).containsExactly("STEP_UP", "STEP_UP", "STEP_UP", "DENY", "DENY", "DENY");
@@ -160,15 +161,15 @@ class ApprovalRecoveryTest {
         assertThat(queue.json().path("total").asLong()).isEqualTo(8);
         // Another enforcement point, for an agent with tokens left, is not starved by the flood.
         Map<String, Object> body = with(delete(tenant), "arguments", Map.of("contact", 99));
-        body.put("agent", Map.of("id", "agent-8"));
+        body.put("agent", IntegrationTest.agent("agent-8"));
         assertThat(decide(tenant, "gw-other", body).text("outcome")).isEqualTo("STEP_UP");
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------
 
     private String tenantWithAgent(String tenant) {
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
-                .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}).update();
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, 'agent-7', 'alice', ?, ?, ?)")
+                .params(tenant, new String[] {"crm.contacts.delete"}, new String[] {"crm"}, new String[] {TestSvids.WORKLOAD_A}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
         IntegrationTest.defaultProfile(jdbc, tenant);
         jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by)"

@@ -250,7 +250,7 @@ class ApprovalWebhookTest extends ApprovalTestBase {
         String tenant = tenantWithAgent();
         registerAgent(tenant, "agent-broken", OWNER, new String[] {"crm.contacts.delete"}, new String[] {"crm"});
         Map<String, Object> body = deleteRequest(tenant, "contacts/9");
-        body.put("agent", Map.of("id", "agent-broken"));
+        body.put("agent", agent("agent-broken"));
 
         long start = System.nanoTime();
         String id = stepUp(tenant, body);

@@ -20,6 +20,7 @@ import io.agentpdp.support.FaultProxy;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 import io.agentpdp.support.TestStack;
+import io.agentpdp.support.TestSvids;
 
 /** Fail closed: with the real OpenBao cut off, checkpoints are neither verified as valid nor signed. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -47,8 +48,8 @@ class AuditSigningKeyOutageTest {
     @Test
     void verifyAndCheckpointAnswer503WhileTheSigningKeyIsUnreachable() {
         String tenant = IntegrationTest.newTenant();
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'o', ?, ?)")
-                .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, 'agent-7', 'o', ?, ?, ?)")
+                .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}, new String[] {TestSvids.WORKLOAD_A}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
         Api api = new Api(port);
         String decide = TestJwts.token("gw-1", tenant, "decide");

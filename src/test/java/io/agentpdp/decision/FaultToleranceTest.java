@@ -25,6 +25,7 @@ import io.agentpdp.support.FaultProxy;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 import io.agentpdp.support.TestStack;
+import io.agentpdp.support.TestSvids;
 import io.agentpdp.support.VaultProbe;
 
 /**
@@ -67,8 +68,8 @@ class FaultToleranceTest {
     void setUp() {
         tenant = IntegrationTest.newTenant();
         token = TestJwts.token("gw-1", tenant, "decide");
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'agent-7', 'alice', ?, ?)")
-                .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, 'agent-7', 'alice', ?, ?, ?)")
+                .params(tenant, new String[] {"crm.contacts.read"}, new String[] {"crm"}, new String[] {TestSvids.WORKLOAD_A}).update();
         io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, "agent-7");
         IntegrationTest.defaultProfile(jdbc, tenant);
         jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test-default', 'test')")

@@ -17,6 +17,7 @@ import org.springframework.boot.test.web.server.LocalManagementPort;
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
+import io.agentpdp.support.TestSvids;
 import io.agentpdp.support.VaultProbe;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -71,7 +72,8 @@ class ObservabilityTest extends IntegrationTest {
         String tenant = newTenant();
         registerAgent(tenant, "agent-7", "o", new String[] {"crm.contacts.read"}, new String[] {"crm"});
         String jwt = TestJwts.token("gw-1", tenant, "decide");
-        String workloadSecret = "wit-" + java.util.UUID.randomUUID();
+        // A real JWT-SVID: the decision verifies it, and the tool misuse below (with it) quarantines the agent.
+        String workloadSecret = TestSvids.token();
         Map<String, Object> body = request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
         body.put("agent", Map.of("id", "agent-7", "workload_identity_token", workloadSecret));
         String wrap = api().post("/v1/decisions", jwt, body).json().path("credential").path("token").asString();

@@ -27,6 +27,7 @@ import io.agentpdp.support.FaultProxy;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
 import io.agentpdp.support.TestStack;
+import io.agentpdp.support.TestSvids;
 
 /**
  * OWASP ASI08 (cascading failures): a policy-engine outage must not cascade into quarantines. The real OPA
@@ -72,8 +73,8 @@ class OpaOutageTest {
                 .param(tenant).update();
         for (int i = 0; i < AGENTS; i++) {
             String agent = "agent-" + i;
-            jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, 'alice', ?, ?)")
-                    .params(tenant, agent, new String[] {"crm.contacts.read"}, new String[] {"crm"}).update();
+            jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, ?, 'alice', ?, ?, ?)")
+                    .params(tenant, agent, new String[] {"crm.contacts.read"}, new String[] {"crm"}, new String[] {TestSvids.WORKLOAD_A}).update();
             io.agentpdp.support.IntegrationTest.bindAgents(jdbc, tenant, agent);
             agents.add(agent);
             assertThat(read(api, decide, tenant, agent).text("outcome")).isEqualTo("ALLOW");

@@ -17,27 +17,39 @@ class QuarantineTriggerTest {
     @Test
     void aDecisionThatIsNotAPolicyVerdictFiresNoTriggerWhateverTheCounts() {
         // A dependency failure, a refusal or the DENY of a quarantined agent: counts far over both thresholds.
-        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(false, true, false, null))).isEmpty();
-        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(false, false, false, null))).isEmpty();
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(false, true, true, false, null))).isEmpty();
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(false, true, false, false, null))).isEmpty();
     }
 
     @Test
     void anUnregisteredAgentIdFiresNoTriggerEvenWhenThePolicyAsks() {
         Quarantine.Activity unregistered = new Quarantine.Activity(false, 1_000, 10_000);
-        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, true, true, "tool_not_in_manifest"))).isEmpty();
-        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, true, false, null))).isEmpty();
-        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, false, false, null))).isEmpty();
+        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, true, true, true, "tool_not_in_manifest"))).isEmpty();
+        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, true, true, false, null))).isEmpty();
+        assertThat(quarantine.trigger(unregistered, new Quarantine.Signal(true, true, false, false, null))).isEmpty();
     }
 
     @Test
     void policyVerdictsAboutARegisteredAgentFireAtTheThresholds() {
-        assertThat(quarantine.trigger(new Quarantine.Activity(true, 3, 3), new Quarantine.Signal(true, true, false, null))).isEmpty();
-        assertThat(quarantine.trigger(new Quarantine.Activity(true, 4, 4), new Quarantine.Signal(true, true, false, null)))
+        assertThat(quarantine.trigger(new Quarantine.Activity(true, 3, 3), new Quarantine.Signal(true, true, true, false, null))).isEmpty();
+        assertThat(quarantine.trigger(new Quarantine.Activity(true, 4, 4), new Quarantine.Signal(true, true, true, false, null)))
                 .contains("deny_burst");
-        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 119), new Quarantine.Signal(true, false, false, null))).isEmpty();
-        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 120), new Quarantine.Signal(true, false, false, null)))
+        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 119), new Quarantine.Signal(true, true, false, false, null))).isEmpty();
+        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 120), new Quarantine.Signal(true, true, false, false, null)))
                 .contains("abnormal_rate");
-        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 0), new Quarantine.Signal(true, true, true, "chain_depth_exceeded")))
+        assertThat(quarantine.trigger(new Quarantine.Activity(true, 0, 0), new Quarantine.Signal(true, true, true, true, "chain_depth_exceeded")))
                 .contains("policy:chain_depth_exceeded");
+    }
+
+    @Test
+    void withoutTheAgentsVerifiedIdentityNothingFiresWhateverThePolicySaysOrTheCounts() {
+        // Whoever holds a decide token of the tenant but not the agent's SVID cannot quarantine it.
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(true, false, true, true, "tool_not_in_manifest")))
+                .isEmpty();
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(true, false, true, false, null))).isEmpty();
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(true, false, false, false, null))).isEmpty();
+        // The same with it fires.
+        assertThat(quarantine.trigger(REGISTERED_AND_BUSY, new Quarantine.Signal(true, true, true, true, "tool_not_in_manifest")))
+                .contains("policy:tool_not_in_manifest");
     }
 }

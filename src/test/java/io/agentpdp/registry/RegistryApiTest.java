@@ -297,7 +297,10 @@ class RegistryApiTest extends IntegrationTest {
         create("credential-profiles", crmReader());
         create("tools", tool("crm.contacts.read", "crm", List.of("read")));
         create("tools", tool("crm.contacts.update", "crm", List.of("write")));
-        create("agents", agent("agent-7", List.of("crm.contacts.read", "crm.contacts.update", "crm.contacts.export")));
+        Map<String, Object> agent7 = agent("agent-7", List.of("crm.contacts.read", "crm.contacts.update", "crm.contacts.export"));
+        // Bound to the SPIFFE ID whose real SVID request() presents: the registry's spiffe_ids are what the PDP checks.
+        agent7.put("spiffe_ids", List.of(io.agentpdp.support.TestSvids.WORKLOAD_A));
+        create("agents", agent7);
         create("classifications", Map.of("system", "crm", "resource_prefix", "contacts/vip", "level", "confidential"));
         create("enforcement-points", Map.of("principal", "gw-1", "agent_ids", List.of("agent-7")));
         String decide = TestJwts.token("gw-1", tenant, "decide");

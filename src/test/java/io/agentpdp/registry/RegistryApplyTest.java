@@ -156,6 +156,9 @@ class RegistryApplyTest extends IntegrationTest {
     /** crm.contacts.read of the demo file requires its contact_id argument. */
     private static java.util.Map<String, Object> withArguments(java.util.Map<String, Object> body, String resource) {
         body.put("arguments", java.util.Map.of("contact_id", resource));
+        // The demo file binds agent-7 to the SPIFFE ID the stack's SPIRE issues to the demo agent.
+        body.put("agent", java.util.Map.of("id", "agent-7", "workload_identity_token",
+                io.agentpdp.support.TestSvids.token(io.agentpdp.support.TestSvids.AGENT_7, io.agentpdp.support.TestSvids.AUDIENCE)));
         return body;
     }
 }

@@ -64,6 +64,8 @@ public abstract class IntegrationTest {
         // The test identity provider treats user names case-insensitively: Alice is alice (docs/approvals.md).
         properties.put("pdp.security.case-insensitive-issuers", TestJwts.ISSUER);
         properties.put("management.server.port", "0");
+        // Agents' JWT-SVIDs are verified against the stack's SPIRE (its Workload API streams the trust bundle).
+        properties.putAll(TestSvids.pdpProperties());
         // Spring caches many test contexts (and tests start extra replicas): keep few idle connections per pool
         // so that they do not exhaust the test database's connection slots.
         properties.put("spring.datasource.hikari.minimum-idle", "2");
@@ -125,14 +127,17 @@ public abstract class IntegrationTest {
     }
 
     /**
-     * Registers an agent with its tool manifest and home systems, and each of its tools (if not yet
-     * registered in the tenant) as acting on the first home system with every action kind, and binds the agent
-     * to the enforcement point of every test gateway ({@link TestJwts#GATEWAYS}). Tests of other
-     * features seed by SQL; the registry API itself is tested in io.agentpdp.registry.
+     * Registers an agent with its tool manifest and home systems, bound to the SPIFFE ID {@link TestSvids#WORKLOAD_A}
+     * (whose real JWT-SVID {@link #request} sends), and each of its tools (if not yet registered in the tenant) as
+     * acting on the first home system with every action kind, and binds the agent to the enforcement point of every
+     * test gateway ({@link TestJwts#GATEWAYS}). Tests of other features seed by SQL; the registry API itself is
+     * tested in io.agentpdp.registry.
      */
     protected void registerAgent(String tenant, String agentId, String owner, String[] tools, String[] homeSystems) {
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, ?, ?, ?, ?)")
-                .params(tenant, agentId, owner, tools, homeSystems)
+        jdbc.sql("""
+                insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids)
+                values (?, ?, ?, ?, ?, ?)""")
+                .params(tenant, agentId, owner, tools, homeSystems, new String[] {TestSvids.WORKLOAD_A})
                 .update();
         bindAgents(tenant, agentId);
         defaultProfile(tenant);
@@ -255,16 +260,24 @@ public abstract class IntegrationTest {
         return request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public");
     }
 
-    /** A valid decision request body; tests change what they need. */
+    /**
+     * A valid decision request body; tests change what they need. The agent presents a real JWT-SVID of
+     * {@link TestSvids#WORKLOAD_A}, issued by the stack's SPIRE, the identity {@link #registerAgent} binds.
+     */
     public static Map<String, Object> request(String tenant, String agent, String tool, String action,
                                                  String system, String resource, String classification) {
         return new java.util.LinkedHashMap<>(Map.of(
                 "tenant", tenant,
-                "agent", Map.of("id", agent),
+                "agent", agent(agent),
                 "task", Map.of("id", "task-1", "intent", "help the customer", "chain_depth", 0),
                 "tool", tool,
                 "action", action,
                 "target", Map.of("system", system, "resource", resource),
                 "data_classification", classification));
+    }
+
+    /** The {@code agent} of a request: {@code id} with a real JWT-SVID of {@link TestSvids#WORKLOAD_A}. */
+    public static Map<String, Object> agent(String id) {
+        return Map.of("id", id, "workload_identity_token", TestSvids.token());
     }
 }

@@ -21,7 +21,8 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
 import org.testcontainers.utility.MountableFile;
 
 /**
- * The real OPA, Vault/OpenBao and PostgreSQL the integration tests run against, found in this order:
+ * The real OPA, Vault/OpenBao, PostgreSQL and SPIRE (server and agent, whose Workload API issues the agents'
+ * JWT-SVIDs) the integration tests run against, found in this order:
  * <ol>
  *   <li>URLs in the environment ({@code PDP_TEST_POSTGRES_URL}, {@code PDP_TEST_OPA_URL},
  *       {@code PDP_TEST_VAULT_URL} plus tokens, as {@code make test} exports them from scripts/stack);</li>
@@ -32,10 +33,29 @@ import org.testcontainers.utility.MountableFile;
  */
 public final class TestStack {
 
-    /** Endpoints and credentials of the running stack. */
+    /**
+     * Endpoints and credentials of the running stack. {@code spiffe}: the SPIRE agent's Workload API and what it
+     * issues (null in Testcontainers mode, which has no SPIRE: tests that need an SVID then fail).
+     */
     public record Endpoints(String how, String postgresUrl, String appUser, String appPassword, String ownerUser,
                             String ownerPassword, String opaUrl, String vaultUrl, String vaultRootToken,
-                            String vaultPdpToken, String vaultTokenRole, String vaultUnsealKey) {
+                            String vaultPdpToken, String vaultTokenRole, String vaultUnsealKey, Spiffe spiffe) {
+    }
+
+    /**
+     * The stack's SPIRE: its trust domain, the audience SVIDs are fetched for, the agent's Workload API socket
+     * (a path), the trust bundle as a SPIFFE bundle file, and the SPIFFE IDs (comma-separated in the env) this uid's workloads are registered
+     * under (scripts/stack/start.sh: agents/agent-7, tests/workload-a, tests/workload-b).
+     */
+    public record Spiffe(String trustDomain, String audience, String socket, String bundleFile, List<String> ids) {
+
+        public String id(String path) {
+            String id = "spiffe://" + trustDomain + "/" + path;
+            if (!ids.contains(id)) {
+                throw new IllegalStateException(id + " is not registered with the stack's SPIRE server: " + ids);
+            }
+            return id;
+        }
     }
 
     private static Endpoints endpoints;
@@ -73,7 +93,10 @@ public final class TestStack {
                 require(env, "PDP_VAULT_ROOT_TOKEN"),
                 require(env, "PDP_VAULT_TOKEN"),
                 env.getOrDefault("PDP_VAULT_TOKEN_ROLE", "agent-pdp.{tenant}"),
-                env.get("PDP_VAULT_UNSEAL_KEY"));
+                env.get("PDP_VAULT_UNSEAL_KEY"),
+                new Spiffe(require(env, "PDP_IDENTITY_TRUST_DOMAIN"), require(env, "PDP_IDENTITY_AUDIENCE"),
+                        require(env, "PDP_SPIFFE_SOCKET"), require(env, "PDP_SPIFFE_BUNDLE_FILE"),
+                        List.of(require(env, "PDP_SPIFFE_IDS").split(","))));
     }
 
     private static String require(Map<String, String> env, String name) {
@@ -204,7 +227,7 @@ public final class TestStack {
 
             return new Endpoints("testcontainers", postgres.getJdbcUrl(), "pdp_app", "pdp_app", "pdp_owner", "pdp_owner",
                     "http://" + opa.getHost() + ":" + opa.getMappedPort(8181), vaultUrl, rootToken, pdpToken,
-                    "agent-pdp.{tenant}", unseal.find() ? unseal.group(1) : null);
+                    "agent-pdp.{tenant}", unseal.find() ? unseal.group(1) : null, null);
         } catch (IOException e) {
             throw new IllegalStateException("Could not start the test containers", e);
         }

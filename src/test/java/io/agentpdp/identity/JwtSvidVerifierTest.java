@@ -1,0 +1,186 @@
+package io.agentpdp.identity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.Test;
+
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.PlainHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+
+import io.agentpdp.identity.WorkloadIdentities.Reason;
+import io.spiffe.bundle.jwtbundle.JwtBundle;
+import io.spiffe.spiffeid.TrustDomain;
+
+/**
+ * The JWT-SVID checks alone, with a bundle held in memory (the integration tests use the stack's SPIRE). Each
+ * attack on the identity is one case: what a caller who does not hold the agent's SVID could send instead.
+ */
+class JwtSvidVerifierTest {
+
+    private static final TrustDomain DOMAIN = TrustDomain.parse("agent-pdp.test");
+    private static final String AGENT = "spiffe://agent-pdp.test/agents/agent-7";
+    private static final KeyPair KEY = ec();
+    private static final KeyPair OTHER_KEY = ec();
+    private static final Instant NOW = Instant.parse("2026-11-26T12:00:00Z");
+
+    private final TrustBundles bundles = domain -> new JwtBundle(DOMAIN, Map.of("k1", KEY.getPublic()));
+    private final JwtSvidVerifier verifier = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15),
+            Duration.ofSeconds(10), bundles);
+
+    @Test
+    void aSvidSignedByTheBundlesKeyForThePdpsAudienceVerifies() {
+        JwtSvidVerifier.Checked checked = verifier.check(svid(c -> { }), NOW);
+        assertThat(checked.failure()).isNull();
+        assertThat(checked.spiffeId()).hasToString(AGENT);
+    }
+
+    @Test
+    void nothingOrNotAJwtIsMissingOrMalformed() {
+        assertThat(verifier.check(null, NOW).failure()).isEqualTo(Reason.MISSING);
+        assertThat(verifier.check(" ", NOW).failure()).isEqualTo(Reason.MISSING);
+        assertThat(verifier.check("x", NOW).failure()).isEqualTo(Reason.MALFORMED);
+        assertThat(verifier.check("a.b.c", NOW).failure()).isEqualTo(Reason.MALFORMED);
+        assertThat(verifier.check("x".repeat(JwtSvidVerifier.MAX_TOKEN_LENGTH + 1), NOW).failure()).isEqualTo(Reason.MALFORMED);
+        assertThat(verifier.check(svid(c -> c.subject("agent-7")), NOW).failure()).isEqualTo(Reason.MALFORMED);
+        assertThat(verifier.check(svid(c -> c.issueTime(null)), NOW).failure()).isEqualTo(Reason.MALFORMED);
+        assertThat(verifier.check(svid(c -> c.expirationTime(null)), NOW).failure()).isEqualTo(Reason.MALFORMED);
+    }
+
+    @Test
+    void anUnsignedOrHmacTokenNeverVerifies() throws Exception {
+        String none = new PlainJWT(new PlainHeader(), claims(c -> { })).serialize();
+        assertThat(verifier.check(none, NOW).failure()).isEqualTo(Reason.MALFORMED);
+        SignedJWT hmac = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID("k1").build(), claims(c -> { }));
+        hmac.sign(new MACSigner("0123456789abcdef0123456789abcdef"));
+        assertThat(verifier.check(hmac.serialize(), NOW).failure()).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
+    }
+
+    @Test
+    void aTypeOtherThanJwtOrJoseIsRefused() throws Exception {
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID("k1")
+                .type(new JOSEObjectType("at+jwt")).build(), claims(c -> { }));
+        jwt.sign(new ECDSASigner(KEY.getPrivate(), Curve.P_256));
+        assertThat(verifier.check(jwt.serialize(), NOW).failure()).isEqualTo(Reason.MALFORMED);
+    }
+
+    @Test
+    void anotherTrustDomainIsForeignBeforeAnyKeyIsLookedUp() {
+        String foreign = svid(c -> c.subject("spiffe://evil.example/agents/agent-7"));
+        assertThat(verifier.check(foreign, NOW)).isEqualTo(JwtSvidVerifier.Checked.failed(Reason.FOREIGN_TRUST_DOMAIN));
+    }
+
+    @Test
+    void aKeyOutsideTheBundleOrAForgedSignatureNeverVerifies() {
+        assertThat(verifier.check(sign(OTHER_KEY, "k2", claims(c -> { })), NOW).failure()).isEqualTo(Reason.UNKNOWN_KEY);
+        assertThat(verifier.check(sign(OTHER_KEY, null, claims(c -> { })), NOW).failure()).isEqualTo(Reason.UNKNOWN_KEY);
+        // The bundle's key id, someone else's key.
+        JwtSvidVerifier.Checked forged = verifier.check(sign(OTHER_KEY, "k1", claims(c -> { })), NOW);
+        assertThat(forged.failure()).isEqualTo(Reason.BAD_SIGNATURE);
+        assertThat(forged.spiffeId()).as("no claim of an unverified token is reported").isNull();
+    }
+
+    @Test
+    void expiryIsJudgedWithTheConfiguredAllowance() {
+        assertThat(verifier.check(svid(c -> c.issueTime(at(-300)).expirationTime(at(-5))), NOW).failure()).isNull();
+        JwtSvidVerifier.Checked expired = verifier.check(svid(c -> c.issueTime(at(-300)).expirationTime(at(-11))), NOW);
+        assertThat(expired.failure()).isEqualTo(Reason.EXPIRED);
+        assertThat(expired.spiffeId()).as("authentic, so operators see whose it was").hasToString(AGENT);
+        assertThat(verifier.check(svid(c -> c.issueTime(at(60)).expirationTime(at(300))), NOW).failure())
+                .isEqualTo(Reason.NOT_YET_VALID);
+        assertThat(verifier.check(svid(c -> c.notBeforeTime(at(60))), NOW).failure()).isEqualTo(Reason.NOT_YET_VALID);
+    }
+
+    @Test
+    void aLifetimeLongerThanTheMaximumIsRefused() {
+        assertThat(verifier.check(svid(c -> c.issueTime(at(-60)).expirationTime(at(14 * 60))), NOW).failure()).isNull();
+        assertThat(verifier.check(svid(c -> c.issueTime(at(-60)).expirationTime(at(15 * 60))), NOW).failure())
+                .isEqualTo(Reason.LIFETIME_TOO_LONG);
+    }
+
+    @Test
+    void theAudienceMustNameThePdp() {
+        assertThat(verifier.check(svid(c -> c.audience(List.of("other", "agent-pdp"))), NOW).failure()).isNull();
+        assertThat(verifier.check(svid(c -> c.audience("other")), NOW).failure()).isEqualTo(Reason.WRONG_AUDIENCE);
+        assertThat(verifier.check(svid(c -> c.audience(List.of())), NOW).failure()).isEqualTo(Reason.WRONG_AUDIENCE);
+    }
+
+    @Test
+    void noBundleIsAFailureNeverASkippedCheck() {
+        JwtSvidVerifier unavailable = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15), Duration.ofSeconds(10),
+                domain -> {
+                    throw new TrustBundles.UnavailableException("agent down", null);
+                });
+        assertThat(unavailable.check(svid(c -> { }), NOW).failure()).isEqualTo(Reason.BUNDLE_UNAVAILABLE);
+    }
+
+    @Test
+    void theSpiffeIdMustBeOneTheRegistryBindsToTheAgent() {
+        WorkloadIdentities identities = new WorkloadIdentities(verifier, Set.of("medium", "high", "critical"));
+        String token = svid(c -> { });
+        assertThat(identities.verify(token, List.of(AGENT), "high", NOW))
+                .isEqualTo(new WorkloadIdentities.Verification(true, true, AGENT, "agent-pdp.test", null));
+        assertThat(identities.verify(token, List.of("spiffe://agent-pdp.test/agents/agent-8"), "high", NOW))
+                .isEqualTo(new WorkloadIdentities.Verification(true, false, AGENT, "agent-pdp.test", Reason.NOT_BOUND_TO_AGENT));
+        assertThat(identities.verify(token, List.of(), "high", NOW).reason()).isEqualTo(Reason.NOT_BOUND_TO_AGENT);
+        // Required per tool risk tier; an unregistered tool (no tier) requires it.
+        assertThat(identities.verify(null, List.of(AGENT), "low", NOW))
+                .isEqualTo(new WorkloadIdentities.Verification(false, false, null, null, Reason.MISSING));
+        assertThat(identities.verify(null, List.of(AGENT), null, NOW).required()).isTrue();
+    }
+
+    private static String svid(Consumer<JWTClaimsSet.Builder> adjust) {
+        return sign(KEY, "k1", claims(adjust));
+    }
+
+    private static JWTClaimsSet claims(Consumer<JWTClaimsSet.Builder> adjust) {
+        JWTClaimsSet.Builder builder = new JWTClaimsSet.Builder().subject(AGENT).audience("agent-pdp")
+                .issueTime(at(-60)).expirationTime(at(240));
+        adjust.accept(builder);
+        return builder.build();
+    }
+
+    /** The decision's time plus {@code seconds}. */
+    private static Date at(long seconds) {
+        return Date.from(NOW.plusSeconds(seconds));
+    }
+
+    private static String sign(KeyPair key, String keyId, JWTClaimsSet claims) {
+        try {
+            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(keyId).type(JOSEObjectType.JWT)
+                    .build(), claims);
+            jwt.sign(new ECDSASigner(key.getPrivate(), Curve.P_256));
+            return jwt.serialize();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static KeyPair ec() {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(new ECGenParameterSpec("secp256r1"));
+            return generator.generateKeyPair();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
