@@ -169,6 +169,10 @@ class RegistryController {
      */
     @ExceptionHandler(RequestRejectedException.class)
     ResponseEntity<ProblemDetail> rejected(RequestRejectedException e, HttpServletRequest request) {
+        return rejectedParameter(request);
+    }
+
+    static ResponseEntity<ProblemDetail> rejectedParameter(HttpServletRequest request) {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
                 "The request was rejected: a query parameter name is not allowed.");
         problem.setTitle("Invalid request");

@@ -8,9 +8,18 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.web.firewall.RequestRejectedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -30,6 +39,7 @@ import tools.jackson.databind.node.ObjectNode;
 @RestController
 class SelfManifestController {
 
+    private static final String SELF = "/v1/registry/enforcement-points/self";
     private static final Set<String> PARAMETERS = Set.of("agent", "limit", "after");
     private static final int DEFAULT_PAGE = 50;
 
@@ -44,7 +54,7 @@ class SelfManifestController {
     private record Agent(String id, boolean enabled, List<String> allowedTools) {
     }
 
-    @GetMapping(path = "/v1/registry/enforcement-points/self", produces = MediaType.APPLICATION_JSON_VALUE)
+    @GetMapping(path = SELF, produces = MediaType.APPLICATION_JSON_VALUE)
     ObjectNode self(Caller caller, @RequestParam Map<String, String> query) {
         for (String name : query.keySet()) {
             if (!PARAMETERS.contains(name)) {
@@ -133,6 +143,18 @@ class SelfManifestController {
                     tools.put(rs.getString("name"), tool);
                 });
         return tools;
+    }
+
+    /** Only GET is served here; without these, PUT and DELETE would reach the entry mappings as id "self". */
+    @RequestMapping(path = SELF, method = {RequestMethod.PUT, RequestMethod.DELETE})
+    void otherMethods(HttpServletRequest request) throws HttpRequestMethodNotSupportedException {
+        throw new HttpRequestMethodNotSupportedException(request.getMethod(), List.of("GET"));
+    }
+
+    /** A query parameter name the firewall refuses (checked when the parameter map is first read) is bad input. */
+    @ExceptionHandler(RequestRejectedException.class)
+    ResponseEntity<ProblemDetail> rejected(RequestRejectedException e, HttpServletRequest request) {
+        return RegistryController.rejectedParameter(request);
     }
 
     private static String agentId(String value, String parameter) {
