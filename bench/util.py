@@ -779,7 +779,7 @@ def durability_line(doc):
     """The report's durability settings and fsync latency, one line (label first)."""
     d = doc.get("durability") or {}
     pg = d.get("postgres") or {}
-    return (f"Durability: {doc.get('label', 'unknown')}: PostgreSQL fsync={pg.get('fsync')} synchronous_commit="
+    return (f"Durability: {doc.get('label', 'not recorded (before issue 18 the bench ran on the fast, NON-DURABLE test stack)')}: PostgreSQL fsync={pg.get('fsync')} synchronous_commit="
             f"{pg.get('synchronous_commit')} full_page_writes={pg.get('full_page_writes')}, OpenBao storage "
             f"{d.get('openbao_storage')}; fsync latency {d.get('fsync_latency_ms')} ms ({pg.get('wal_sync_method')} of "
             f"one 8 kB write, pg_test_fsync)")
