@@ -63,7 +63,7 @@ public class Approvals {
     }
 
     /** A registered tool's argument schema (a JSON Schema object) and the version it has in the registry. */
-    public record ToolFacts(String schemaVersion, JsonNode argumentSchema) {
+    public record ToolFacts(String schemaVersion, String argumentSchema) {
     }
 
     /**
@@ -157,13 +157,13 @@ public class Approvals {
             return new CheckedArguments(null, arguments);
         }
         // A call without arguments has an empty parameter set: the schema's required fields still apply.
-        List<String> violations = schemas.violations(facts.argumentSchema(),
-                arguments == null ? json.createObjectNode() : arguments);
+        JsonNode schema = schemas.parse(facts.argumentSchema(), json);
+        List<String> violations = schemas.violations(schema, arguments == null ? json.createObjectNode() : arguments);
         if (!violations.isEmpty()) {
             throw new Problems.ApiException(400, "Invalid request", "The arguments do not match the argument schema of tool '"
                     + tool + "' (version " + facts.schemaVersion() + "): " + String.join("; ", violations));
         }
-        return new CheckedArguments(facts.schemaVersion(), ArgumentSchemas.redacted(facts.argumentSchema(), arguments));
+        return new CheckedArguments(facts.schemaVersion(), ArgumentSchemas.redacted(schema, arguments));
     }
 
     /** The fingerprint an approval for {@code action} carries: RFC 8785 canonical SHA-256 ({@link ActionBinding}). */

@@ -11,6 +11,7 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -29,6 +30,13 @@ final class ArgumentSchemas {
     // Compiled schemas by their content: a new schema version is a new key, an old one ages out (Caffeine
     // compiles each key once, without holding other lookups while it does).
     private final Cache<JsonNode, Schema> compiled = Caffeine.newBuilder().maximumSize(1000).build();
+    // Registered schemas arrive as text with every decision's context read: parsed once per distinct text.
+    private final Cache<String, JsonNode> parsed = Caffeine.newBuilder().maximumSize(1000).build();
+
+    /** The registered schema text as a tree, parsed once (callers only read it). */
+    JsonNode parse(String schemaText, JsonMapper json) {
+        return parsed.get(schemaText, json::readTree);
+    }
 
     /** What is wrong with {@code arguments} under {@code schema}: one line per violation, empty when valid. */
     List<String> violations(JsonNode schema, JsonNode arguments) {

@@ -111,7 +111,7 @@ class ContextSteps {
         }
         DecisionContext.Tool tool = s.context.tool();
         s.arguments = approvals.checkArguments(request.tool(), tool == null || tool.argumentSchema() == null ? null
-                        : new Approvals.ToolFacts(Long.toString(tool.version()), json.readTree(tool.argumentSchema())),
+                        : new Approvals.ToolFacts(Long.toString(tool.version()), tool.argumentSchema()),
                 request.argumentsOrNull());
         DecisionContext context = s.context;
         s.action = new Approvals.Action(request.tenant(), request.agent().id(), request.task().id(),

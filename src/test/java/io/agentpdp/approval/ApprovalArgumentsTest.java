@@ -26,7 +26,7 @@ class ApprovalArgumentsTest {
              "properties": {"amount": {"type": "number", "maximum": 1000},
                             "iban": {"type": "string", "x-sensitive": true}}}""");
 
-    private static final Approvals.ToolFacts PAYMENT = new Approvals.ToolFacts("7", SCHEMA);
+    private static final Approvals.ToolFacts PAYMENT = new Approvals.ToolFacts("7", SCHEMA.toString());
 
     private final Approvals approvals = new Approvals(null, null, null, null, JSON, null,
             new Principals("https://idp.test", Set.of()), null);
@@ -55,7 +55,7 @@ class ApprovalArgumentsTest {
 
     @Test
     void aCallWithoutArgumentsIsCheckedAsAnEmptyObject() {
-        Approvals.ToolFacts anyObject = new Approvals.ToolFacts("1", JSON.readTree("{\"type\": \"object\"}"));
+        Approvals.ToolFacts anyObject = new Approvals.ToolFacts("1", "{\"type\": \"object\"}");
         assertThat(approvals.checkArguments("crm.contacts.read", anyObject, null).toolSchemaVersion()).isEqualTo("1");
         // ... while the required fields of a schema still apply.
         assertThatThrownBy(() -> approvals.checkArguments("payments.transfer", PAYMENT, null))
