@@ -151,7 +151,7 @@ class Pdp:
 
     # The subjects of the decide tokens these tests mint: a decide token decides only for the agents the
     # registry binds to its principal (its enforcement point).
-    DECIDE_SUBJECTS = ("mcp-guard", "sdk-caller")
+    DECIDE_SUBJECTS = ("mcp-guard", "sdk-caller", "lc-runtime")
 
     def bind_agent(self, agent_id: str) -> None:
         """Binds agent_id to the enforcement point of every decide subject the tests use (read, add, replace)."""

@@ -13,14 +13,18 @@ import pytest
 pytest.importorskip("langchain_core", reason="the langchain extra (make deps installs it with clients/python[test])")
 from langchain_core.tools import InjectedToolArg, tool  # noqa: E402
 
-from agent_pdp import PdpClient  # noqa: E402
+from agent_pdp import FileSvidSource, PdpClient  # noqa: E402
 from agent_pdp.adapters.langchain import ToolBinding, guard_tool  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_langchain_tool_runs_only_on_allow_gets_the_credential_and_waits_for_an_approval(pdp) -> None:
+def test_a_langchain_tool_runs_only_on_allow_gets_the_credential_and_waits_for_an_approval(pdp, tmp_path) -> None:
     agent_id = f"agent-lc-{time.time_ns()}"
+    # The agent's real JWT-SVID from the stack's SPIRE, as spiffe-helper would write it.
+    svid_file = tmp_path / "jwt-svid"
+    svid_file.write_text(pdp.svid() + "\n")
+    svid = FileSvidSource(svid_file)
     pdp.seed_agent(agent_id, owner="owner-1", tools=["crm.contacts.read", "crm.contacts.delete"], home_systems=["crm"])
     ran: list[tuple[str, str, str | None]] = []
 
@@ -43,8 +47,8 @@ def test_a_langchain_tool_runs_only_on_allow_gets_the_credential_and_waits_for_a
 
     with PdpClient(pdp.url, pdp.mint("lc-runtime", "decide")) as client:
         read = guard_tool(read_contact, client, binding("crm.contacts.read", "read", vault_addr=pdp.vault_url,
-                                                        credential_argument="token"))
-        delete = guard_tool(delete_contact, client, binding("crm.contacts.delete", "delete"))
+                                                        credential_argument="token"), svid=svid)
+        delete = guard_tool(delete_contact, client, binding("crm.contacts.delete", "delete"), svid=svid)
         # The model's view of the tool has no credential argument.
         assert "token" not in json.dumps(read.tool_call_schema.model_json_schema())
 
