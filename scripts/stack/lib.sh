@@ -61,7 +61,7 @@ find_helm() {
 spire_version_of() {
   local v=""
   if command -v go >/dev/null 2>&1; then
-    v="$(go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/spiffe/spire" {print $3; exit}' || true)"
+    v="$(go version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/spiffe/spire" {print $3; exit}' || true)"
   fi
   [[ "$v" == v[0-9]* ]] || v="v$("$1" --version 2>&1 | head -n 1 || true)"
   printf '%s\n' "${v#v}"

@@ -24,8 +24,16 @@ final class FileTrustBundles implements TrustBundles {
         this.cache = Caffeine.newBuilder().maximumSize(4).expireAfterWrite(refresh).build(this::load);
     }
 
+    /** The JWT authorities ({@code use: jwt-svid}) of the SPIFFE bundle; its X.509 authorities are skipped. */
     private JwtBundle load(TrustDomain trustDomain) throws Exception {
-        return JwtBundle.parse(trustDomain, Files.readAllBytes(file));
+        java.util.Map<String, java.security.PublicKey> authorities = new java.util.HashMap<>();
+        for (com.nimbusds.jose.jwk.JWK key : com.nimbusds.jose.jwk.JWKSet.parse(Files.readString(file)).getKeys()) {
+            if (key.getKeyUse() != null && "jwt-svid".equals(key.getKeyUse().getValue()) && key.getKeyID() != null
+                    && key instanceof com.nimbusds.jose.jwk.AsymmetricJWK asymmetric) {
+                authorities.put(key.getKeyID(), asymmetric.toPublicKey());
+            }
+        }
+        return new JwtBundle(trustDomain, authorities);
     }
 
     @Override

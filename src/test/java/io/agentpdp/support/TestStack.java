@@ -96,7 +96,7 @@ public final class TestStack {
                 env.get("PDP_VAULT_UNSEAL_KEY"),
                 new Spiffe(require(env, "PDP_IDENTITY_TRUST_DOMAIN"), require(env, "PDP_IDENTITY_AUDIENCE"),
                         require(env, "PDP_SPIFFE_SOCKET"), require(env, "PDP_SPIFFE_BUNDLE_FILE"),
-                        List.of(require(env, "PDP_SPIFFE_IDS").split(","))));
+                        List.of(require(env, "PDP_SPIFFE_IDS").replace("\\,", ",").split(","))));
     }
 
     private static String require(Map<String, String> env, String name) {
