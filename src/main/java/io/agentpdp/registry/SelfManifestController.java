@@ -147,7 +147,7 @@ class SelfManifestController {
 
     /** Only GET is served here; without these, PUT and DELETE would reach the entry mappings as id "self". */
     @RequestMapping(path = SELF, method = {RequestMethod.PUT, RequestMethod.DELETE})
-    void otherMethods(HttpServletRequest request) throws HttpRequestMethodNotSupportedException {
+    void methodNotAllowed(HttpServletRequest request) throws HttpRequestMethodNotSupportedException {
         throw new HttpRequestMethodNotSupportedException(request.getMethod(), List.of("GET"));
     }
 

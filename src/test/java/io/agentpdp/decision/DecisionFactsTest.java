@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import io.agentpdp.support.Api;
 import io.agentpdp.support.IntegrationTest;
 import io.agentpdp.support.TestJwts;
+import io.agentpdp.support.TestSvids;
 
 /**
  * Issue 14, items 3-5 and their regression tests (item 7): a decision rests on what the registry and the audit
@@ -94,12 +95,14 @@ class DecisionFactsTest extends IntegrationTest {
     void aLabelSelectorBindsTheRegisteredAgentsCarryingAllItsLabels() {
         String tenant = newTenant();
         String admin = TestJwts.token("ops", tenant, "registry-admin");
+        defaultProfile(tenant);
         assertThat(api().post("/v1/registry/tools", admin, Map.of("name", "crm.contacts.read", "target_system", "crm",
-                "action_kinds", List.of("read"), "risk_tier", "low")).status()).isEqualTo(201);
+                "action_kinds", List.of("read"), "risk_tier", "low", "credential_profile", "test-default")).status()).isEqualTo(201);
         for (String[] agent : new String[][] {{"agent-7", "crm"}, {"agent-8", "hr"}}) {
             assertThat(api().post("/v1/registry/agents", admin, Map.of("id", agent[0],
                     "owner", Map.of("issuer", TestJwts.ISSUER, "subject", "alice"), "allowed_tools", List.of("crm.contacts.read"),
-                    "home_systems", List.of("crm"), "labels", Map.of("team", agent[1], "env", "prod"))).status()).isEqualTo(201);
+                    "home_systems", List.of("crm"), "labels", Map.of("team", agent[1], "env", "prod"),
+                    "spiffe_ids", List.of(TestSvids.WORKLOAD_A))).status()).isEqualTo(201);
         }
         assertThat(api().post("/v1/registry/enforcement-points", admin, Map.of("principal", ROGUE,
                 "agent_selectors", List.of(Map.of("team", "crm", "env", "prod")))).status()).isEqualTo(201);
@@ -132,17 +135,20 @@ class DecisionFactsTest extends IntegrationTest {
     void kbReaderGetsNeitherSecretReadNorWriteCredentialsHoweverItAsks() {
         String tenant = newTenant();
         jdbc.sql("""
-                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, updated_by)
-                values (?, 'kb.search', 'kb', array['read'], 'low', true, 'test')""").param(tenant).update();
-        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems) values (?, 'kb-reader', 'alice', ?, ?)")
-                .params(tenant, new String[] {"kb.search"}, new String[] {"kb"}).update();
+                insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, credential_profile,
+                                  updated_by)
+                values (?, 'kb.search', 'kb', array['read'], 'low', true, 'test-default', 'test')""").param(tenant).update();
+        defaultProfile(tenant);
+        jdbc.sql("insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, spiffe_ids) values (?, 'kb-reader', 'alice', ?, ?, ?)")
+                .params(tenant, new String[] {"kb.search"}, new String[] {"kb"}, new String[] {TestSvids.WORKLOAD_A}).update();
         bindAgents(tenant, "kb-reader");
 
         Api.Answer read = decide("gw-1", tenant, request(tenant, "kb-reader", "kb.search", "read", "kb", "docs/1", "internal"));
         Api.Answer secret = decide("gw-1", tenant, request(tenant, "kb-reader", "kb.search", "secret_read", "kb", "docs/1", "internal"));
         assertThat(secret.json().path("reasons").toString()).isEqualTo("[\"action_not_allowed_for_tool\",\"tool_action_mismatch\",\"tool_read_only\"]");
         assertThat(read.text("outcome")).isEqualTo("ALLOW");
-        assertThat(read.json().path("credential").path("policies").toString()).isEqualTo("[\"agent-read\"]");
+        // The credential follows kb.search's profile (test-default: the tenant's crm-read policy), nothing more.
+        assertThat(read.json().path("credential").path("policies").toString()).isEqualTo("[\"tenant." + tenant + ".crm-read\"]");
 
         for (String action : List.of("secret_read", "write", "execute", "delete", "payment", "privilege_grant")) {
             for (String system : List.of("kb", "vault", "crm")) {
