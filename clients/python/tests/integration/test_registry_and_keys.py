@@ -80,7 +80,8 @@ def test_a_retried_step_up_reuses_its_approval_and_the_key_cannot_fetch_another_
     key = idempotency_key("run-key", "call-1", 1)
     call = ToolCall(tenant=pdp.tenant, agent_id=agent_id, task_id="task-key", intent="clean up",
                     tool="crm.contacts.delete", action="delete", target_system="crm", target_resource="contacts/5",
-                    data_classification="internal", arguments={"contact_id": "5"}, idempotency_key=key)
+                    data_classification="internal", arguments={"contact_id": "5"}, idempotency_key=key,
+                    workload_identity_token=pdp.svid())
     other = ToolCall(**{**call.__dict__, "target_resource": "contacts/6", "arguments": {"contact_id": "6"}})
     with PdpClient(pdp.url, pdp.mint("sdk-caller", "decide")) as client:
         first = client.decide(call)
