@@ -387,12 +387,19 @@ class Shapes {
 
         @Override
         Map<String, Filter> filters() {
-            return Map.of("kind", new Filter("kind = :filter", value -> value));
+            return Map.of("kind", new Filter("kind = :filter", Shapes::profileKind));
         }
     }
 
     private Map<String, String> labels(String text) {
         return text == null ? Map.of() : json.readValue(text, new TypeReference<Map<String, String>>() { });
+    }
+
+    private static Object profileKind(String value) {
+        if (!value.equals("token") && !value.equals("dynamic")) {
+            throw new Problems.ApiException(400, "Invalid request", "Parameter 'kind' must be token or dynamic.");
+        }
+        return value;
     }
 
     private static Object bool(String value) {

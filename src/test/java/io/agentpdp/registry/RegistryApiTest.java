@@ -273,6 +273,9 @@ class RegistryApiTest extends IntegrationTest {
         assertThat(create("credential-profiles", database).answer().json().path("mount").asString()).isEqualTo("database");
         assertThat(call("GET", "/v1/registry/credential-profiles?kind=dynamic", admin, Map.of(), null).answer().json()
                 .path("items").size()).isEqualTo(1);
+        // A filter value outside the enum is bad input, not an empty page (found by scripts/fuzz.sh).
+        assertThat(call("GET", "/v1/registry/credential-profiles?kind=AAA", admin, Map.of(), null).answer().status())
+                .isEqualTo(400);
         // Each kind's own fields, Vault names without a tenant prefix (no '.', '/', upper case), caps in range.
         for (Map<String, Object> bad : List.<Map<String, Object>>of(
                 Map.of("name", "a", "kind", "token", "max_ttl_seconds", 60, "max_uses", 1),
