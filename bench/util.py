@@ -366,6 +366,7 @@ STATEMENTS = {
         "approval": "null", "revision": "'55c12bb9044a1807'", "caller": "'bench-caller'", "accessorHash": "null",
         "content": "repeat('c', 343)", "ttl": "null", "expiresAt": "null", "uses": "null", "wrapped": "null",
         "reusedFrom": "null", "traceId": "'0af7651916cd43dd8448eb211c80319c'", "decidedAt": "now()",
+        "identityVerified": "true", "spiffeId": "'spiffe://agent-pdp.test/agents/bench-agent'",
         "accessor": "null", "policies": "array[]::text[]"}),
 }
 

@@ -18,7 +18,8 @@ STATE_DIR="$(cd "$1" && pwd -P)"
 stop_pid_file spire-agent "run -config" "$STATE_DIR/spire-agent.pid"
 stop_pid_file spire-server "run -config" "$STATE_DIR/spire-server.pid"
 stop_pid_file opa "run --server" "$STATE_DIR/opa.pid"
-stop_pid_file bao "server -dev" "$STATE_DIR/bao.pid"
+# -dev (test stack) or -config= (durable stack, PDP_STACK_DURABLE=1)
+stop_pid_file bao "bao server -" "$STATE_DIR/bao.pid"
 
 # PostgreSQL: pg_ctl stop -m fast as the postgres user; kill as a fallback.
 PGDATA_DIR="$STATE_DIR/pg/data"
