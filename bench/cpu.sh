@@ -39,8 +39,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bench_stack
-DENY_OK='"reasons":["chain_depth_exceeded"]'
-ALLOW_OK='"credential":{"type":"wrapped_token"'
 seeded=0
 n=0
 for round in $(seq "$ROUNDS"); do
@@ -48,32 +46,32 @@ for round in $(seq "$ROUNDS"); do
     label="${j%%=*}" jar="${j#*=}" n=$((n + 1))
     dir="$OUT/$label-r$round"; mkdir -p "$dir"
     start_pdp "$n" "$jar" -XX:FlightRecorderOptions=stackdepth=256
-    ((seeded)) || { seed_bench; seeded=1; }
+    ((seeded)) || { seed_bench "$n"; seeded=1; }
     ACTIVE_PDPS="$(pdp_pid "$n")"
     warm_up "$n" "$label round $round" "$dir/warmup.json"
     common=(--url "$(pdp_url "$n")" --header "$AUTH_PDP" --mode closed --concurrency "$CONCURRENCY" --warmup 2 --duration "$DURATION")
-    loadgen cpu_deny "$dir/cpu_deny.json" "${common[@]}" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
-    loadgen cpu_allow "$dir/cpu_allow.json" "${common[@]}" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
+    measure cpu_deny "$dir/cpu_deny.json" "${common[@]}" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
+    measure cpu_allow "$dir/cpu_allow.json" "${common[@]}" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
     if [[ "$PROFILE" == 1 ]]; then
       for path in deny allow; do
         ok="$DENY_OK"; [[ "$path" == allow ]] && ok="$ALLOW_OK"
         "$JCMD" "$(pdp_pid "$n")" JFR.start name=cpu settings=profile filename="$dir/$path.jfr" >/dev/null 2>&1 || log "JFR.start failed"
-        loadgen "jfr_$path" "$dir/jfr_$path.json" "${common[@]}" --bodies "$WORK/bodies/pdp-$path.jsonl" --contains "$ok"
+        measure "jfr_$path" "$dir/jfr_$path.json" "${common[@]}" --bodies "$WORK/bodies/pdp-$path.jsonl" --contains "$ok"
         "$JCMD" "$(pdp_pid "$n")" JFR.stop name=cpu >/dev/null 2>&1 || true
         python3 "$BENCH_DIR/util.py" jfr-top "$dir/$path.jfr" "$JFR" 40 >"$dir/jfr_${path}_top.json" 2>/dev/null || true
       done
     fi
     if [[ "$LATENCY" == 1 ]]; then
-      loadgen peak_deny "$dir/peak_deny.json" --url "$(pdp_url "$n")" --header "$AUTH_PDP" --mode closed --concurrency 32 \
+      measure peak_deny "$dir/peak_deny.json" --url "$(pdp_url "$n")" --header "$AUTH_PDP" --mode closed --concurrency 32 \
         --warmup 3 --duration 12 --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
       rate="$(python3 -c 'import json,sys; print(round(float(json.load(open(sys.argv[1])).get("throughput_rps") or 0) / 2, 1))' "$dir/peak_deny.json")"
       if [[ "$rate" != 0.0 ]]; then
         rate_args=(--mode rate --rate "$rate" --concurrency 32 --warmup 5 --duration "$RATE_DURATION")
         for pin in "" "$PIN_CPU"; do
           sfx=""; [[ -n "$pin" ]] && sfx="_pinned"
-          BENCH_LOADGEN_CPUS="$pin" loadgen "rate_pdp_deny$sfx" "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" \
+          BENCH_LOADGEN_CPUS="$pin" measure "rate_pdp_deny$sfx" "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" \
             --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK" "${rate_args[@]}"
-          BENCH_LOADGEN_CPUS="$pin" loadgen "rate_opa_deny$sfx" "$dir/rate_opa_deny$sfx.json" --url "$OPA_DECISION_URL" \
+          BENCH_LOADGEN_CPUS="$pin" measure "rate_opa_deny$sfx" "$dir/rate_opa_deny$sfx.json" --url "$OPA_DECISION_URL" \
             --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$DENY_OK" "${rate_args[@]}"
         done
       fi

@@ -1,5 +1,7 @@
-# Shared by bench/cpu.sh and bench/soak.sh (sourced, not run): stack, caller JWT, PDP instances, seeding,
-# CPU snapshots. The caller sets BENCH_DIR, REPO_ROOT, WORK and calls bench_cleanup from its EXIT trap.
+# Shared by every bench script (sourced, not run): the stack (durable by default), the caller JWT, PDP instances
+# with the bench's settings, seeding of the bench tenant(s), CPU snapshots and one measurement (`measure`).
+# The caller sets BENCH_DIR, REPO_ROOT, WORK (and BENCH_NAME for the log prefix) and calls bench_cleanup from
+# its EXIT trap.
 # shellcheck shell=bash
 
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -7,6 +9,7 @@ JAVA="$JAVA_HOME/bin/java"
 JCMD="$JAVA_HOME/bin/jcmd"
 JFR="$JAVA_HOME/bin/jfr"
 PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
+DURABLE="${BENCH_DURABLE:-1}"           # 1: production durability (PDP_STACK_DURABLE=1); 0: fast, labelled NON-DURABLE
 AGENTS="${BENCH_AGENTS:-1000}"
 WARMUP="${BENCH_WARMUP:-45}"            # s, least JIT warm-up per PDP start (DENY and ALLOW), see warm_up
 WARMUP_MAX="${BENCH_WARMUP_MAX:-300}"   # s, longest warm-up
@@ -14,11 +17,17 @@ STATE="$WORK/stack"
 STACK_STARTED=0
 PDP_PIDS=()
 declare -A API_PORT MGMT_PORT
+# What the bench's two main bodies answer (util.py bodies): the DENY path and the ALLOW path with a mint.
+DENY_OK='"reasons":["chain_mismatch"]'
+ALLOW_OK='"credential":{"type":"wrapped_token"'
 
 log() { printf '[%s %s] %s\n' "${BENCH_NAME:-bench}" "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+[[ -x "$JAVA" ]] || die "JDK 25 not found at $JAVA_HOME"
+for t in curl openssl python3; do command -v "$t" >/dev/null || die "$t not found"; done
 
 bench_cleanup() {
   local pid
@@ -36,12 +45,13 @@ bench_cleanup() {
   fi
 }
 
-# bench_stack: OPA + OpenBao + PostgreSQL (scripts/stack/start.sh), env sourced, caller JWTs and their key.
+# bench_stack: OPA + OpenBao + PostgreSQL (scripts/stack/start.sh, durable unless BENCH_DURABLE=0), env sourced,
+# the caller JWT (subject bench-caller, tenant bench, scope decide) and its key.
 bench_stack() {
   mkdir -p "$WORK/pdp" "$WORK/bodies"
-  log "starting OPA + OpenBao + PostgreSQL in $STATE"
+  log "starting OPA + OpenBao + PostgreSQL in $STATE (PDP_STACK_DURABLE=$DURABLE)"
   STACK_STARTED=1
-  PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
+  PDP_STACK_DURABLE="$DURABLE" PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
     || { tail -n 30 "$WORK/stack.log" >&2; die "stack did not start"; }
   # shellcheck disable=SC1091
   source "$STATE/env"
@@ -59,8 +69,13 @@ bench_pg_settings() {
       where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'commit_delay')" 2>/dev/null || echo null
 }
 
-# start_pdp N JAR [extra java options]: instance N on its own ports, bench settings (see bench/README.md).
-start_pdp() {
+# launch_pdp N JAR [extra java options]: instance N on its own ports with the bench settings; does not wait.
+# Quarantine thresholds are raised: at bench rates every agent would otherwise be quarantined after 5 DENYs or
+# 120 decisions a minute, and all later decisions would be cheap "quarantined" DENYs (no OPA). The per-replica
+# rate limits (default 500/s per tenant, 50/s per agent) are raised too, so the bench measures capacity and not
+# the limiter. No tool risk tier requires a workload identity (PDP_IDENTITY_REQUIRED_RISK_TIERS empty): the
+# bench's agents send no JWT-SVID (one lives 5 minutes, a bench run longer), so SVID verification is not measured.
+launch_pdp() {
   local n="$1" jar="$2"; shift 2
   API_PORT[$n]="$(free_port)"; MGMT_PORT[$n]="$(free_port)"
   while [[ "${MGMT_PORT[$n]}" == "${API_PORT[$n]}" ]]; do MGMT_PORT[$n]="$(free_port)"; done
@@ -75,10 +90,15 @@ start_pdp() {
   PDP_QUARANTINE_RATE_THRESHOLD="${BENCH_QUARANTINE_THRESHOLD:-1000000000}" \
   PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
   PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
+  PDP_IDENTITY_REQUIRED_RISK_TIERS= \
   setsid "$JAVA" $PDP_JAVA_OPTS "$@" -jar "$jar" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
   PDP_PIDS+=("$!")
   echo "$!" >"$WORK/pdp/pdp$n.pid"
-  local pid=$! deadline=$((SECONDS + 180))
+}
+# wait_ready N: until instance N's readiness is UP (Flyway has run by then).
+wait_ready() {
+  local n="$1" pid deadline=$((SECONDS + 180))
+  pid="$(pdp_pid "$n")"
   until curl -fsS --max-time 2 "http://127.0.0.1:${MGMT_PORT[$n]}/actuator/health/readiness" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n exited"; }
     ((SECONDS < deadline)) || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n not ready after 180s"; }
@@ -86,8 +106,9 @@ start_pdp() {
   done
   log "PDP #$n ready (pid $pid)"
 }
+start_pdp() { launch_pdp "$@"; wait_ready "$1"; }
 stop_pdp() {
-  local pid; pid="$(cat "$WORK/pdp/pdp$1.pid")"
+  local pid; pid="$(pdp_pid "$1")"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -102,26 +123,59 @@ bench_psql() {
     -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 "$@"
 }
 
-# seed_bench: the bench tenant of bench/README.md (agents, two tools, one classification) and the bodies.
-seed_bench() {
-  log "seeding tenant 'bench': $AGENTS agents"
-  bench_psql -v agents="$AGENTS" <<'SQL'
+# seed_tenants TENANT...: in each tenant AGENTS agents (manifest crm.contacts.read/update and db.query, home system
+# crm), the tools with their credential profiles (tokens bench-reader/bench-writer, a dynamic PostgreSQL login
+# bench-db), one classification rule, and the enforcement point binding them all to the caller bench-caller; each
+# tenant onboarded in OpenBao (policies tenant.<t>.*, token role agent-pdp.<t>, database role <t>.crm-read).
+seed_tenants() {
+  log "seeding tenant(s) $*: $AGENTS agents each, bound to bench-caller"
+  local tenants; tenants="$(printf '%s\n' "$@" | python3 -c 'import sys; print("{" + ",".join(l.strip() for l in sys.stdin if l.strip()) + "}")')"
+  bench_psql -v agents="$AGENTS" -v tenants="$tenants" <<'SQL'
+create temporary table seed_tenant as select unnest(:'tenants'::text[]) as t;
 insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
-select 'bench', 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update'], array['crm'], null
-from generate_series(1, :agents) g;
-insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, updated_by)
-values ('bench', 'crm.contacts.read', 'crm', array['read'], 'low', true, 'bench'),
-       ('bench', 'crm.contacts.update', 'crm', array['write'], 'medium', false, 'bench');
+select t, 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update', 'db.query'], array['crm'], null
+from seed_tenant, generate_series(1, :agents) g;
+insert into credential_profile (tenant_id, name, kind, policies, mount, role, max_ttl_seconds, max_uses, updated_by)
+select t, p.name, p.kind, p.policies, p.mount, p.role, p.ttl, p.uses, 'bench'
+from seed_tenant, (values ('bench-reader', 'token', array['crm-read'], null, null, 300, 10),
+                          ('bench-writer', 'token', array['crm-write'], null, null, 300, 10),
+                          ('bench-db', 'dynamic', '{}'::text[], 'database', 'crm-read', 120, null))
+                  as p(name, kind, policies, mount, role, ttl, uses);
+insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, credential_profile, updated_by)
+select t, x.name, 'crm', x.kinds, x.tier, x.ro, x.profile, 'bench'
+from seed_tenant, (values ('crm.contacts.read', array['read'], 'low', true, 'bench-reader'),
+                          ('crm.contacts.update', array['write'], 'medium', false, 'bench-writer'),
+                          ('db.query', array['read'], 'low', true, 'bench-db')) as x(name, kinds, tier, ro, profile);
 insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
-values ('bench', gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench');
-analyze agent; analyze tool; analyze classification_rule;
+select t, gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench' from seed_tenant;
+-- The bench's decide token (subject bench-caller) decides only for the agents its enforcement point binds.
+insert into enforcement_point (tenant_id, id, principal, agent_ids, updated_by)
+select t, gen_random_uuid(), 'bench-caller', (select array_agg('bench-agent-' || g order by g) from generate_series(1, :agents) g), 'bench'
+from seed_tenant;
+analyze agent; analyze tool; analyze classification_rule; analyze enforcement_point; analyze credential_profile;
 SQL
-  python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
+  "$REPO_ROOT/scripts/stack/tenant-layout.sh" onboard "$STATE" "$@" >>"$WORK/stack.log" 2>&1 \
+    || { tail -n 20 "$WORK/stack.log" >&2; die "onboarding $* in OpenBao failed"; }
 }
 
-# loadgen NAME OUT.json [LoadGen args...]: one measurement with CPU accounting of every process, load average
-# before/after. BENCH_LOADGEN_CPUS (e.g. "0") pins the load generator with taskset.
-loadgen() {
+# seed_bench: tenant bench, the request bodies, and a check that the two main paths answer what the bench assumes.
+seed_bench() {
+  seed_tenants bench
+  python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
+  expect_answer "$(pdp_url "${1:-1}")" "$WORK/bodies/pdp-deny.jsonl" "$DENY_OK"
+  expect_answer "$(pdp_url "${1:-1}")" "$WORK/bodies/pdp-allow.jsonl" "$ALLOW_OK"
+}
+# expect_answer URL BODY_FILE EXPECTED_SUBSTRING: the first body's answer contains it, or the bench stops.
+expect_answer() {
+  local out
+  out="$(head -n 1 "$2" | curl -sS --max-time 10 -H "$AUTH_PDP" -H 'Content-Type: application/json' --data-binary @- "$1")"
+  [[ "$out" == *"$3"* ]] || die "$(basename "$2"): expected $3, got: $out"
+}
+
+# measure NAME OUT.json [LoadGen args...]: one measurement with CPU accounting of every process, load average
+# before/after; never aborts the run (a failure is an {"error"} document). BENCH_LOADGEN_CPUS (e.g. "0") pins the
+# load generator with taskset.
+measure() {
   local name="$1" out="$2"; shift 2
   local la res rc=0 pin=()
   [[ -n "${BENCH_LOADGEN_CPUS:-}" ]] && pin=(taskset -c "$BENCH_LOADGEN_CPUS")
@@ -162,7 +216,7 @@ warm_up() {
     "$delta" >"$3"
 }
 
-ACTIVE_PDPS=""
+ACTIVE_PDPS=""   # comma-separated PIDs of the PDP instances under load
 cpu_snap() {
   python3 "$BENCH_DIR/util.py" cpu-snap "$1" "pdp=$ACTIVE_PDPS" "opa=$(cat "$STATE/opa.pid")" \
     "openbao=$(cat "$STATE/bao.pid")" "postgres=tree:$(cat "$STATE/postgres.pid")"

@@ -10,15 +10,13 @@ set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-JAVA="$JAVA_HOME/bin/java"
-JCMD="$JAVA_HOME/bin/jcmd"
-JFR="$JAVA_HOME/bin/jfr"
+BENCH_NAME=bench
+WORK="$(mktemp -d /tmp/agent-pdp-bench.XXXXXX)"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"   # stack, PDP instances, seeding, measure (BENCH_DURABLE, BENCH_AGENTS, BENCH_PDP_JAVA_OPTS)
 
 # --- knobs ---------------------------------------------------------------------------------------
 JAR="${BENCH_JAR:-$REPO_ROOT/target/agent-pdp.jar}"
-DURABLE="${BENCH_DURABLE:-1}"                        # 1: durable stack (PDP_STACK_DURABLE=1); 0: fast, labelled
-AGENTS="${BENCH_AGENTS:-1000}"                       # seeded agents; requests go round robin over them
 PEAK_WARMUP="${BENCH_PEAK_WARMUP:-10}"               # s, closed loop warm-up per target (not measured)
 PEAK_DURATION="${BENCH_PEAK_DURATION:-12}"           # s, measured per concurrency level
 PEAK_CONCURRENCY="${BENCH_PEAK_CONCURRENCY:-8 32}"   # closed-loop levels tried; peak = best of them
@@ -32,46 +30,25 @@ SCALING="${BENCH_SCALING:-1}"                        # 0 skips the 2/3-instance 
 SCALING_WARMUP="${BENCH_SCALING_WARMUP:-20}"         # s, closed-loop warm-up for the fresh instances
 PDP_WARMUP="${BENCH_PDP_WARMUP:-40}"                 # s, JIT warm-up of PDP #1 before anything is measured
 MAX_SECONDS="${BENCH_MAX_SECONDS:-1200}"             # hard bound for the whole run
-PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-[[ -x "$JAVA" ]] || die "JDK 25 not found at $JAVA_HOME"
-for t in curl openssl python3; do command -v "$t" >/dev/null || die "$t not found"; done
 if [[ ! -f "$JAR" ]]; then
   log "building $JAR"
   (cd "$REPO_ROOT" && ./mvnw -B -q -DskipTests package) || die "build failed"
 fi
 
 # --- state, cleanup, time bound ------------------------------------------------------------------
-WORK="$(mktemp -d /tmp/agent-pdp-bench.XXXXXX)"
-STATE="$WORK/stack"
 STEPS="$WORK/steps"           # one JSON file per measurement; composed at the end
 mkdir -p "$STEPS" "$RESULTS" "$WORK/pdp" "$WORK/bodies" "$WORK/pgbench"
-PDP_PIDS=()
 WATCHDOG=""
 WATCHDOG_SLEEP=""
-STACK_STARTED=0
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [[ -n "$WATCHDOG" ]] && kill "$WATCHDOG" 2>/dev/null || true
   [[ -n "$WATCHDOG_SLEEP" ]] && kill "$WATCHDOG_SLEEP" 2>/dev/null || true
-  for pid in "${PDP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PDP_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if ((STACK_STARTED)); then
-    "$REPO_ROOT/scripts/stack/stop.sh" "$STATE" >/dev/null 2>&1 || true
-    if [[ -f "$STATE/pgroot" ]]; then
-      pgroot="$(cat "$STATE/pgroot")"
-      case "$pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$pgroot" ;; esac
-    fi
-  fi
+  bench_cleanup
   if [[ "${BENCH_KEEP_WORK:-0}" == 1 ]]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
   log "stopped everything (exit $rc)"
   exit "$rc"
@@ -87,32 +64,9 @@ WATCHDOG=$!
 
 BENCH_START=$SECONDS
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-
 # --- scoped credentials (issue 15): tenant layout, credential profiles, dynamic-secret measurement ---------
 CRED_DURATION="${BENCH_CRED_DURATION:-8}"            # s, measured per level for the dynamic-secret pair
 CRED_CONCURRENCY="${BENCH_CRED_CONCURRENCY:-8}"      # closed-loop level of the dynamic-secret pair
-# The bench tenant in OpenBao: policies tenant.bench.*, token role agent-pdp.bench, database role bench.crm-read.
-onboard_bench_tenant() {
-  "$REPO_ROOT/scripts/stack/tenant-layout.sh" onboard "$STATE" bench >>"$WORK/stack.log" 2>&1 \
-    || { tail -n 20 "$WORK/stack.log" >&2; die "onboarding tenant bench in OpenBao failed"; }
-}
-# The tools' credential profiles: crm.contacts.* get tokens (bench-reader/bench-writer), db.query a dynamic
-# PostgreSQL login (bench-db); every agent may use db.query.
-seed_credential_profiles() {
-  PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -p "$PDP_PG_PORT" \
-    -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 <<'SQL'
-insert into credential_profile (tenant_id, name, kind, policies, mount, role, max_ttl_seconds, max_uses, updated_by)
-values ('bench', 'bench-reader', 'token', array['crm-read'], null, null, 300, 10, 'bench'),
-       ('bench', 'bench-writer', 'token', array['crm-write'], null, null, 300, 10, 'bench'),
-       ('bench', 'bench-db', 'dynamic', '{}', 'database', 'crm-read', 120, null, 'bench');
-update tool set credential_profile = 'bench-reader' where tenant_id = 'bench' and name = 'crm.contacts.read';
-update tool set credential_profile = 'bench-writer' where tenant_id = 'bench' and name = 'crm.contacts.update';
-insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, credential_profile, updated_by)
-values ('bench', 'db.query', 'crm', array['read'], 'low', true, 'bench-db', 'bench');
-update agent set allowed_tools = allowed_tools || array['db.query'] where tenant_id = 'bench';
-SQL
-}
 # Decide + dynamic secret (db.query: read, renew to the decided TTL, wrap) against raw database/creds.
 bench_dynamic_secrets() {
   local c="$CRED_CONCURRENCY"
@@ -123,101 +77,16 @@ bench_dynamic_secrets() {
     --contains '"lease_id"' --mode closed --concurrency "$c" --warmup 2 --duration "$CRED_DURATION"
 }
 
-# --- stack -----------------------------------------------------------------------------------------
-log "starting OPA + OpenBao + PostgreSQL in $STATE"
-STACK_STARTED=1
-PDP_STACK_DURABLE="$DURABLE" PDP_STACK_SKIP_VERIFY=1 "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 \
-  || { tail -n 30 "$WORK/stack.log" >&2; die "stack did not start"; }
-# shellcheck disable=SC1091
-source "$STATE/env"
+# --- stack, PDP #1, the bench tenant ----------------------------------------------------------------
+bench_stack
 # The durability settings as they are, and the data disk's fsync latency (pg_test_fsync): printed and in the report.
 python3 "$BENCH_DIR/util.py" durability "$STEPS/durability.json" || die "could not read the durability settings"
-OPA_DECISION_URL="$PDP_OPA_URL/v1/data/agentpdp/decision/result?provenance=true"
 # The bench tenant's token role (agent-pdp.bench: policies tenant.bench.* only), as the PDP mints through it.
 VAULT_CREATE_URL="$PDP_VAULT_URL/v1/auth/token/create/${PDP_VAULT_TOKEN_ROLE//\{tenant\}/bench}"
-onboard_bench_tenant
-
-# --- caller JWT ------------------------------------------------------------------------------------
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-key.pem" 2>/dev/null
-openssl pkey -in "$WORK/jwt-key.pem" -pubout -out "$WORK/jwt-pub.pem"
-JWT="$(python3 "$BENCH_DIR/util.py" jwt "$WORK/jwt-key.pem" bench-caller bench agent-pdp decide 7200)"
-
-# --- PDP instances ---------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-declare -A API_PORT MGMT_PORT
-# start_pdp N: instance N on its own SERVER_PORT / MANAGEMENT_SERVER_PORT, sharing the stack.
-start_pdp() {
-  local n="$1"
-  API_PORT[$n]="$(free_port)"; MGMT_PORT[$n]="$(free_port)"
-  while [[ "${MGMT_PORT[$n]}" == "${API_PORT[$n]}" ]]; do MGMT_PORT[$n]="$(free_port)"; done
-  log "starting PDP #$n on :${API_PORT[$n]} (management :${MGMT_PORT[$n]})"
-  # Quarantine thresholds are raised: at bench rates every agent would otherwise be quarantined after
-  # 5 DENYs or 120 decisions a minute, and all later decisions would be cheap "quarantined" DENYs (no OPA).
-  # The per-replica rate limits (pdp.limits, default 500/s per tenant, 50/s per agent) are raised too, so
-  # the bench measures capacity and not the limiter (a limited request is a 429, counted as an error).
-  # No tool risk tier requires a workload identity (PDP_IDENTITY_REQUIRED_RISK_TIERS empty): the bench's
-  # agents send no JWT-SVID (one lives 5 minutes, a bench run longer), so SVID verification is not measured.
-  # shellcheck disable=SC2086
-  SERVER_PORT="${API_PORT[$n]}" MANAGEMENT_SERVER_PORT="${MGMT_PORT[$n]}" \
-  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt-pub.pem" \
-  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp \
-  PDP_SECURITY_ISSUER=agent-pdp-bench \
-  SPRING_FLYWAY_PLACEHOLDERS_APP_ROLE=pdp_app \
-  PDP_QUARANTINE_DENY_THRESHOLD=1000000000 PDP_QUARANTINE_RATE_THRESHOLD=1000000000 \
-  PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
-  PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
-  PDP_IDENTITY_REQUIRED_RISK_TIERS= \
-  setsid "$JAVA" $PDP_JAVA_OPTS $([[ "$n" == 1 ]] && echo "-XX:FlightRecorderOptions=stackdepth=512") -jar "$JAR" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
-  PDP_PIDS+=("$!")
-  echo "$!" >"$WORK/pdp/pdp$n.pid"
-}
-wait_ready() {
-  local n="$1" pid deadline=$((SECONDS + 120))
-  pid="$(cat "$WORK/pdp/pdp$n.pid")"
-  until curl -fsS --max-time 2 "http://127.0.0.1:${MGMT_PORT[$n]}/actuator/health/readiness" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n exited"; }
-    ((SECONDS < deadline)) || { tail -n 40 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n not ready after 120s"; }
-    sleep 0.5
-  done
-  log "PDP #$n ready"
-}
-pdp_url() { printf 'http://127.0.0.1:%s/v1/decisions' "${API_PORT[$1]}"; }
 prom_url() { printf 'http://127.0.0.1:%s/actuator/prometheus' "${MGMT_PORT[$1]}"; }
-
-start_pdp 1
-wait_ready 1   # Flyway has run once readiness is UP
-ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid")"
-
-# --- seed the bench tenant -------------------------------------------------------------------------
-log "seeding tenant 'bench': $AGENTS agents (manifest crm.contacts.read/update, home system crm), bound to bench-caller"
-PGPASSWORD="$SPRING_FLYWAY_PASSWORD" "$PDP_PG_BIN_DIR/psql" -X -q -h 127.0.0.1 -p "$PDP_PG_PORT" \
-  -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 -v agents="$AGENTS" <<'SQL'
-insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
-select 'bench', 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update'], array['crm'], null
-from generate_series(1, :agents) g;
-insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, updated_by)
-values ('bench', 'crm.contacts.read', 'crm', array['read'], 'low', true, 'bench'),
-       ('bench', 'crm.contacts.update', 'crm', array['write'], 'medium', false, 'bench');
-insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
-values ('bench', gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench');
--- The bench's decide token (subject bench-caller) decides only for the agents its enforcement point binds.
-insert into enforcement_point (tenant_id, id, principal, agent_ids, updated_by)
-select 'bench', gen_random_uuid(), 'bench-caller', array_agg('bench-agent-' || g order by g), 'bench'
-from generate_series(1, :agents) g;
-analyze agent; analyze tool; analyze classification_rule; analyze enforcement_point;
-SQL
-seed_credential_profiles
-python3 "$BENCH_DIR/util.py" bodies "$WORK/bodies" "$AGENTS"
-
-# smoke test: the two decision paths answer what the bench assumes
-check() { # NAME BODY_FILE EXPECTED_SUBSTRING
-  local out
-  out="$(head -n 1 "$2" | curl -sS --max-time 10 -H "Authorization: Bearer $JWT" -H 'Content-Type: application/json' \
-    --data-binary @- "$(pdp_url 1)")"
-  [[ "$out" == *"$3"* ]] || die "$1: expected $3, got: $out"
-}
-check deny "$WORK/bodies/pdp-deny.jsonl" '"reasons":["chain_mismatch"]'
-check allow "$WORK/bodies/pdp-allow.jsonl" '"credential":{"type":"wrapped_token"'
+start_pdp 1 "$JAR" -XX:FlightRecorderOptions=stackdepth=512   # Flyway has run once it is ready
+ACTIVE_PDPS="$(pdp_pid 1)"
+seed_bench 1
 
 # JIT warm-up of PDP #1 on both paths before any measurement: on 2 cores the C2 compiler threads would
 # otherwise still be busy during the first (DENY) measurement and count as PDP CPU there.
@@ -229,38 +98,13 @@ for path in deny:"$PDP_WARMUP" allow:"$((PDP_WARMUP / 4))"; do
 done
 
 # --- measurement helpers -----------------------------------------------------------------------------
-AUTH_PDP="Authorization: Bearer $JWT"
 AUTH_VAULT="X-Vault-Token: $PDP_VAULT_TOKEN"
-DENY_OK='"reasons":["chain_mismatch"]'
-ALLOW_OK='"credential":{"type":"wrapped_token"'
 REUSE_OK='"credential":{"type":"reuse"'
 OPA_OK='"reasons":["chain_mismatch"]'
 VAULT_OK='"wrapped_accessor"'
 
-# CPU time of every process of the bench (per measurement: cores used and CPU ms per request).
-ACTIVE_PDPS="${ACTIVE_PDPS:-}"   # comma-separated PIDs of the PDP instances under load
-cpu_snap() {
-  python3 "$BENCH_DIR/util.py" cpu-snap "$1" "pdp=$ACTIVE_PDPS" "opa=$(cat "$STATE/opa.pid")" \
-    "openbao=$(cat "$STATE/bao.pid")" "postgres=tree:$(cat "$STATE/postgres.pid")"
-}
-# loadgen STEP_NAME ARGS... -> $STEPS/STEP_NAME.json (or an {"error"} document); never aborts the run.
-loadgen() {
-  local name="$1"; shift
-  local la out rc=0
-  la="$(loadavg)"
-  cpu_snap "$WORK/cpu-before.json"
-  out="$(timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name "$name" "$@" 2>"$WORK/$name.err")" || rc=$?
-  cpu_snap "$WORK/cpu-after.json"
-  if ((rc == 0)) && [[ "$out" == "{"* ]]; then
-    printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["loadavg_before"]=sys.argv[1]; d["loadavg_after"]=sys.argv[2]; print(json.dumps(d))' \
-      "$la" "$(loadavg)" >"$STEPS/$name.json"
-    python3 "$BENCH_DIR/util.py" cpu-merge "$STEPS/$name.json" "$WORK/cpu-before.json" "$WORK/cpu-after.json" || true
-    python3 "$BENCH_DIR/util.py" line "$STEPS/$name.json" >&2
-  else
-    log "  $name failed (rc $rc): $(tail -n 3 "$WORK/$name.err" | tr '\n' ' ')"
-    python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "rc $rc: $(tail -n 3 "$WORK/$name.err")" >"$STEPS/$name.json"
-  fi
-}
+# loadgen STEP_NAME ARGS... -> $STEPS/STEP_NAME.json (lib.sh measure); never aborts the run.
+loadgen() { local name="$1"; shift; measure "$name" "$STEPS/$name.json" "$@"; }
 # peak STEP_NAME ARGS...: closed-loop warm-up, then one measurement per concurrency level; the best one
 # is STEP_NAME.json (all levels are kept in it under "levels").
 peak() {
@@ -304,7 +148,7 @@ log "== peaks (closed loop, concurrency levels: $PEAK_CONCURRENCY)"
 peak peak_opa_deny --url "$OPA_DECISION_URL" --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$OPA_OK"
 
 snapshot "$WORK/snap-deny-before.json"
-PDP1_PID="$(cat "$WORK/pdp/pdp1.pid")"
+PDP1_PID="$(pdp_pid 1)"
 "$JCMD" "$PDP1_PID" JFR.start name=bench settings=profile filename="$RESULTS/pdp.jfr" >/dev/null 2>&1 \
   || log "JFR.start failed; no profile"
 peak peak_pdp_deny --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
@@ -389,16 +233,16 @@ bench_dynamic_secrets
 # --- 3. scaling: 2 and 3 instances on the same PostgreSQL / OPA / OpenBao ---------------------------------
 if [[ "$SCALING" == 1 ]]; then
   log "== scaling: starting PDP #2 and #3"
-  start_pdp 2; start_pdp 3
+  launch_pdp 2 "$JAR"; launch_pdp 3 "$JAR"
   wait_ready 2; wait_ready 3
-  ACTIVE_PDPS="$(cat "$WORK/pdp/pdp1.pid"),$(cat "$WORK/pdp/pdp2.pid")"
+  ACTIVE_PDPS="$(pdp_pid 1),$(pdp_pid 2)"
   PEAK_WARMUP_SINGLE="$PEAK_WARMUP"   # the report states the single-instance warm-up
   PEAK_WARMUP="$SCALING_WARMUP"
   peak peak_pdp_deny_x2 --url "$(pdp_url 1),$(pdp_url 2)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
-  ACTIVE_PDPS="$ACTIVE_PDPS,$(cat "$WORK/pdp/pdp3.pid")"
+  ACTIVE_PDPS="$ACTIVE_PDPS,$(pdp_pid 3)"
   peak peak_pdp_deny_x3 --url "$(pdp_url 1),$(pdp_url 2),$(pdp_url 3)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
   for n in 3 2; do
-    pid="$(cat "$WORK/pdp/pdp$n.pid")"; kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM "$(pdp_pid "$n")" 2>/dev/null || true
   done
 fi
 

@@ -55,7 +55,7 @@ warm_up 1 "PDP #1" "$WORK/warmup.json"
 log "mixed warm-up 15 s, then the mixed peak (15 s)"
 timeout 300 "$JAVA" -Xmx1g "$BENCH_DIR/LoadGen.java" --name warmup --url "$(pdp_url 1)" --header "$AUTH_PDP" \
   --bodies "$WORK/bodies/mix.jsonl" --mode closed --concurrency 16 --warmup 0 --duration 15 >/dev/null 2>&1 || true
-loadgen peak_mix "$WORK/peak.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/mix.jsonl" \
+measure peak_mix "$WORK/peak.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/mix.jsonl" \
   --contains "$OK" --mode closed --concurrency 32 --warmup 3 --duration 15
 if [[ -z "$RATE" ]]; then
   RATE="$(python3 -c 'import json,sys; print(round(float(json.load(open(sys.argv[1]))["throughput_rps"]) * float(sys.argv[2]), 1))' "$WORK/peak.json" "$FRACTION")"
@@ -64,6 +64,7 @@ log "soak: $MINUTES minutes at $RATE req/s (mixed) + a STEP_UP/approval/retry ev
 remint
 "$JCMD" "$PID" GC.run >/dev/null
 rows_before="$(records)"
+soak_started="$(bench_psql -At -c 'select now()')"
 answered=0
 offset=0
 for minute in $(seq "$MINUTES"); do
@@ -71,7 +72,7 @@ for minute in $(seq "$MINUTES"); do
   python3 "$BENCH_DIR/util.py" approvals-loop "$(api_base 1)" "$JWT" "$APPROVER_JWT" 58 "$APPROVAL_INTERVAL" "$offset" \
     "$WORK/samples/approvals-$minute.json" &
   approvals_pid=$!
-  loadgen "minute_$minute" "$WORK/samples/load-$minute.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" \
+  measure "minute_$minute" "$WORK/samples/load-$minute.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" \
     --bodies "$WORK/bodies/mix.jsonl" --contains "$OK" --mode rate --rate "$RATE" --concurrency 32 --warmup 0 --duration 60
   wait "$approvals_pid" || log "approvals loop of minute $minute failed"
   offset="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("next_offset", 0))' "$WORK/samples/approvals-$minute.json" 2>/dev/null || echo $((offset + 100)))"
@@ -80,6 +81,17 @@ for minute in $(seq "$MINUTES"); do
 done
 sleep 1
 rows_after="$(records)"
+# What the soak's decisions were, from their records: the mix must be there (a soak of refusals proves nothing).
+outcomes="$(bench_psql -At -v since="$soak_started" <<'SQL'
+select json_object_agg(k, n) from (
+  select case when outcome = 'ALLOW' and credential_reused_from is not null then 'ALLOW_reuse'
+              when outcome = 'ALLOW' and 'approved_by_human' = any(reasons) then 'ALLOW_approved'
+              when outcome = 'ALLOW' then 'ALLOW_mint'
+              when 'request_refused' = any(reasons) then 'DENY_refused'
+              else outcome end as k, count(*) as n
+  from decision_record where tenant_id = 'bench' and decided_at >= :'since'::timestamptz group by 1) x
+SQL
+)"
 # Every answered decision of the measured minutes: the load generator's 200s (with the expected body) and the
 # approval loop's, plus the re-mints.
 answered="$(python3 - "$WORK/samples" "$answered" <<'PY'
@@ -100,9 +112,9 @@ for p in glob.glob(sys.argv[1] + "/approvals-*.json"):
 print(json.dumps(c))' "$WORK/samples")"
 verify="$(curl -sS --max-time 120 -H "Authorization: Bearer $ADMIN_JWT" "$(api_base 1)/v1/audit/verify" || echo null)"
 python3 - "$WORK/extra.json" "$STAMP" "$JAR" "$RATE" "$MINUTES" "$rows_before" "$rows_after" "$answered" \
-  "$approvals" "$verify" "$(bench_pg_settings)" "$REPO_ROOT" <<'PY'
+  "$approvals" "$verify" "$(bench_pg_settings)" "$REPO_ROOT" "$outcomes" <<'PY'
 import json, os, platform, subprocess, sys
-out, stamp, jar, rate, minutes, before, after, answered, approvals, verify, pg, repo = sys.argv[1:]
+out, stamp, jar, rate, minutes, before, after, answered, approvals, verify, pg, repo, outcomes = sys.argv[1:]
 def j(s):
     try: return json.loads(s)
     except Exception: return s
@@ -112,7 +124,8 @@ json.dump({"timestamp_utc": stamp, "jar": jar, "rate_rps": float(rate), "minutes
            "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release()},
            "postgres_settings": j(pg), "mix": "per 10 requests 6 DENY, 2 ALLOW (mint), 2 ALLOW (reuse); plus STEP_UP + approval + approved retry",
            "records_before": int(before), "records_after": int(after), "records_added": int(after) - int(before),
-           "decisions_answered": int(answered), "approvals": j(approvals), "verify": j(verify)}, open(out, "w"))
+           "decisions_answered": int(answered), "approvals": j(approvals), "verify": j(verify),
+           "recorded_outcomes": j(outcomes)}, open(out, "w"))
 PY
 python3 "$BENCH_DIR/util.py" soak-report "$WORK/samples" "$WORK/extra.json" "$RESULTS/soak-$STAMP.json" \
   && log "report: $RESULTS/soak-$STAMP.json" || { log "report: $RESULTS/soak-$STAMP.json (checks failed)"; exit 1; }

@@ -16,10 +16,11 @@ set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-JAVA="$JAVA_HOME/bin/java"
+BENCH_NAME=tenants
+WORK="$(mktemp -d /tmp/agent-pdp-tenants.XXXXXX)"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"   # stack (BENCH_DURABLE), PDP instances, seeding
 JAR="${BENCH_JAR:-$REPO_ROOT/target/agent-pdp.jar}"
-DURABLE="${BENCH_DURABLE:-1}"
 DB_DURATION="${BENCH_DB_DURATION:-15}"
 PDP_DURATION="${BENCH_PDP_DURATION:-12}"
 PDP_WARMUP="${BENCH_PDP_WARMUP:-30}"
@@ -27,29 +28,16 @@ PDP_CONCURRENCY="${BENCH_PDP_CONCURRENCY:-32}"
 REPLICAS="${BENCH_REPLICAS:-1 3}"
 LEGACY_REF="${BENCH_LEGACY_REF:-main}"
 MAX_SECONDS="${BENCH_MAX_SECONDS:-900}"
-AGENTS=1000
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 
-log() { printf '[tenants %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-loadavg() { cut -d' ' -f1 /proc/loadavg; }
-[[ -x "$JAVA" ]] || die "JDK 25 not found at $JAVA_HOME"
+loadavg() { cut -d' ' -f1 /proc/loadavg; }   # the 1-minute figure only, in this report
 if [[ ! -f "$JAR" ]]; then (cd "$REPO_ROOT" && ./mvnw -B -q -DskipTests package) || die "build failed"; fi
 
-WORK="$(mktemp -d /tmp/agent-pdp-tenants.XXXXXX)"
-STATE="$WORK/stack"
-mkdir -p "$WORK/pdp" "$WORK/steps" "$RESULTS"
-PDP_PIDS=()
+mkdir -p "$WORK/steps" "$RESULTS"
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for pid in "${PDP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PDP_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  "$REPO_ROOT/scripts/stack/stop.sh" "$STATE" >/dev/null 2>&1 || true
-  if [[ -f "$STATE/pgroot" ]]; then pgroot="$(cat "$STATE/pgroot")"; case "$pgroot" in /tmp/agent-pdp-pg.*) rm -rf -- "$pgroot" ;; esac; fi
+  bench_cleanup
   if [[ "${BENCH_KEEP_WORK:-0}" == 1 ]]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
   exit "$rc"
 }
@@ -59,58 +47,14 @@ trap 'log "time bound reached"; exit 124' TERM
 ( sleep "$MAX_SECONDS"; kill -TERM $$ 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 
-# --- stack (durable unless BENCH_DURABLE=0) --------------------------------------------------------------
-log "starting the stack (PDP_STACK_DURABLE=$DURABLE)"
-PDP_STACK_DURABLE="$DURABLE" PDP_STACK_SKIP_VERIFY=1 PDP_STACK_SKIP_INSTALL=1 \
-  "$REPO_ROOT/scripts/stack/start.sh" "$STATE" >"$WORK/stack.log" 2>&1 || { tail -n 30 "$WORK/stack.log" >&2; die "stack did not start"; }
-# shellcheck disable=SC1091
-source "$STATE/env"
+# --- stack, PDP #1 (runs the migrations), tenants bench-t1..bench-t16 with AGENTS agents each ------------------
+bench_stack
 PSQL=("$PDP_PG_BIN_DIR/psql" -X -q -At -h 127.0.0.1 -p "$PDP_PG_PORT" -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1)
 export PGPASSWORD="$SPRING_FLYWAY_PASSWORD"
 python3 "$BENCH_DIR/util.py" durability "$WORK/steps/durability.json"
-
-# --- PDP #1 (runs the migrations) --------------------------------------------------------------------------
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt-key.pem" 2>/dev/null
-openssl pkey -in "$WORK/jwt-key.pem" -pubout -out "$WORK/jwt-pub.pem"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-declare -A API_PORT MGMT_PORT
-start_pdp() {
-  local n="$1"
-  API_PORT[$n]="$(free_port)"; MGMT_PORT[$n]="$(free_port)"
-  SERVER_PORT="${API_PORT[$n]}" MANAGEMENT_SERVER_PORT="${MGMT_PORT[$n]}" \
-  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt-pub.pem" \
-  SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_AUDIENCES=agent-pdp PDP_SECURITY_ISSUER=agent-pdp-bench \
-  SPRING_FLYWAY_PLACEHOLDERS_APP_ROLE=pdp_app \
-  PDP_QUARANTINE_DENY_THRESHOLD=1000000000 PDP_QUARANTINE_RATE_THRESHOLD=1000000000 \
-  PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
-  PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
-  setsid "$JAVA" -Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError -jar "$JAR" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
-  PDP_PIDS+=("$!")
-  echo "$!" >"$WORK/pdp/pdp$n.pid"
-}
-wait_ready() {
-  local n="$1" deadline=$((SECONDS + 180))
-  until curl -fsS --max-time 2 "http://127.0.0.1:${MGMT_PORT[$n]}/actuator/health/readiness" >/dev/null 2>&1; do
-    kill -0 "$(cat "$WORK/pdp/pdp$n.pid")" 2>/dev/null || { tail -n 30 "$WORK/pdp/pdp$n.log" >&2; die "PDP #$n exited"; }
-    ((SECONDS < deadline)) || die "PDP #$n not ready"
-    sleep 0.5
-  done
-}
-start_pdp 1
-wait_ready 1
-
-# --- seed: tenants bench-t1..bench-t16, agents bench-agent-1..1000 in each ------------------------------------
-log "seeding 16 tenants x $AGENTS agents"
-"${PSQL[@]}" -v agents="$AGENTS" <<'SQL'
-insert into agent (tenant_id, agent_id, owner, allowed_tools, home_systems, max_chain_depth)
-select 'bench-t' || t, 'bench-agent-' || g, 'bench-owner', array['crm.contacts.read', 'crm.contacts.update'], array['crm'], null
-from generate_series(1, 16) t, generate_series(1, :agents) g;
-insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, read_only, updated_by)
-select 'bench-t' || t, 'crm.contacts.read', 'crm', array['read'], 'low', true, 'bench' from generate_series(1, 16) t;
-insert into classification_rule (tenant_id, id, system, resource_prefix, system_folded, prefix_folded, level, updated_by)
-select 'bench-t' || t, gen_random_uuid(), 'crm', 'contacts', 'crm', 'contacts', 'internal', 'bench' from generate_series(1, 16) t;
-analyze agent; analyze tool; analyze classification_rule;
-SQL
+start_pdp 1 "$JAR"
+# shellcheck disable=SC2046
+seed_tenants $(printf 'bench-t%d ' $(seq 16))
 
 # --- A. the recording statement alone (pgbench) --------------------------------------------------------------
 # The old statement (per-tenant head row) runs on copies of its tables in schema legacy, with its columns.
@@ -157,8 +101,7 @@ done
 # --- B. the PDP's DENY peak, 1 tenant vs 16 tenants, 1 and 3 instances -------------------------------------
 python3 "$BENCH_DIR/util.py" tenant-bodies "$WORK" "$WORK/jwt-key.pem" 1 "$AGENTS"
 python3 "$BENCH_DIR/util.py" tenant-bodies "$WORK" "$WORK/jwt-key.pem" 16 "$AGENTS"
-DENY_OK='"reasons":["chain_depth_exceeded"]'
-loadgen() { # NAME URLS BODIES DURATION [WARMUP]
+tenant_run() { # NAME URLS BODIES DURATION [WARMUP]
   local name="$1" urls="$2" bodies="$3" duration="$4" warmup="${5:-2}" la out
   la="$(loadavg)"
   out="$(timeout 300 "$JAVA" -Xmx512m "$BENCH_DIR/LoadGen.java" --name "$name" --url "$urls" --bearer-per-line \
@@ -169,13 +112,13 @@ loadgen() { # NAME URLS BODIES DURATION [WARMUP]
 }
 URLS=""
 for n in $REPLICAS; do
-  for ((i = 2; i <= n; i++)); do [[ -n "${API_PORT[$i]:-}" ]] || { start_pdp "$i"; wait_ready "$i"; }; done
+  for ((i = 2; i <= n; i++)); do [[ -n "${API_PORT[$i]:-}" ]] || start_pdp "$i" "$JAR"; done
   URLS="$(for ((i = 1; i <= n; i++)); do printf 'http://127.0.0.1:%s/v1/decisions,' "${API_PORT[$i]}"; done)"; URLS="${URLS%,}"
   log "== B. PDP DENY peak with $n instance(s): warm-up ${PDP_WARMUP}s"
-  loadgen "warmup-x$n" "$URLS" "$WORK/pdp-deny-tenants16.jsonl" "$PDP_WARMUP" 0 >/dev/null 2>&1 || true
+  tenant_run "warmup-x$n" "$URLS" "$WORK/pdp-deny-tenants16.jsonl" "$PDP_WARMUP" 0 >/dev/null 2>&1 || true
   for t in 1 16 1 16; do
     suffix=""; [[ -f "$WORK/steps/pdp_deny_x${n}_t$t.json" ]] && suffix="_run2"
-    loadgen "pdp_deny_x${n}_t$t$suffix" "$URLS" "$WORK/pdp-deny-tenants$t.jsonl" "$PDP_DURATION"
+    tenant_run "pdp_deny_x${n}_t$t$suffix" "$URLS" "$WORK/pdp-deny-tenants$t.jsonl" "$PDP_DURATION"
   done
 done
 rm -f "$WORK"/steps/warmup-*.json

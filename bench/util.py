@@ -350,14 +350,14 @@ def cmd_reuse_bodies(url, jwt, allow_bodies, out):
 # bound as the PDP binds them for the DENY path: (source file, method, bindings of every named parameter).
 BENCH_AGENT = "('bench-agent-' || cast(:a as text))"   # pgbench variable :a, a random agent per transaction
 STATEMENTS = {
-    "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", "DecisionContext load(", {
+    "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", "NamedStatement CONTEXT =", {
         "tenant": "'bench'", "agent": BENCH_AGENT, "tool": "'crm.contacts.read'", "system": "'crm'",
         "resource": "'contacts/42'", "systemFolded": "'crm'", "resourceFolded": "'contacts/42'",
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
         "policyCause": "'policy'", "refused": "'request_refused'", "principal": "'bench-caller'",
         "task": "'bench-task'", "parent": "null", "refusalCause": "'refusal'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.
-    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "Result recordDecision(", {
+    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "NamedStatement RECORD_DECISION =", {
         "id": "gen_random_uuid()", "tenant": "'bench'", "agent": BENCH_AGENT, "task": "'bench-task'",
         "parent": "null", "depth": "0", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
         "resource": "'contacts/42'", "declared": "'internal'", "stored": "'internal'", "effective": "'internal'",
@@ -380,7 +380,7 @@ def cmd_statement_sql(name, repo, out, tenants=None):
         bindings = dict(bindings, tenant="('bench-t' || cast(:t as text))")
     src = open(os.path.join(repo, path)).read()
     start = src.index(method)
-    block = src.index('jdbc.sql("""', start) + len('jdbc.sql("""')
+    block = src.index('"""', start) + len('"""')
     sql = textwrap.dedent(src[block:src.index('"""', block)]).strip()
     unbound = []
 
@@ -989,6 +989,9 @@ def cmd_soak_report(samples_dir, extra, out):
     - p99 of the last 5 minutes within 20 % of the first 5 (median of the per-minute p99s; windows of
       min(5, minutes / 2));
     - zero lost records: decision_record rows added >= decisions answered 200;
+    - the mix was decided: no load-generator error (every answer 200 with an outcome), the approval loop saw only
+      STEP_UP then ALLOW, and the records hold DENY, ALLOW with a mint, reuse, STEP_UP and approved ALLOWs, no
+      refusal;
     - chain and checkpoints valid: GET /v1/audit/verify says valid, checked at least one signed checkpoint, and
       the registry change log is valid too."""
     samples = sorted((load(p) for p in glob.glob(os.path.join(samples_dir, "minute-*.json"))), key=lambda s: s["minute"])
@@ -1016,6 +1019,16 @@ def cmd_soak_report(samples_dir, extra, out):
                        "ok": p99(last) <= 1.2 * p99(first)},
         "zero_lost_records": {"decisions_answered": x["decisions_answered"], "records_added": x["records_added"],
                               "ok": x["records_added"] >= x["decisions_answered"]},
+        "mix_decided": {"load_errors": sum(s.get("errors") or 0 for s in samples),
+                        "approvals": x.get("approvals"), "recorded_outcomes": x.get("recorded_outcomes"),
+                        "ok": sum(s.get("errors") or 0 for s in samples) == 0
+                        and isinstance(x.get("approvals"), dict) and (x["approvals"].get("allow_with_approval") or 0) > 0
+                        and not any(k.startswith("unexpected") or k in ("approve_failed", "transport_errors")
+                                    for k, v in x["approvals"].items() if v)
+                        and isinstance(x.get("recorded_outcomes"), dict)
+                        and all((x["recorded_outcomes"].get(k) or 0) > 0
+                                for k in ("DENY", "ALLOW_mint", "ALLOW_reuse", "STEP_UP", "ALLOW_approved"))
+                        and not x["recorded_outcomes"].get("DENY_refused")},
         "audit_valid": {"records_checked": verify.get("records_checked"), "checkpoints_checked": verify.get("checkpoints_checked"),
                         "records_after_latest_checkpoint": verify.get("records_after_latest_checkpoint"),
                         "ok": verify.get("valid") is True and (verify.get("checkpoints_checked") or 0) > 0

@@ -19,6 +19,8 @@ import java.util.stream.Stream;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
+import io.agentpdp.jdbc.NamedStatement;
+
 /**
  * The decision audit trail. Every decision is written here before its response leaves the PDP; a
  * minted credential is recorded in the same statement (its accessor for revocation, only a hash of it
@@ -97,19 +99,7 @@ public class AuditTrail {
     public record StoredDecision(DecisionEntry entry, String accessorHash) {
     }
 
-    /**
-     * Writes the decision (and its credential, if any) in one round trip, committed unlinked: no row is
-     * shared with other decisions of the tenant, and {@link AuditLinker} appends it to the tenant's hash chain
-     * off the request path (within {@code pdp.audit.link-interval}). Throws if it could not be stored. A grant first waits for any quarantine of its
-     * agent being committed (db function {@code quarantine_holds}) and is refused if the agent is
-     * quarantined. A credential recorded with a DENY was minted but withheld: its row is marked for
-     * revocation at once, so the quarantine's retry revokes it if the caller's own revocation fails.
-     */
-    public Result recordDecision(DecisionEntry entry) {
-        DecisionEntry d = AuditChain.normalised(entry);
-        CredentialEntry c = d.credential();
-        String accessorHash = c == null ? null : c.reusedFrom() != null ? c.reusedAccessorHash() : sha256(c.accessor());
-        boolean quarantined = jdbc.sql("""
+    private static final NamedStatement RECORD_DECISION = NamedStatement.parse("""
                 with guard as (
                     -- CASE, not AND: only a grant waits on the agent's quarantine lock.
                     select case when :outcome in ('ALLOW', 'CONSTRAIN') then quarantine_holds(:tenant, :agent)
@@ -139,39 +129,55 @@ public class AuditTrail {
                         cast(:approval as uuid) is null, case when :outcome = 'DENY' then now() end
                     from decision where cast(:accessor as text) is not null)
                 select quarantined from guard
-                """)
-                .param("id", d.id())
-                .param("tenant", d.tenant())
-                .param("agent", d.agentId())
-                .param("task", d.taskId())
-                .param("parent", d.parentDecisionId())
-                .param("depth", d.chainDepth())
-                .param("tool", d.tool())
-                .param("action", d.action())
-                .param("system", d.targetSystem())
-                .param("resource", d.targetResource())
-                .param("declared", d.classificationDeclared())
-                .param("stored", d.classificationStored())
-                .param("effective", d.classificationEffective())
-                .param("outcome", d.outcome())
-                .param("reasons", d.reasons().toArray(String[]::new))
-                .param("cause", d.cause() == null ? null : d.cause().wire())
-                .param("obligations", d.obligations().toArray(String[]::new))
-                .param("approval", d.approvalId())
-                .param("revision", d.policyRevision())
-                .param("caller", d.caller())
-                .param("accessorHash", accessorHash)
-                .param("ttl", c == null ? null : c.ttlSeconds())
-                .param("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
-                .param("uses", c == null ? null : c.numUses())
-                .param("wrapped", c == null ? null : c.wrapped())
-                .param("reusedFrom", c == null ? null : c.reusedFrom())
-                .param("traceId", d.traceId())
-                .param("identityVerified", d.identityVerified())
-                .param("spiffeId", d.workloadSpiffeId())
-                .param("decidedAt", Timestamp.from(d.decidedAt()))
-                .param("accessor", c == null ? null : c.accessor())
-                .param("policies", c == null ? new String[0] : c.policies().toArray(String[]::new))
+                """);
+
+    /**
+     * Writes the decision (and its credential, if any) in one round trip, committed unlinked: no row is
+     * shared with other decisions of the tenant, and {@link AuditLinker} appends it to the tenant's hash chain
+     * off the request path (within {@code pdp.audit.link-interval}). Throws if it could not be stored. A grant first waits for any quarantine of its
+     * agent being committed (db function {@code quarantine_holds}) and is refused if the agent is
+     * quarantined. A credential recorded with a DENY was minted but withheld: its row is marked for
+     * revocation at once, so the quarantine's retry revokes it if the caller's own revocation fails.
+     */
+    public Result recordDecision(DecisionEntry entry) {
+        DecisionEntry d = AuditChain.normalised(entry);
+        CredentialEntry c = d.credential();
+        String accessorHash = c == null ? null : c.reusedFrom() != null ? c.reusedAccessorHash() : sha256(c.accessor());
+        boolean quarantined = jdbc.sql(RECORD_DECISION.sql())
+                .params(RECORD_DECISION.bind()
+                        .set("id", d.id())
+                        .set("tenant", d.tenant())
+                        .set("agent", d.agentId())
+                        .set("task", d.taskId())
+                        .set("parent", d.parentDecisionId())
+                        .set("depth", d.chainDepth())
+                        .set("tool", d.tool())
+                        .set("action", d.action())
+                        .set("system", d.targetSystem())
+                        .set("resource", d.targetResource())
+                        .set("declared", d.classificationDeclared())
+                        .set("stored", d.classificationStored())
+                        .set("effective", d.classificationEffective())
+                        .set("outcome", d.outcome())
+                        .set("reasons", d.reasons().toArray(String[]::new))
+                        .set("cause", d.cause() == null ? null : d.cause().wire())
+                        .set("obligations", d.obligations().toArray(String[]::new))
+                        .set("approval", d.approvalId())
+                        .set("revision", d.policyRevision())
+                        .set("caller", d.caller())
+                        .set("accessorHash", accessorHash)
+                        .set("ttl", c == null ? null : c.ttlSeconds())
+                        .set("expiresAt", c == null ? null : Timestamp.from(c.expiresAt()))
+                        .set("uses", c == null ? null : c.numUses())
+                        .set("wrapped", c == null ? null : c.wrapped())
+                        .set("reusedFrom", c == null ? null : c.reusedFrom())
+                        .set("traceId", d.traceId())
+                        .set("identityVerified", d.identityVerified())
+                        .set("spiffeId", d.workloadSpiffeId())
+                        .set("decidedAt", Timestamp.from(d.decidedAt()))
+                        .set("accessor", c == null ? null : c.accessor())
+                        .set("policies", c == null ? new String[0] : c.policies().toArray(String[]::new))
+                        .values())
                 .query(Boolean.class)
                 .single();
         return quarantined ? Result.AGENT_QUARANTINED : Result.RECORDED;

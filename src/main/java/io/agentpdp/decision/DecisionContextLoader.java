@@ -15,6 +15,7 @@ import org.springframework.stereotype.Component;
 
 import io.agentpdp.audit.AuditTrail;
 import io.agentpdp.credential.CredentialProfile;
+import io.agentpdp.jdbc.NamedStatement;
 import io.agentpdp.registry.Registry;
 
 /** Loads a {@link DecisionContext} with a single query, so a decision costs one database read. */
@@ -36,13 +37,7 @@ class DecisionContextLoader {
                  Duration rateWindow) {
     }
 
-    /**
-     * Every time comparison here uses the database's {@code now()}: approval expiry (as the spending
-     * UPDATE does) and the trigger windows (over decisions stamped with that same clock). A replica's own
-     * clock, however far off, cannot make an expired approval valid or empty a window.
-     */
-    DecisionContext load(Query q) {
-        return jdbc.sql("""
+    private static final NamedStatement CONTEXT = NamedStatement.parse("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
                        a.home_systems, a.max_chain_depth, a.spiffe_ids,
@@ -107,24 +102,34 @@ class DecisionContextLoader {
                 -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28); only decisions that carried the agent's verified workload identity count (V23).
                 cross join lateral decision_activity(:tenant, :agent, :denyMillis, :rateMillis, :policyCause,
                                                      :refused) activity
-                """)
-                .param("tenant", q.tenant())
-                .param("principal", q.principal())
-                .param("agent", q.agentId())
-                .param("task", q.taskId())
-                .param("parent", q.parentDecision())
-                .param("tool", q.tool())
-                .param("system", q.target().system())
-                .param("resource", q.target().resource())
-                .param("systemFolded", q.target().systemFolded())
-                .param("resourceFolded", q.target().resourceFolded())
-                .param("approval", q.approvalId())
-                .param("held", q.heldCredentialDecision())
-                .param("denyMillis", q.denyWindow().toMillis())
-                .param("rateMillis", q.rateWindow().toMillis())
-                .param("policyCause", AuditTrail.Cause.POLICY.wire())
-                .param("refusalCause", AuditTrail.Cause.REFUSAL.wire())
-                .param("refused", RefusalRecorder.REQUEST_REFUSED)
+                """);
+
+    /**
+     * Every time comparison here uses the database's {@code now()}: approval expiry (as the spending
+     * UPDATE does) and the trigger windows (over decisions stamped with that same clock). A replica's own
+     * clock, however far off, cannot make an expired approval valid or empty a window.
+     */
+    DecisionContext load(Query q) {
+        return jdbc.sql(CONTEXT.sql())
+                .params(CONTEXT.bind()
+                        .set("tenant", q.tenant())
+                        .set("principal", q.principal())
+                        .set("agent", q.agentId())
+                        .set("task", q.taskId())
+                        .set("parent", q.parentDecision())
+                        .set("tool", q.tool())
+                        .set("system", q.target().system())
+                        .set("resource", q.target().resource())
+                        .set("systemFolded", q.target().systemFolded())
+                        .set("resourceFolded", q.target().resourceFolded())
+                        .set("approval", q.approvalId())
+                        .set("held", q.heldCredentialDecision())
+                        .set("denyMillis", q.denyWindow().toMillis())
+                        .set("rateMillis", q.rateWindow().toMillis())
+                        .set("policyCause", AuditTrail.Cause.POLICY.wire())
+                        .set("refusalCause", AuditTrail.Cause.REFUSAL.wire())
+                        .set("refused", RefusalRecorder.REQUEST_REFUSED)
+                        .values())
                 .query((rs, row) -> map(rs))
                 .single();
     }

@@ -1,6 +1,7 @@
 package io.agentpdp.decision;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.List;
 import java.util.UUID;
@@ -8,8 +9,10 @@ import java.util.regex.Pattern;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,18 +85,91 @@ class RefusalRecorder implements Caller.Interceptor {
     public void handle(Caller caller, HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws IOException, ServletException {
         ContentCachingRequestWrapper body = new ContentCachingRequestWrapper(request, maxBodyBytes);
-        ContentCachingResponseWrapper answer = new ContentCachingResponseWrapper(response);
+        ErrorAnswerBuffer answer = new ErrorAnswerBuffer(response);
         try {
             chain.doFilter(body, answer);
             int status = answer.getStatus();
             if (status >= 400 && status != 401 && status != 503 && request.getAttribute(RECORDED) == null) {
                 UUID decisionId = record(caller, status, read(body));
-                if (decisionId != null) {
-                    nameInAnswer(answer, decisionId);
+                if (decisionId != null && answer.buffered() != null) {
+                    nameInAnswer(answer.buffered(), decisionId);
                 }
             }
         } finally {
-            answer.copyBodyToResponse();
+            if (answer.buffered() != null) {
+                answer.buffered().copyBodyToResponse();
+            }
+        }
+    }
+
+    /**
+     * Holds back the body of an error answer (status 400 or above when the body is first written), so that
+     * {@link #nameInAnswer} can add the record's id; any other answer streams through unbuffered.
+     */
+    static final class ErrorAnswerBuffer extends HttpServletResponseWrapper {
+        private ContentCachingResponseWrapper buffered;
+        private boolean streaming;
+
+        ErrorAnswerBuffer(HttpServletResponse response) {
+            super(response);
+        }
+
+        ContentCachingResponseWrapper buffered() {
+            return buffered;
+        }
+
+        private HttpServletResponse body() {
+            if (buffered == null && !streaming) {
+                if (getStatus() >= 400) {
+                    buffered = new ContentCachingResponseWrapper((HttpServletResponse) getResponse());
+                } else {
+                    streaming = true;
+                }
+            }
+            return buffered != null ? buffered : (HttpServletResponse) getResponse();
+        }
+
+        @Override
+        public ServletOutputStream getOutputStream() throws IOException {
+            return body().getOutputStream();
+        }
+
+        @Override
+        public PrintWriter getWriter() throws IOException {
+            return body().getWriter();
+        }
+
+        @Override
+        public void setContentLength(int len) {
+            body().setContentLength(len);
+        }
+
+        @Override
+        public void setContentLengthLong(long len) {
+            body().setContentLengthLong(len);
+        }
+
+        @Override
+        public void flushBuffer() throws IOException {
+            body().flushBuffer();
+        }
+
+        @Override
+        public void resetBuffer() {
+            if (buffered != null) {
+                buffered.resetBuffer();
+            }
+            super.resetBuffer();
+            streaming = streaming && isCommitted();
+        }
+
+        @Override
+        public void reset() {
+            if (buffered != null) {
+                buffered.resetBuffer();
+            }
+            super.reset();
+            streaming = streaming && isCommitted();
         }
     }
 
