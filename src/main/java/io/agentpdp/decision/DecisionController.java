@@ -5,7 +5,9 @@ import java.util.UUID;
 import jakarta.validation.Valid;
 
 import org.springframework.http.MediaType;
+import org.springframework.web.bind.WebDataBinder;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.InitBinder;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -20,10 +22,18 @@ class DecisionController {
 
     private final DecisionService decisions;
     private final AuditTrail audit;
+    private final DecisionRequestValidator validator;
 
-    DecisionController(DecisionService decisions, AuditTrail audit) {
+    DecisionController(DecisionService decisions, AuditTrail audit, DecisionRequestValidator validator) {
         this.decisions = decisions;
         this.audit = audit;
+        this.validator = validator;
+    }
+
+    /** The request body is validated once, by the plain check first ({@link DecisionRequestValidator}). */
+    @InitBinder("decisionRequest")
+    void validation(WebDataBinder binder) {
+        binder.setValidator(validator);
     }
 
     @PostMapping(path = "/v1/decisions", consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
