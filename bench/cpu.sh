@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PDP's own CPU per decision and its added latency over raw OPA (issue 18, items 3 and 4). See bench/README.md.
 #
-#   bench/cpu.sh [LABEL=JAR ...]     default: current=target/agent-pdp.jar
+#   bench/cpu.sh ['LABEL=JAR [JAVA OPTIONS]' ...]     default: current=target/agent-pdp.jar
 #
 # Several jars (e.g. before=/tmp/old.jar after=target/agent-pdp.jar) are measured in turn on ONE stack, in
 # BENCH_CPU_ROUNDS rounds (A B A B ...), so a before/after comparison shares the machine's conditions.
@@ -31,21 +31,21 @@ mkdir -p "$RESULTS" "$OUT"
 
 JARS=("$@")
 ((${#JARS[@]})) || JARS=("current=$REPO_ROOT/target/agent-pdp.jar")
-for j in "${JARS[@]}"; do [[ "$j" == *=* && -f "${j#*=}" ]] || die "not LABEL=JAR with an existing jar: $j"; done
+jar_of() { local rest="${1#*=}"; printf '%s' "${rest%% *}"; }          # LABEL=JAR [JAVA OPTIONS...]
+opts_of() { local rest="${1#*=}"; [[ "$rest" == *" "* ]] && printf '%s' "${rest#* }"; return 0; }
+for j in "${JARS[@]}"; do [[ "$j" == *=* && -f "$(jar_of "$j")" ]] || die "not LABEL=JAR [OPTIONS] with an existing jar: $j"; done
 
-cleanup() { local rc=$?; trap - EXIT; bench_cleanup; rm -rf -- "$WORK"; log "stopped everything (exit $rc)"; exit "$rc"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_exit_traps
 
 bench_stack
 seeded=0
 n=0
 for round in $(seq "$ROUNDS"); do
   for j in "${JARS[@]}"; do
-    label="${j%%=*}" jar="${j#*=}" n=$((n + 1))
+    label="${j%%=*}" jar="$(jar_of "$j")" n=$((n + 1))
     dir="$OUT/$label-r$round"; mkdir -p "$dir"
-    start_pdp "$n" "$jar" -XX:FlightRecorderOptions=stackdepth=256
+    # shellcheck disable=SC2046
+    start_pdp "$n" "$jar" -XX:FlightRecorderOptions=stackdepth=256 $(opts_of "$j")
     ((seeded)) || { seed_bench "$n"; seeded=1; }
     ACTIVE_PDPS="$(pdp_pid "$n")"
     warm_up "$n" "$label round $round" "$dir/warmup.json"

@@ -45,6 +45,16 @@ bench_cleanup() {
   fi
 }
 
+# bench_exit_traps: on exit (also on INT/TERM) stop everything started here and remove WORK.
+bench_exit_traps() {
+  # shellcheck disable=SC2154
+  trap 'rc=$?; trap - EXIT; bench_cleanup; rm -rf -- "$WORK"; log "stopped everything (exit $rc)"; exit "$rc"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+# bench_jar JAR: builds target/agent-pdp.jar when JAR is missing.
+bench_jar() { [[ -f "$1" ]] || (cd "$REPO_ROOT" && ./mvnw -B -q -DskipTests package) || die "build failed"; }
+
 # bench_stack: OPA + OpenBao + PostgreSQL (scripts/stack/start.sh, durable unless BENCH_DURABLE=0), env sourced,
 # the caller JWT (subject bench-caller, tenant bench, scope decide) and its key.
 bench_stack() {

@@ -24,12 +24,9 @@ REUSE_AGENTS="${SOAK_REUSE_AGENTS:-200}"    # credentials re-minted every 4 minu
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RESULTS" "$WORK/samples"
-[[ -f "$JAR" ]] || (cd "$REPO_ROOT" && ./mvnw -B -q -DskipTests package) || die "build failed"
+bench_jar "$JAR"
 
-cleanup() { local rc=$?; trap - EXIT; bench_cleanup; rm -rf -- "$WORK"; log "stopped everything (exit $rc)"; exit "$rc"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_exit_traps
 
 bench_stack
 APPROVER_JWT="$(python3 "$BENCH_DIR/util.py" jwt "$WORK/jwt-key.pem" bench-approver bench agent-pdp approver 7200)"

@@ -1,11 +1,12 @@
 package io.agentpdp.decision;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import io.agentpdp.approval.Approvals;
+import io.agentpdp.policy.PolicyEngine;
 import io.agentpdp.registry.Registry;
+import tools.jackson.core.JsonGenerator;
 
 /**
  * The enriched input document the Rego policy sees (policies/agentpdp/decision, policies/schemas/input.json):
@@ -17,117 +18,149 @@ final class PolicyInput {
     private PolicyInput() {
     }
 
-    static Map<String, Object> of(DecisionState s, Approvals approvals) {
+    /**
+     * The input, written straight into the request body by {@link PolicyEngine#evaluate(PolicyEngine.Input)}: no
+     * intermediate tree of maps. What can fail (the approval's fingerprint) is computed here, before any writing.
+     */
+    static PolicyEngine.Input of(DecisionState s, Approvals approvals) {
         DecisionRequest request = s.request;
         DecisionContext context = s.context;
-        Map<String, Object> agent = new LinkedHashMap<>();
-        agent.put("id", request.agent().id());
-        agent.put("registered", context.agentRegistered());
-        agent.put("enabled", context.agentRegistered() && context.agentEnabled());
-        agent.put("owner", context.agentOwner());
-        agent.put("allowed_tools", context.allowedTools());
-        agent.put("home_systems", context.homeSystems());
-        agent.put("max_chain_depth", context.maxChainDepth());
-        agent.put("workload_identity", s.identity.policyInput());
+        Boolean approvalMatches = request.approvalId() == null || context.approval() == null ? null
+                : context.approval().fingerprint().equals(approvals.fingerprint(s.action));
+        return g -> {
+            g.writeStartObject();
+            g.writeStringProperty("tenant", request.tenant());
+            g.writeObjectPropertyStart("caller");
+            g.writeStringProperty("subject", s.caller.subject());
+            g.writeStringProperty("tenant", s.caller.tenant());
+            g.writePOJOProperty("scopes", List.copyOf(s.caller.scopes()));
+            g.writeEndObject();
+            agent(g, request, context, s);
+            task(g, request, s.chain);
+            tool(g, request, s.target, context);
+            g.writeObjectPropertyStart("action");
+            g.writeStringProperty("kind", request.action().wire());
+            g.writeEndObject();
+            target(g, s.target, context);
+            g.writeObjectPropertyStart("classification");
+            g.writeStringProperty("declared", request.dataClassification().wire());
+            g.writeStringProperty("stored", context.storedClassification() == null ? null : context.storedClassification().wire());
+            g.writeStringProperty("effective", s.effective.wire());
+            g.writeEndObject();
+            approval(g, s, approvalMatches);
+            g.writeName("arguments");
+            if (request.argumentsOrNull() == null) {
+                g.writeStartObject();
+                g.writeEndObject();
+            } else {
+                g.writeTree(request.argumentsOrNull());
+            }
+            g.writeObjectPropertyStart("quarantine");
+            g.writeBooleanProperty("active", context.quarantined());
+            g.writeEndObject();
+            heldCredential(g, request, context);
+            g.writePOJOProperty("context", request.context() == null ? Map.of() : request.context());
+            g.writeEndObject();
+        };
+    }
 
-        Map<String, Object> task = new LinkedHashMap<>();
-        task.put("id", request.task().id());
-        task.put("intent", request.task().intent());
-        task.put("chain_depth", s.chain.depth());
-        task.put("declared_chain_depth", s.chain.declared());
-        task.put("parent_decision_id", request.task().parentDecisionId() == null ? null : request.task().parentDecisionId().toString());
-        task.put("parent_known", s.chain.parentKnown());
+    private static void agent(JsonGenerator g, DecisionRequest request, DecisionContext context, DecisionState s) {
+        g.writeObjectPropertyStart("agent");
+        g.writeStringProperty("id", request.agent().id());
+        g.writeBooleanProperty("registered", context.agentRegistered());
+        g.writeBooleanProperty("enabled", context.agentRegistered() && context.agentEnabled());
+        g.writeStringProperty("owner", context.agentOwner());
+        g.writePOJOProperty("allowed_tools", context.allowedTools());
+        g.writePOJOProperty("home_systems", context.homeSystems());
+        g.writePOJOProperty("max_chain_depth", context.maxChainDepth());
+        g.writePOJOProperty("workload_identity", s.identity.policyInput());
+        g.writeEndObject();
+    }
 
-        Map<String, Object> classification = new LinkedHashMap<>();
-        classification.put("declared", request.dataClassification().wire());
-        classification.put("stored", context.storedClassification() == null ? null : context.storedClassification().wire());
-        classification.put("effective", s.effective.wire());
-
-        Map<String, Object> input = new LinkedHashMap<>();
-        input.put("tenant", request.tenant());
-        input.put("caller", Map.of("subject", s.caller.subject(), "tenant", s.caller.tenant(), "scopes", List.copyOf(s.caller.scopes())));
-        input.put("agent", agent);
-        input.put("task", task);
-        input.put("tool", tool(request, s.target, context));
-        input.put("action", Map.of("kind", request.action().wire()));
-        input.put("target", target(s.target, context));
-        input.put("classification", classification);
-        input.put("approval", approval(s, approvals));
-        input.put("arguments", request.argumentsOrNull() == null ? Map.of() : request.argumentsOrNull());
-        input.put("quarantine", Map.of("active", context.quarantined()));
-        input.put("held_credential", heldCredential(request, context));
-        input.put("context", request.context() == null ? Map.of() : request.context());
-        return input;
+    private static void task(JsonGenerator g, DecisionRequest request, DecisionState.Chain chain) {
+        g.writeObjectPropertyStart("task");
+        g.writeStringProperty("id", request.task().id());
+        g.writeStringProperty("intent", request.task().intent());
+        g.writeNumberProperty("chain_depth", chain.depth());
+        g.writePOJOProperty("declared_chain_depth", chain.declared());
+        g.writeStringProperty("parent_decision_id", request.task().parentDecisionId() == null ? null
+                : request.task().parentDecisionId().toString());
+        g.writeBooleanProperty("parent_known", chain.parentKnown());
+        g.writeEndObject();
     }
 
     /** A registered system is named as registered (folded when case-insensitive), so home systems compare alike. */
-    private static Map<String, Object> target(Registry.Target requested, DecisionContext context) {
-        Map<String, Object> target = new LinkedHashMap<>();
-        target.put("system", context.registeredSystemName() != null ? context.registeredSystemName() : requested.system());
-        target.put("resource", context.systemCaseSensitive() ? requested.resource() : requested.resourceFolded());
-        return target;
+    private static void target(JsonGenerator g, Registry.Target requested, DecisionContext context) {
+        g.writeObjectPropertyStart("target");
+        g.writeStringProperty("system", context.registeredSystemName() != null ? context.registeredSystemName() : requested.system());
+        g.writeStringProperty("resource", context.systemCaseSensitive() ? requested.resource() : requested.resourceFolded());
+        g.writeEndObject();
     }
 
     /** What the tenant's registry holds for the named tool; only {@code name} and {@code registered} when nothing. */
-    private static Map<String, Object> tool(DecisionRequest request, Registry.Target requested, DecisionContext context) {
+    private static void tool(JsonGenerator g, DecisionRequest request, Registry.Target requested, DecisionContext context) {
         DecisionContext.Tool registered = context.tool();
-        Map<String, Object> tool = new LinkedHashMap<>();
-        tool.put("name", request.tool());
-        tool.put("registered", registered != null);
+        g.writeObjectPropertyStart("tool");
+        g.writeStringProperty("name", request.tool());
+        g.writeBooleanProperty("registered", registered != null);
         if (registered != null) {
-            tool.put("target_system", registered.targetSystem());
-            tool.put("targets_system", context.systemCaseSensitive() ? registered.targetSystem().equals(requested.system())
+            g.writeStringProperty("target_system", registered.targetSystem());
+            g.writeBooleanProperty("targets_system", context.systemCaseSensitive()
+                    ? registered.targetSystem().equals(requested.system())
                     : Registry.fold(registered.targetSystem()).equals(requested.systemFolded()));
-            tool.put("action_kinds", registered.actionKinds());
-            tool.put("risk_tier", registered.riskTier());
-            tool.put("read_only", registered.readOnly());
-            tool.put("destructive", registered.destructive());
+            g.writePOJOProperty("action_kinds", registered.actionKinds());
+            g.writeStringProperty("risk_tier", registered.riskTier());
+            g.writeBooleanProperty("read_only", registered.readOnly());
+            g.writeBooleanProperty("destructive", registered.destructive());
             // The profile as policy may use it: what it grants in this tenant and its caps (credential.CredentialProfile).
-            tool.put("credential_profile", registered.credentialProfile() == null ? null
+            g.writePOJOProperty("credential_profile", registered.credentialProfile() == null ? null
                     : registered.credentialProfile().policyInput(request.tenant()));
         }
-        return tool;
+        g.writeEndObject();
     }
 
-    private static Map<String, Object> approval(DecisionState s, Approvals approvals) {
+    /** {@code matches}: the approval's fingerprint is this action's (null when no approval or an unknown one). */
+    private static void approval(JsonGenerator g, DecisionState s, Boolean matches) {
         if (s.request.approvalId() == null) {
-            return null;
+            g.writeNullProperty("approval");
+            return;
         }
         DecisionContext.ApprovalState approval = s.context.approval();
-        Map<String, Object> state = new LinkedHashMap<>();
-        state.put("id", s.request.approvalId().toString());
+        g.writeObjectPropertyStart("approval");
+        g.writeStringProperty("id", s.request.approvalId().toString());
         if (approval == null) {
             // Unknown or another tenant's approval: present, but matching nothing.
-            state.put("status", "UNKNOWN");
-            state.put("matches", false);
-            state.put("expired", true);
-            state.put("consumed", false);
-            return state;
+            g.writeStringProperty("status", "UNKNOWN");
+            g.writeBooleanProperty("matches", false);
+            g.writeBooleanProperty("expired", true);
+            g.writeBooleanProperty("consumed", false);
+        } else {
+            g.writeStringProperty("status", approval.status());
+            g.writeBooleanProperty("matches", matches);
+            g.writeBooleanProperty("expired", approval.expired());
+            g.writeBooleanProperty("consumed", approval.consumedAt() != null);
         }
-        state.put("status", approval.status());
-        state.put("matches", approval.fingerprint().equals(approvals.fingerprint(s.action)));
-        state.put("expired", approval.expired());
-        state.put("consumed", approval.consumedAt() != null);
-        return state;
+        g.writeEndObject();
     }
 
     /**
      * What policy learns about the credential the request says it holds: null when none is named; an
      * unknown or foreign one is neither live nor of this task.
      */
-    private static Map<String, Object> heldCredential(DecisionRequest request, DecisionContext context) {
+    private static void heldCredential(JsonGenerator g, DecisionRequest request, DecisionContext context) {
         if (request.heldCredential() == null) {
-            return null;
+            g.writeNullProperty("held_credential");
+            return;
         }
         DecisionContext.HeldCredential held = context.heldCredential();
-        Map<String, Object> state = new LinkedHashMap<>();
-        state.put("decision_id", request.heldCredential().decisionId().toString());
-        state.put("live", held != null && held.live());
-        state.put("same_task", held != null && held.taskId().equals(request.task().id()));
-        state.put("reusable", held != null && held.reusable());
-        state.put("policies", held == null ? List.of() : held.policies());
-        state.put("remaining_seconds", held == null ? 0 : held.remainingSeconds());
-        state.put("num_uses", held == null ? 0 : held.numUses());
-        return state;
+        g.writeObjectPropertyStart("held_credential");
+        g.writeStringProperty("decision_id", request.heldCredential().decisionId().toString());
+        g.writeBooleanProperty("live", held != null && held.live());
+        g.writeBooleanProperty("same_task", held != null && held.taskId().equals(request.task().id()));
+        g.writeBooleanProperty("reusable", held != null && held.reusable());
+        g.writePOJOProperty("policies", held == null ? List.of() : held.policies());
+        g.writeNumberProperty("remaining_seconds", held == null ? 0 : held.remainingSeconds());
+        g.writeNumberProperty("num_uses", held == null ? 0 : held.numUses());
+        g.writeEndObject();
     }
 }

@@ -1,5 +1,6 @@
 package io.agentpdp.policy;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
@@ -29,6 +30,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
 import io.agentpdp.http.PooledHttpClients;
+import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -110,9 +112,27 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
         }
     }
 
+    /** The policy input document, written once, straight into the request body (no intermediate tree). */
+    @FunctionalInterface
+    public interface Input {
+        void write(JsonGenerator generator);
+    }
+
     /** Evaluates the decision policy for {@code input}. */
     public Result evaluate(Map<String, Object> input) throws PolicyUnavailableException {
-        byte[] body = json.writeValueAsBytes(Map.of("input", input));
+        return evaluate(generator -> generator.writePOJO(input));
+    }
+
+    /** Evaluates the decision policy for the input {@code input} writes. */
+    public Result evaluate(Input input) throws PolicyUnavailableException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
+        try (JsonGenerator generator = json.createGenerator(out)) {
+            generator.writeStartObject();
+            generator.writeName("input");
+            input.write(generator);
+            generator.writeEndObject();
+        }
+        byte[] body = out.toByteArray();
         long start = System.nanoTime();
         Answer response;
         try {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# A fresh database is fast from the first decision (issue 18, item 6). On a new database, autovacuum first analyses
+# decision_record after about a minute; until then the planner has no statistics for it. Measured here with
+# autovacuum switched off for decision_record, so it is never analysed while measured:
+#   1. fresh_empty: the first BENCH_FRESH_DURATION seconds (30) of DENY decisions right after migration (cold JVM
+#      too, as in a real first deployment), the table empty at the start;
+#   2. fresh_100k: 100,000 rows of the same agents inside the trigger windows added, still never analysed, again;
+#   3. analysed: ANALYZE decision_record, the same run once more (warm JVM): the reference.
+# Closed loop, BENCH_FRESH_CONCURRENCY (8) in flight, production durability. Report: bench/results/fresh-<UTC>.json.
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
+BENCH_NAME=fresh
+WORK="$(mktemp -d /tmp/agent-pdp-fresh.XXXXXX)"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+
+JAR="${BENCH_JAR:-$REPO_ROOT/target/agent-pdp.jar}"
+DURATION="${BENCH_FRESH_DURATION:-30}"
+CONCURRENCY="${BENCH_FRESH_CONCURRENCY:-8}"
+RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$RESULTS" "$WORK/steps"
+bench_jar "$JAR"
+
+bench_exit_traps
+
+bench_stack
+python3 "$BENCH_DIR/util.py" durability "$WORK/steps/durability.json"
+start_pdp 1 "$JAR"
+ACTIVE_PDPS="$(pdp_pid 1)"
+bench_psql -c "alter table decision_record set (autovacuum_enabled = false)"
+seed_bench 1
+stats() { # NAME: what the planner knows of decision_record right now
+  bench_psql -At -c "select json_build_object('step', '$1', 'live_rows', n_live_tup,
+      'last_analyze', last_analyze, 'last_autoanalyze', last_autoanalyze, 'reltuples', (select reltuples from pg_class
+      where oid = 'decision_record'::regclass)) from pg_stat_user_tables where relname = 'decision_record'" >"$WORK/steps/stats_$1.json"
+}
+run() { # NAME
+  stats "$1_before"
+  measure "$1" "$WORK/steps/$1.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" \
+    --contains "$DENY_OK" --mode closed --concurrency "$CONCURRENCY" --warmup 0 --duration "$DURATION"
+  stats "$1_after"
+}
+log "== 1. never analysed, empty at the start (the first ${DURATION}s after migration)"
+run fresh_empty
+log "== 2. never analysed, 100,000 rows added"
+bench_psql -v agents="$AGENTS" <<'SQL'
+insert into decision_record (id, tenant_id, agent_id, task_id, chain_depth, tool, action, target_system, target_resource,
+    classification_declared, classification_effective, outcome, reasons, obligations, caller, decided_at, cause,
+    identity_verified)
+select gen_random_uuid(), 'bench', 'bench-agent-' || (g % :agents + 1), 'bench-task', 0, 'crm.contacts.read', 'read', 'crm',
+    'contacts/42', 'internal', 'internal', case when g % 3 = 0 then 'DENY' else 'ALLOW' end, array['low_risk_read'],
+    array[]::text[], 'bench-caller', now() - (g % 50) * interval '1 second', 'policy', true
+from generate_series(1, 100000) g;
+SQL
+run fresh_100k
+log "== 3. the reference: ANALYZE decision_record"
+bench_psql -c "analyze decision_record"
+run analysed
+python3 - "$WORK/steps" "$RESULTS/fresh-$STAMP.json" "$STAMP" "$JAR" "$CONCURRENCY" "$DURATION" "$REPO_ROOT" <<'PY'
+import glob, json, os, subprocess, sys
+steps, out, stamp, jar, conc, dur, repo = sys.argv[1:]
+load = lambda n: json.load(open(os.path.join(steps, n + ".json")))
+runs = {n: load(n) for n in ("fresh_empty", "fresh_100k", "analysed")}
+ref = runs["analysed"].get("throughput_rps") or 0
+doc = {"timestamp_utc": stamp, "jar": jar, "git_commit": subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
+       capture_output=True, text=True).stdout.strip(), "concurrency": int(conc), "duration_s": int(dur),
+       "durability": load("durability"),
+       "statistics": {os.path.basename(p)[6:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(steps, "stats_*.json")))},
+       "runs": {n: {k: r.get(k) for k in ("throughput_rps", "latency_ms", "errors", "requests", "cpu", "loadavg_before")}
+                for n, r in runs.items()},
+       "throughput_of_analysed": {n: round((r.get("throughput_rps") or 0) / ref, 2) if ref else None for n, r in runs.items()}}
+json.dump(doc, open(out, "w"), indent=1)
+print("| run | decisions/s | p50 ms | p99 ms | of analysed | decision_record analysed? |")
+print("|---|---:|---:|---:|---:|---|")
+for n, r in runs.items():
+    st = doc["statistics"].get(n + "_after", {})
+    l = r.get("latency_ms") or {}
+    print(f"| {n} | {r.get('throughput_rps')} | {l.get('p50')} | {l.get('p99')} | {doc['throughput_of_analysed'][n]} | "
+          f"{'yes' if st.get('last_analyze') or st.get('last_autoanalyze') else 'never'} ({st.get('live_rows')} rows) |")
+PY
+log "report: $RESULTS/fresh-$STAMP.json"
