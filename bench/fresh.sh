@@ -31,10 +31,13 @@ start_pdp 1 "$JAR"
 ACTIVE_PDPS="$(pdp_pid 1)"
 bench_psql -c "alter table decision_record set (autovacuum_enabled = false)"
 seed_bench 1
-stats() { # NAME: what the planner knows of decision_record right now
+stats() { # NAME: what the planner knows of decision_record right now, and how the audit tables were read so far
   bench_psql -At -c "select json_build_object('step', '$1', 'live_rows', n_live_tup,
       'last_analyze', last_analyze, 'last_autoanalyze', last_autoanalyze, 'reltuples', (select reltuples from pg_class
-      where oid = 'decision_record'::regclass)) from pg_stat_user_tables where relname = 'decision_record'" >"$WORK/steps/stats_$1.json"
+      where oid = 'decision_record'::regclass), 'scans', (select json_object_agg(relname, json_build_object('seq_scan',
+      seq_scan, 'seq_tup_read', seq_tup_read, 'idx_scan', idx_scan)) from pg_stat_user_tables
+      where relname in ('decision_record', 'audit_pending_link', 'audit_link', 'issued_credential')))
+      from pg_stat_user_tables where relname = 'decision_record'" >"$WORK/steps/stats_$1.json"
 }
 run() { # NAME
   stats "$1_before"
@@ -72,12 +75,20 @@ doc = {"timestamp_utc": stamp, "jar": jar, "git_commit": subprocess.run(["git", 
                 for n, r in runs.items()},
        "throughput_of_analysed": {n: round((r.get("throughput_rps") or 0) / ref, 2) if ref else None for n, r in runs.items()}}
 json.dump(doc, open(out, "w"), indent=1)
-print("| run | decisions/s | p50 ms | p99 ms | of analysed | decision_record analysed? |")
-print("|---|---:|---:|---:|---:|---|")
+def seq_rows(n):
+    a, b = doc["statistics"].get(n + "_before", {}), doc["statistics"].get(n + "_after", {})
+    try:
+        return b["scans"]["decision_record"]["seq_tup_read"] - a["scans"]["decision_record"]["seq_tup_read"]
+    except (KeyError, TypeError):
+        return None
+doc["decision_record_rows_read_by_seq_scans"] = {n: seq_rows(n) for n in runs}
+json.dump(doc, open(out, "w"), indent=1)
+print("| run | decisions/s | p50 ms | p99 ms | of analysed | decision_record analysed? | its rows read by seq scans |")
+print("|---|---:|---:|---:|---:|---|---:|")
 for n, r in runs.items():
     st = doc["statistics"].get(n + "_after", {})
     l = r.get("latency_ms") or {}
     print(f"| {n} | {r.get('throughput_rps')} | {l.get('p50')} | {l.get('p99')} | {doc['throughput_of_analysed'][n]} | "
-          f"{'yes' if st.get('last_analyze') or st.get('last_autoanalyze') else 'never'} ({st.get('live_rows')} rows) |")
+          f"{'yes' if st.get('last_analyze') or st.get('last_autoanalyze') else 'never'} ({st.get('live_rows')} rows) | {seq_rows(n)} |")
 PY
 log "report: $RESULTS/fresh-$STAMP.json"

@@ -350,14 +350,14 @@ def cmd_reuse_bodies(url, jwt, allow_bodies, out):
 # bound as the PDP binds them for the DENY path: (source file, method, bindings of every named parameter).
 BENCH_AGENT = "('bench-agent-' || cast(:a as text))"   # pgbench variable :a, a random agent per transaction
 STATEMENTS = {
-    "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", "NamedStatement CONTEXT =", {
+    "context": ("src/main/java/io/agentpdp/decision/DecisionContextLoader.java", ("NamedStatement CONTEXT =", "DecisionContext load("), {
         "tenant": "'bench'", "agent": BENCH_AGENT, "tool": "'crm.contacts.read'", "system": "'crm'",
         "resource": "'contacts/42'", "systemFolded": "'crm'", "resourceFolded": "'contacts/42'",
         "approval": "null", "held": "null", "denyMillis": "60000", "rateMillis": "60000",
         "policyCause": "'policy'", "refused": "'request_refused'", "principal": "'bench-caller'",
         "task": "'bench-task'", "parent": "null", "refusalCause": "'refusal'"}),
     # A DENY: no credential. :content has the length of AuditChain.content for such a record.
-    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", "NamedStatement RECORD_DECISION =", {
+    "audit": ("src/main/java/io/agentpdp/audit/AuditTrail.java", ("NamedStatement RECORD_DECISION =", "Result recordDecision("), {
         "id": "gen_random_uuid()", "tenant": "'bench'", "agent": BENCH_AGENT, "task": "'bench-task'",
         "parent": "null", "depth": "0", "tool": "'crm.contacts.read'", "action": "'read'", "system": "'crm'",
         "resource": "'contacts/42'", "declared": "'internal'", "stored": "'internal'", "effective": "'internal'",
@@ -374,13 +374,15 @@ STATEMENTS = {
 def cmd_statement_sql(name, repo, out, tenants=None):
     import re
     import textwrap
-    path, method, bindings = STATEMENTS[name]
+    path, markers, bindings = STATEMENTS[name]
     if tenants is not None:
         # pgbench variable :t, a random tenant of bench-t1..bench-tN per transaction
         bindings = dict(bindings, tenant="('bench-t' || cast(:t as text))")
     src = open(os.path.join(repo, path)).read()
-    start = src.index(method)
-    block = src.index('"""', start) + len('"""')
+    # The statement's constant, or (in sources before NamedStatement, e.g. tenants.sh's legacy statement) the
+    # first text block after the method's signature.
+    method = next(m for m in markers if m in src)
+    block = src.index('"""', src.index(method)) + len('"""')
     sql = textwrap.dedent(src[block:src.index('"""', block)]).strip()
     unbound = []
 
@@ -834,7 +836,8 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
                "other_processes_cores_deny": ((r.get("cpu_deny") or {}).get("cpu") or {}).get("other_processes_cores"),
                "other_processes_cores_allow": ((r.get("cpu_allow") or {}).get("cpu") or {}).get("other_processes_cores"),
-               "deny_peak_rps_c32": (r.get("peak_deny") or {}).get("throughput_rps")}
+               "deny_peak_rps_c8": (r.get("peak_deny_c8") or {}).get("throughput_rps"),
+               "deny_peak_rps_c32": (r.get("peak_deny_c32") or r.get("peak_deny") or {}).get("throughput_rps")}
         for sfx in ("", "_pinned"):
             p, o = r.get("rate_pdp_deny" + sfx), r.get("rate_opa_deny" + sfx)
             if p and o and "latency_ms" in p and "latency_ms" in o:
