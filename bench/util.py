@@ -912,6 +912,7 @@ def cmd_approvals_loop(base, jwt, approver_jwt, seconds, interval, offset, out):
                 counts["decisions_answered"] += 1
             if status != 200 or answer.get("outcome") != "STEP_UP":
                 counts["unexpected_step_up_answer"] += 1
+                counts[f"unexpected_step_up: HTTP {status} {answer.get('outcome')} {','.join(answer.get('reasons') or [])}"] += 1
                 counts["last_unexpected"] = 0
                 continue
             counts["step_up"] += 1
@@ -929,6 +930,7 @@ def cmd_approvals_loop(base, jwt, approver_jwt, seconds, interval, offset, out):
                 counts["allow_with_approval"] += 1
             else:
                 counts["unexpected_retry_answer"] += 1
+                counts[f"unexpected_retry: HTTP {status} {answer.get('outcome')} {','.join(answer.get('reasons') or [])}"] += 1
         except (OSError, http.client.HTTPException, ValueError, KeyError):
             counts["transport_errors"] += 1
             conn.close()
