@@ -28,12 +28,23 @@ opa_version_of() {
   "$1" version 2>/dev/null | awk '/^Version:/ {print $2; exit}' || true
 }
 
+# The go command as install.sh finds it: on PATH, else the official install in /usr/local/go (a fresh machine
+# may have Go there without it on PATH); nothing when there is no Go at all.
+go_cmd() {
+  if command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '%s\n' /usr/local/go/bin/go
+  fi
+  return 0
+}
+
 # Module version of a helm binary ("3.22.0"), empty if unknown. A `go install`ed helm reports only
 # "v3.22" itself, so the module version recorded in the binary is read first.
 helm_version_of() {
-  local v=""
-  if command -v go >/dev/null 2>&1; then
-    v="$(go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v3" {print $3; exit}' || true)"
+  local v="" go; go="$(go_cmd)"
+  if [[ -n "$go" ]]; then
+    v="$("$go" version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v3" {print $3; exit}' || true)"
   fi
   [[ "$v" == v[0-9]* ]] || v="$("$1" version --template '{{.Version}}' 2>/dev/null || true)"
   printf '%s\n' "${v#v}"
@@ -59,9 +70,9 @@ find_helm() {
 
 # Module version of a go-installed spire-server / spire-agent binary ("1.13.3"), empty if unknown.
 spire_version_of() {
-  local v=""
-  if command -v go >/dev/null 2>&1; then
-    v="$(go version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/spiffe/spire" {print $3; exit}' || true)"
+  local v="" go; go="$(go_cmd)"
+  if [[ -n "$go" ]]; then
+    v="$("$go" version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/spiffe/spire" {print $3; exit}' || true)"
   fi
   [[ "$v" == v[0-9]* ]] || v="v$("$1" --version 2>&1 | head -n 1 || true)"
   printf '%s\n' "${v#v}"
