@@ -27,6 +27,23 @@ bench_exit_traps
 
 bench_stack
 python3 "$BENCH_DIR/util.py" durability "$WORK/steps/durability.json"
+# BENCH_FRESH_STATEMENTS=1 (needs root, as the stack's PostgreSQL superuser is reached by peer auth): load
+# pg_stat_statements and report each step's statements by total execution time.
+STATEMENTS="${BENCH_FRESH_STATEMENTS:-0}"
+superuser_psql() { (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/psql" -X -q -At -h "$PDP_PG_SOCKET_DIR" -p "$PDP_PG_PORT" -d agentpdp "$@"); }
+if [[ "$STATEMENTS" == 1 ]]; then
+  superuser_psql -c "alter system set shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+  (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/pg_ctl" -D "$PDP_PG_DATA_DIR" -w restart -m fast >/dev/null)
+  superuser_psql -c "create extension if not exists pg_stat_statements" >/dev/null
+fi
+top_statements() { # NAME
+  [[ "$STATEMENTS" == 1 ]] || return 0
+  superuser_psql -c "select json_agg(x) from (select calls, round(total_exec_time::numeric, 1) as total_ms,
+      round((total_exec_time / calls)::numeric, 3) as mean_ms, shared_blks_hit + shared_blks_read as buffers,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 160) as query
+      from pg_stat_statements order by total_exec_time desc limit 6) x" >"$WORK/steps/statements_$1.json"
+  superuser_psql -c "select pg_stat_statements_reset()" >/dev/null
+}
 start_pdp 1 "$JAR"
 ACTIVE_PDPS="$(pdp_pid 1)"
 bench_psql -c "alter table decision_record set (autovacuum_enabled = false)"
@@ -40,10 +57,12 @@ stats() { # NAME: what the planner knows of decision_record right now, and how t
       from pg_stat_user_tables where relname = 'decision_record'" >"$WORK/steps/stats_$1.json"
 }
 run() { # NAME
+  top_statements "before_$1"
   stats "$1_before"
   measure "$1" "$WORK/steps/$1.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" \
     --contains "$DENY_OK" --mode closed --concurrency "$CONCURRENCY" --warmup 0 --duration "$DURATION"
   stats "$1_after"
+  top_statements "$1"
 }
 log "== 1. never analysed, empty at the start (the first ${DURATION}s after migration)"
 run fresh_empty
@@ -70,6 +89,7 @@ ref = runs["analysed"].get("throughput_rps") or 0
 doc = {"timestamp_utc": stamp, "jar": jar, "git_commit": subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
        capture_output=True, text=True).stdout.strip(), "concurrency": int(conc), "duration_s": int(dur),
        "durability": load("durability"),
+       "statements": {os.path.basename(p)[11:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(steps, "statements_*.json")))},
        "statistics": {os.path.basename(p)[6:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(steps, "stats_*.json")))},
        "runs": {n: {k: r.get(k) for k in ("throughput_rps", "latency_ms", "errors", "requests", "cpu", "loadavg_before")}
                 for n, r in runs.items()},
