@@ -156,19 +156,21 @@ class RefusalRecorder implements Caller.Interceptor {
 
         @Override
         public void resetBuffer() {
-            if (buffered != null) {
-                buffered.resetBuffer();
-            }
             super.resetBuffer();
-            streaming = streaming && isCommitted();
+            forgetBody();
         }
 
         @Override
         public void reset() {
+            super.reset();
+            forgetBody();
+        }
+
+        /** Drops what was held back; an uncommitted answer decides again whether to hold back its next body. */
+        private void forgetBody() {
             if (buffered != null) {
                 buffered.resetBuffer();
             }
-            super.reset();
             streaming = streaming && isCommitted();
         }
     }
