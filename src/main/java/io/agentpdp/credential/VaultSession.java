@@ -1,6 +1,7 @@
 package io.agentpdp.credential;
 
 import java.io.IOException;
+import java.net.SocketException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,10 +9,13 @@ import java.time.Duration;
 
 import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.NoHttpResponseException;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.util.TimeValue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -42,6 +46,7 @@ class VaultSession implements DisposableBean {
 
     private final CredentialProperties properties;
     private final HttpClient http;
+    private final PoolingHttpClientConnectionManager pool;
     private final CloseableHttpClient calls;
     private volatile String token;
 
@@ -57,8 +62,9 @@ class VaultSession implements DisposableBean {
                 .build();
         // The JVM's default trust (javax.net.ssl.* system properties), as the JDK client uses. At most
         // MAX_CONNECTIONS concurrent calls; more wait for a connection, at most the call's timeout.
-        this.calls = PooledHttpClients.client(PooledHttpClients.pool(MAX_CONNECTIONS, properties.timeout(),
-                properties.timeout(), DefaultClientTlsStrategy.createSystemDefault()), properties.timeout());
+        this.pool = PooledHttpClients.pool(MAX_CONNECTIONS, properties.timeout(), properties.timeout(),
+                DefaultClientTlsStrategy.createSystemDefault());
+        this.calls = PooledHttpClients.client(pool, properties.timeout());
         if (properties.authMethod() == CredentialProperties.AuthMethod.TOKEN) {
             this.token = properties.token();
         }
@@ -67,8 +73,22 @@ class VaultSession implements DisposableBean {
     /**
      * Sends {@code method} to {@code /v1/<path>} with the PDP's token and {@code body} (JSON; null: none);
      * {@code wrapTtl}, if not null, asks Vault to response-wrap the answer.
+     * <p>
+     * A connection that Vault closed or reset (it restarted, or a proxy on the way did) means every idle pooled
+     * connection is from before that, and one reused within the pool's unchecked 2 s would fail the next
+     * decision too: they are all dropped, so one failure is the whole cost. The call itself is not sent again
+     * (a mint is not idempotent: the first token may exist, and its wrapping token would be lost).
      */
     Answer call(String method, String path, byte[] body, Duration wrapTtl) throws IOException, VaultException {
+        try {
+            return send(method, path, body, wrapTtl);
+        } catch (NoHttpResponseException | SocketException e) {
+            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+            throw e;
+        }
+    }
+
+    private Answer send(String method, String path, byte[] body, Duration wrapTtl) throws IOException, VaultException {
         HttpUriRequestBase request = new HttpUriRequestBase(method, properties.url().resolve("/v1/" + path));
         request.setHeader("X-Vault-Token", token());
         if (wrapTtl != null) {

@@ -74,7 +74,8 @@ class FaultToleranceTest {
         IntegrationTest.defaultProfile(jdbc, tenant);
         jdbc.sql("insert into tool (tenant_id, name, target_system, action_kinds, risk_tier, credential_profile, updated_by) values (?, 'crm.contacts.read', 'crm', array['read'], 'low', 'test-default', 'test')")
                 .param(tenant).update();
-        assertThat(decide().text("outcome")).isEqualTo("ALLOW");
+        Api.Answer first = decide();
+        assertThat(first.text("outcome")).as(first.json().toString()).isEqualTo("ALLOW");
     }
 
     @AfterEach
@@ -101,7 +102,8 @@ class FaultToleranceTest {
     }
 
     private void assertRecovered() {
-        assertThat(decide().text("outcome")).isEqualTo("ALLOW");
+        Api.Answer answer = decide();
+        assertThat(answer.text("outcome")).as(answer.json().toString()).isEqualTo("ALLOW");
     }
 
     @Test
@@ -142,6 +144,26 @@ class FaultToleranceTest {
         VAULT.mode(FaultProxy.Mode.DOWN);
         assertDeniedFor("credential_unavailable");
         VAULT.mode(FaultProxy.Mode.PASS);
+        assertRecovered();
+    }
+
+    @Test
+    void aVaultRestartCostsOneDecisionHoweverManyConnectionsWerePooled() throws Exception {
+        // Eight decisions at once leave eight keep-alive connections to Vault in the pool.
+        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            var answers = new java.util.ArrayList<java.util.concurrent.Future<Api.Answer>>();
+            for (int i = 0; i < 8; i++) {
+                answers.add(executor.submit(this::decide));
+            }
+            for (var answer : answers) {
+                assertThat(answer.get().text("outcome")).isEqualTo("ALLOW");
+            }
+        }
+        // A restart drops them all, within the 2 s in which a pooled connection is reused unchecked.
+        VAULT.cutAll();
+        assertDeniedFor("credential_unavailable");
+        // The failure showed the pooled connections are from before the restart: none is tried again.
+        assertRecovered();
         assertRecovered();
     }
 
