@@ -37,7 +37,8 @@ class DecisionContextLoader {
                  Duration rateWindow) {
     }
 
-    private static final NamedStatement CONTEXT = NamedStatement.parse("""
+    /** Package-private for {@code FreshDatabasePlanTest}, which checks the plan it gets on a fresh database. */
+    static final NamedStatement CONTEXT = NamedStatement.parse("""
                 select now() as db_now,
                        a.agent_id is not null as registered, a.enabled as agent_enabled, a.owner, a.allowed_tools,
                        a.home_systems, a.max_chain_depth, a.spiffe_ids,
@@ -52,7 +53,7 @@ class DecisionContextLoader {
                        coalesce(q.active, false) as quarantined,
                        rc.level as classification,
                        ap.id as approval_id, ap.status as approval_status, ap.fingerprint as approval_fingerprint,
-                       ap.expires_at <= now() as approval_expired, ap.consumed_at as approval_consumed_at,
+                       ap.expired as approval_expired, ap.consumed_at as approval_consumed_at,
                        held.decision_id as held_decision_id, held.task_id as held_task_id, held.policies as held_policies,
                        held.expires_at as held_expires_at, held.num_uses as held_num_uses, held.wrapped as held_wrapped,
                        held.reusable as held_reusable,
@@ -72,13 +73,10 @@ class DecisionContextLoader {
                 left join quarantine q on q.tenant_id = :tenant and q.agent_id = :agent
                 -- The caller's enforcement point: its principal is the caller's canonical subject, in this tenant only.
                 left join enforcement_point ep on ep.tenant_id = :tenant and ep.principal = :principal
-                -- The parent decision: this tenant's, of the same agent or the same task; never a refused request.
-                left join lateral (
-                    select d.id, d.chain_depth from decision_record d
-                    where d.id = cast(:parent as uuid) and d.tenant_id = :tenant
-                      and (d.agent_id = :agent or d.task_id = :task)
-                      and d.chain_depth >= 0 and d.cause is distinct from :refusalCause
-                      and not (cast(:refused as text) = any (d.reasons))) parent on true
+                -- The parent decision, the presented approval and the held credential are found by their keys alone,
+                -- by functions whose plan is that key's index whatever the statistics say (migration V30).
+                left join lateral decision_parent(:tenant, cast(:parent as uuid), :agent, :task, :refusalCause,
+                                                  :refused) parent on true
                 -- An unregistered system is compared case-insensitively: folding only ever matches more rules.
                 left join lateral (
                     select name, case_sensitive from target_system
@@ -93,11 +91,8 @@ class DecisionContextLoader {
                         or (not coalesce(sys.case_sensitive, false) and r.system_folded = :systemFolded
                             and (r.prefix_folded = :resourceFolded or starts_with(:resourceFolded, r.prefix_folded || '/'))))
                     order by length(r.prefix_folded) desc limit 1) rc on true
-                left join approval ap on ap.id = cast(:approval as uuid) and ap.tenant_id = :tenant
-                left join lateral (
-                    select * from issued_credential
-                    where decision_id = cast(:held as uuid) and tenant_id = :tenant and agent_id = :agent
-                    limit 1) held on true
+                left join lateral approval_presented(:tenant, cast(:approval as uuid)) ap on true
+                left join lateral credential_held(:tenant, :agent, cast(:held as uuid)) held on true
                 -- The agent's recent policy verdicts (quarantine triggers), counted by a function whose plan is the
                 -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28); only decisions that carried the agent's verified workload identity count (V23).
                 cross join lateral decision_activity(:tenant, :agent, :denyMillis, :rateMillis, :policyCause,
@@ -111,27 +106,32 @@ class DecisionContextLoader {
      */
     DecisionContext load(Query q) {
         return jdbc.sql(CONTEXT.sql())
-                .params(CONTEXT.bind()
-                        .set("tenant", q.tenant())
-                        .set("principal", q.principal())
-                        .set("agent", q.agentId())
-                        .set("task", q.taskId())
-                        .set("parent", q.parentDecision())
-                        .set("tool", q.tool())
-                        .set("system", q.target().system())
-                        .set("resource", q.target().resource())
-                        .set("systemFolded", q.target().systemFolded())
-                        .set("resourceFolded", q.target().resourceFolded())
-                        .set("approval", q.approvalId())
-                        .set("held", q.heldCredentialDecision())
-                        .set("denyMillis", q.denyWindow().toMillis())
-                        .set("rateMillis", q.rateWindow().toMillis())
-                        .set("policyCause", AuditTrail.Cause.POLICY.wire())
-                        .set("refusalCause", AuditTrail.Cause.REFUSAL.wire())
-                        .set("refused", RefusalRecorder.REQUEST_REFUSED)
-                        .values())
+                .params(parameters(q))
                 .query((rs, row) -> map(rs))
                 .single();
+    }
+
+    /** {@link #CONTEXT}'s positional values for {@code q}. */
+    static Object[] parameters(Query q) {
+        return CONTEXT.bind()
+                .set("tenant", q.tenant())
+                .set("principal", q.principal())
+                .set("agent", q.agentId())
+                .set("task", q.taskId())
+                .set("parent", q.parentDecision())
+                .set("tool", q.tool())
+                .set("system", q.target().system())
+                .set("resource", q.target().resource())
+                .set("systemFolded", q.target().systemFolded())
+                .set("resourceFolded", q.target().resourceFolded())
+                .set("approval", q.approvalId())
+                .set("held", q.heldCredentialDecision())
+                .set("denyMillis", q.denyWindow().toMillis())
+                .set("rateMillis", q.rateWindow().toMillis())
+                .set("policyCause", AuditTrail.Cause.POLICY.wire())
+                .set("refusalCause", AuditTrail.Cause.REFUSAL.wire())
+                .set("refused", RefusalRecorder.REQUEST_REFUSED)
+                .values();
     }
 
     private static DecisionContext map(ResultSet rs) throws SQLException {
