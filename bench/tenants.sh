@@ -9,7 +9,7 @@
 # machine's load average (1 min) when it started. See bench/README.md.
 #
 # Knobs: BENCH_DURABLE (1; 0 = the fast test stack, labelled non-durable in the report), BENCH_JAR,
-# BENCH_DB_DURATION (15 s per pgbench run), BENCH_PDP_DURATION (12 s per PDP run), BENCH_PDP_WARMUP (30 s),
+# BENCH_DB_DURATION (15 s per pgbench run), BENCH_PDP_DURATION (12 s per PDP run), BENCH_PDP_WARMUP (30 s per instance),
 # BENCH_PDP_CONCURRENCY (8), BENCH_REPLICAS ("1 3"), BENCH_LEGACY_REF (fb29068: where the old statement is read),
 # BENCH_MAX_SECONDS (900).
 set -euo pipefail
@@ -116,9 +116,11 @@ URLS=""
 for n in $REPLICAS; do
   for ((i = 2; i <= n; i++)); do [[ -n "${API_PORT[$i]:-}" ]] || start_pdp "$i" "$JAR"; done
   URLS="$(for ((i = 1; i <= n; i++)); do printf 'http://127.0.0.1:%s/v1/decisions,' "${API_PORT[$i]}"; done)"; URLS="${URLS%,}"
-  log "== B. PDP DENY peak with $n instance(s): warm-up ${PDP_WARMUP}s"
-  tenant_run "warmup-x$n" "$URLS" "$WORK/pdp-deny-tenants16.jsonl" "$PDP_WARMUP" 0 >/dev/null 2>&1 || true
-  for t in 1 16 1 16; do
+  # Each instance gets 1/n of the warm-up's requests: n times as long. The order is A B B A, so that a JVM still
+  # warming up (throughput rising through the runs) favours neither side of the mean.
+  log "== B. PDP DENY peak with $n instance(s): warm-up $((PDP_WARMUP * n))s"
+  tenant_run "warmup-x$n" "$URLS" "$WORK/pdp-deny-tenants16.jsonl" "$((PDP_WARMUP * n))" 0 >/dev/null 2>&1 || true
+  for t in 1 16 16 1; do
     suffix=""; [[ -f "$WORK/steps/pdp_deny_x${n}_t$t.json" ]] && suffix="_run2"
     tenant_run "pdp_deny_x${n}_t$t$suffix" "$URLS" "$WORK/pdp-deny-tenants$t.jsonl" "$PDP_DURATION"
   done

@@ -765,6 +765,11 @@ def cmd_tenants_report(steps, out_file, stamp, durable, repo):
         one = best([rps(f"pdp_deny_x{n}_t1"), rps(f"pdp_deny_x{n}_t1_run2")])
         many = best([rps(f"pdp_deny_x{n}_t16"), rps(f"pdp_deny_x{n}_t16_run2")])
         ratios[f"pdp_x{n}_one_over_16_tenants_best_of_2"] = ratio(one, many)
+        # Runs in the order t1, t16, t16, t1: the means cancel a steady warm-up trend.
+        pair = lambda t: [v for v in (rps(f"pdp_deny_x{n}_t{t}"), rps(f"pdp_deny_x{n}_t{t}_run2")) if v]
+        ones, manys = pair(1), pair(16)
+        ratios[f"pdp_x{n}_one_over_16_tenants_mean_of_2"] = (
+            ratio(sum(ones) / len(ones), sum(manys) / len(manys)) if ones and manys else None)
     try:
         commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except Exception:  # noqa: BLE001
