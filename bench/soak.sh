@@ -85,6 +85,8 @@ select json_object_agg(k, n) from (
               when outcome = 'ALLOW' and 'approved_by_human' = any(reasons) then 'ALLOW_approved'
               when outcome = 'ALLOW' then 'ALLOW_mint'
               when 'request_refused' = any(reasons) then 'DENY_refused'
+              -- A DENY because OPA, Vault or the approval store failed: a valid answer, but not the mix's.
+              when cause = 'dependency_failure' then 'DENY_dependency_failure: ' || array_to_string(reasons, ',')
               else outcome end as k, count(*) as n
   from decision_record where tenant_id = 'bench' and decided_at >= :'since'::timestamptz group by 1) x
 SQL

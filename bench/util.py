@@ -1038,7 +1038,8 @@ def cmd_soak_report(samples_dir, extra, out):
                         and isinstance(x.get("recorded_outcomes"), dict)
                         and all((x["recorded_outcomes"].get(k) or 0) > 0
                                 for k in ("DENY", "ALLOW_mint", "ALLOW_reuse", "STEP_UP", "ALLOW_approved"))
-                        and not x["recorded_outcomes"].get("DENY_refused")},
+                        and not x["recorded_outcomes"].get("DENY_refused")
+                        and not any(k.startswith("DENY_dependency_failure") for k in x["recorded_outcomes"])},
         "audit_valid": {"records_checked": verify.get("records_checked"), "checkpoints_checked": verify.get("checkpoints_checked"),
                         "records_after_latest_checkpoint": verify.get("records_after_latest_checkpoint"),
                         "ok": verify.get("valid") is True and (verify.get("checkpoints_checked") or 0) > 0
