@@ -74,9 +74,11 @@ class DecisionContextLoader {
                 -- The caller's enforcement point: its principal is the caller's canonical subject, in this tenant only.
                 left join enforcement_point ep on ep.tenant_id = :tenant and ep.principal = :principal
                 -- The parent decision, the presented approval and the held credential are found by their keys alone,
-                -- by functions whose plan is that key's index whatever the statistics say (migration V30).
-                left join lateral decision_parent(:tenant, cast(:parent as uuid), :agent, :task, :refusalCause,
-                                                  :refused) parent on true
+                -- by functions whose plan is that key's index whatever the statistics say (migration V30); a key the
+                -- request does not name is a one-time filter, so the function is not called at all.
+                left join lateral (select * from decision_parent(:tenant, cast(:parent as uuid), :agent, :task,
+                                                                 :refusalCause, :refused)
+                                   where cast(:parent as uuid) is not null) parent on true
                 -- An unregistered system is compared case-insensitively: folding only ever matches more rules.
                 left join lateral (
                     select name, case_sensitive from target_system
@@ -91,8 +93,10 @@ class DecisionContextLoader {
                         or (not coalesce(sys.case_sensitive, false) and r.system_folded = :systemFolded
                             and (r.prefix_folded = :resourceFolded or starts_with(:resourceFolded, r.prefix_folded || '/'))))
                     order by length(r.prefix_folded) desc limit 1) rc on true
-                left join lateral approval_presented(:tenant, cast(:approval as uuid)) ap on true
-                left join lateral credential_held(:tenant, :agent, cast(:held as uuid)) held on true
+                left join lateral (select * from approval_presented(:tenant, cast(:approval as uuid))
+                                   where cast(:approval as uuid) is not null) ap on true
+                left join lateral (select * from credential_held(:tenant, :agent, cast(:held as uuid))
+                                   where cast(:held as uuid) is not null) held on true
                 -- The agent's recent policy verdicts (quarantine triggers), counted by a function whose plan is the
                 -- (tenant_id, agent_id, decided_at) index scan whatever the statistics say (migration V28); only decisions that carried the agent's verified workload identity count (V23).
                 cross join lateral decision_activity(:tenant, :agent, :denyMillis, :rateMillis, :policyCause,
