@@ -1,7 +1,6 @@
 package io.agentpdp.credential;
 
 import java.io.IOException;
-import java.net.SocketException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,10 +11,8 @@ import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.core5.http.ContentType;
-import org.apache.hc.core5.http.NoHttpResponseException;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
-import org.apache.hc.core5.util.TimeValue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -82,8 +79,8 @@ class VaultSession implements DisposableBean {
     Answer call(String method, String path, byte[] body, Duration wrapTtl) throws IOException, VaultException {
         try {
             return send(method, path, body, wrapTtl);
-        } catch (NoHttpResponseException | SocketException e) {
-            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+        } catch (IOException e) {
+            PooledHttpClients.droppedStaleConnections(pool, e);
             throw e;
         }
     }

@@ -1,5 +1,8 @@
 package io.agentpdp.http;
 
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketException;
 import java.time.Duration;
 
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -9,6 +12,7 @@ import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
+import org.apache.hc.core5.http.NoHttpResponseException;
 import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
@@ -59,5 +63,21 @@ public final class PooledHttpClients {
                 .disableAuthCaching()
                 .disableContentCompression()
                 .build();
+    }
+
+    /**
+     * Whether {@code failure} says that a pooled keep-alive connection was closed or reset by the other side (it
+     * restarted, or a proxy on the way did). Then every idle connection in {@code pool} is from before that, and one
+     * reused within the pool's unchecked 2 s would fail the next call too: they are all dropped here, so that one
+     * failure is the whole cost. A refused connection is not that (no pooled connection was used). Whether the
+     * call may be sent again is the caller's rule: a pure read may, a mint may not.
+     */
+    public static boolean droppedStaleConnections(PoolingHttpClientConnectionManager pool, IOException failure) {
+        if (failure instanceof NoHttpResponseException
+                || (failure instanceof SocketException && !(failure instanceof ConnectException))) {
+            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+            return true;
+        }
+        return false;
     }
 }

@@ -3,7 +3,6 @@ package io.agentpdp.policy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
@@ -19,10 +18,8 @@ import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.core5.http.ConnectionRequestTimeoutException;
 import org.apache.hc.core5.http.ContentType;
-import org.apache.hc.core5.http.NoHttpResponseException;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
-import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.health.contributor.Health;
@@ -174,11 +171,10 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
     private Answer send(byte[] body) throws IOException {
         try {
             return post(body);
-        } catch (NoHttpResponseException | SocketException e) {
-            if (e instanceof ConnectException) {
+        } catch (IOException e) {
+            if (!PooledHttpClients.droppedStaleConnections(pool, e)) {
                 throw e;
             }
-            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
             return post(body);
         }
     }
