@@ -39,6 +39,23 @@ class AuditLinker implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(AuditLinker.class);
     static final int BATCH = 1000;
+    /**
+     * The tenant's next batch, each pending record looked up by its primary key alone (the tenant is checked outside the
+     * OFFSET 0 fence, so no other index can serve the lookup), one row at a time (joined as a set, the planner hashed
+     * all of decision_record per batch, 40 ms to 3 s a round). Run after {@link #KEY_LOOKUPS_ONLY}: planned on a fresh
+     * database (tables empty, never analysed or analysed while empty) it otherwise read the tenant's every record, or the
+     * whole table, for each pending one ({@code AuditLinkerPlanTest}; the context read's V30 fix, for the linker).
+     */
+    static final String BATCH_SQL = """
+            select p.pending_no, p.decision_id, r.*
+            from (select pending_no, decision_id, tenant_id from audit_pending_link where tenant_id = :tenant
+                  order by pending_no limit :batch) p
+            left join lateral (select * from (select * from decision_record d where d.id = p.decision_id offset 0) k
+                  where k.tenant_id = p.tenant_id) r on true
+            order by p.pending_no""";
+    /** For the rest of the batch's transaction: no sequential or bitmap scans, so a key is looked up by its index. */
+    static final String KEY_LOOKUPS_ONLY =
+            "select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)";
     private static final String GENESIS = "genesis";
 
     private final JdbcClient jdbc;
@@ -138,15 +155,8 @@ class AuditLinker implements SmartLifecycle {
                     + lastLinked + "); its records stay pending; GET /v1/audit/verify reports the details");
             return 0;
         }
-        // Each pending record by primary key (LIMIT keeps the lateral a per-row lookup): joined as a set, the planner
-        // hashed all of decision_record per batch, 40 ms to 3 s a round (pg_stat_statements, bench/fresh.sh).
-        List<Pending> batch = jdbc.sql("""
-                select p.pending_no, p.decision_id, r.*
-                from (select pending_no, decision_id, tenant_id from audit_pending_link where tenant_id = :tenant
-                      order by pending_no limit :batch) p
-                left join lateral (select * from decision_record d where d.id = p.decision_id and d.tenant_id = p.tenant_id
-                      limit 1) r on true
-                order by p.pending_no""")
+        jdbc.sql(KEY_LOOKUPS_ONLY).query((rs, row) -> true).list();
+        List<Pending> batch = jdbc.sql(BATCH_SQL)
                 .param("tenant", tenant)
                 .param("batch", BATCH)
                 .query((rs, row) -> pending(rs))
