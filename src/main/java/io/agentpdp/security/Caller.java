@@ -5,8 +5,11 @@ import java.util.Set;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+
+import io.agentpdp.web.Problems;
 
 /**
  * The authenticated caller of an endpoint, resolved from the bearer JWT. Controllers declare it as a
@@ -20,6 +23,24 @@ public record Caller(String subject, String tenant, Set<String> scopes, Principa
     public static final String SECURITY_ADMIN = "security-admin";
     /** Writes the tenant's registry (agents, tools, systems, enforcement points, classification rules). */
     public static final String REGISTRY_ADMIN = "registry-admin";
+
+    /** Request attribute holding the caller, set once per request right after bearer authentication. */
+    static final String ATTRIBUTE = Caller.class.getName();
+
+    /** Request attribute saying why an authenticated token is no caller (it names no tenant). */
+    static final String UNKNOWN = Caller.class.getName() + ".unknown";
+
+    /**
+     * The request's known caller (valid JWT with a tenant), resolved once by the security chain; without one a 403
+     * problem, as for a controller's {@code Caller} parameter.
+     */
+    public static Caller of(ServletRequest request) {
+        if (request.getAttribute(ATTRIBUTE) instanceof Caller caller) {
+            return caller;
+        }
+        throw new Problems.ApiException(403, "Forbidden",
+                request.getAttribute(UNKNOWN) instanceof String why ? why : "No authenticated caller.");
+    }
 
     public boolean hasScope(String scope) {
         return scopes.contains(scope);

@@ -23,9 +23,6 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 final class CallerFilter extends OncePerRequestFilter {
 
-    /** Request attribute holding the resolved {@link Caller}. */
-    static final String ATTRIBUTE = Caller.class.getName();
-
     private final String tenantClaim;
     private final List<Caller.Interceptor> interceptors;
     private final Principals principals;
@@ -42,10 +39,11 @@ final class CallerFilter extends OncePerRequestFilter {
         Caller caller = resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim, principals);
         if (caller != null) {
             // Resolved once per request: the controller's Caller parameter reads it from here.
-            request.setAttribute(ATTRIBUTE, caller);
+            request.setAttribute(Caller.ATTRIBUTE, caller);
             intercepted(caller, 0, chain).doFilter(request, response);
             return;
         }
+        request.setAttribute(Caller.UNKNOWN, "The token carries no '" + tenantClaim + "' claim.");
         chain.doFilter(request, response);
     }
 

@@ -100,6 +100,13 @@ class SecurityConfig implements WebMvcConfigurer {
                 .csrf(csrf -> csrf.disable())
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .requestCache(cache -> cache.disable())
+                // A bearer-token API: no logout endpoint (POST /logout is refused like any unknown path), no
+                // anonymous principal (a request without a token gets the 401 of the entry point all the same),
+                // no servlet-API request wrapper (nothing asks the request for its principal; features use Caller).
+                // Each was a filter on every decision for nothing.
+                .logout(logout -> logout.disable())
+                .anonymous(anonymous -> anonymous.disable())
+                .servletApi(servletApi -> servletApi.disable())
                 .authorizeHttpRequests(auth -> auth
                         .requestMatchers(HttpMethod.POST, "/v1/decisions").hasAuthority(scope(Caller.DECIDE))
                         .requestMatchers(HttpMethod.GET, "/v1/decisions/*")
@@ -196,7 +203,7 @@ class SecurityConfig implements WebMvcConfigurer {
         @Override
         public Caller resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
                                       NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
-            if (webRequest.getAttribute(CallerFilter.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST) instanceof Caller known) {
+            if (webRequest.getAttribute(Caller.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST) instanceof Caller known) {
                 return known;
             }
             Authentication authentication = SecurityContextHolder.getContext().getAuthentication();

@@ -16,7 +16,7 @@ import org.springframework.validation.FieldError;
 import org.springframework.web.HttpMediaTypeNotAcceptableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
-import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.validation.BindException;
 import org.springframework.web.bind.MissingServletRequestParameterException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -68,8 +68,9 @@ class ProblemHandler {
         return respond(problems.problem(request, 400, "Malformed request body", describe(e.getCause())));
     }
 
-    @ExceptionHandler(MethodArgumentNotValidException.class)
-    ResponseEntity<ProblemDetail> invalid(MethodArgumentNotValidException e, HttpServletRequest request) {
+    /** A request body that failed validation: thrown by MVC ({@code MethodArgumentNotValidException}) and the decide servlet. */
+    @ExceptionHandler(BindException.class)
+    ResponseEntity<ProblemDetail> invalid(BindException e, HttpServletRequest request) {
         List<Map<String, String>> errors = e.getBindingResult().getFieldErrors().stream()
                 .map(ProblemHandler::fieldError)
                 .sorted((a, b) -> a.get("field").compareTo(b.get("field")))

@@ -11,6 +11,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 
@@ -20,7 +21,7 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * Keeps the code honest to openapi.yaml: the set of operations the controllers serve must equal the
- * set the contract describes. (Every answer in the integration tests is also validated against the
+ * set the contract describes (controllers' mappings and servlets registered for /v1/ paths). (Every answer in the integration tests is also validated against the
  * contract by {@link io.agentpdp.support.Api}.)
  */
 class OpenApiContractTest extends IntegrationTest {
@@ -28,6 +29,9 @@ class OpenApiContractTest extends IntegrationTest {
     @Autowired
     @Qualifier("requestMappingHandlerMapping")
     private RequestMappingHandlerMapping mappings;
+
+    @Autowired
+    private java.util.List<ServletRegistrationBean<?>> servlets;
 
     @Test
     @SuppressWarnings("unchecked")
@@ -54,6 +58,16 @@ class OpenApiContractTest extends IntegrationTest {
                     continue;
                 }
                 info.getMethodsCondition().getMethods().forEach(m -> served.add(m.name() + " " + normalise(pattern)));
+            }
+        }
+        // Servlets of their own (POST /v1/decisions): their registrations name the operations they serve.
+        for (ServletRegistrationBean<?> servlet : servlets) {
+            for (String pattern : servlet.getUrlMappings()) {
+                if (pattern.startsWith("/v1/")) {
+                    for (String method : servlet.getInitParameters().getOrDefault("operations", "").split(",")) {
+                        served.add(method.strip() + " " + normalise(pattern));
+                    }
+                }
             }
         }
         assertThat(served).isEqualTo(documented);
