@@ -51,6 +51,8 @@ class ObservabilityTest extends IntegrationTest {
             assertThat(metrics).containsPattern("pdp_dependency_duration_seconds_count\\{dependency=\"" + dependency + "\"");
         }
         assertThat(metrics).contains("pdp_approvals_pending", "pdp_quarantines_active");
+        // The decide servlet (outside MVC) names its route for the request metrics as the controller's mapping did.
+        assertThat(metrics).containsPattern("http_server_requests_seconds_count\\{[^}]*method=\"POST\"[^}]*uri=\"/v1/decisions\"");
 
         String traceId = jdbc.sql("select trace_id from decision_record where id = cast(? as uuid)")
                 .param(answer.text("decision_id")).query(String.class).single();
