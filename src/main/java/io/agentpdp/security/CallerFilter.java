@@ -36,14 +36,17 @@ final class CallerFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        Caller caller = resolve(SecurityContextHolder.getContext().getAuthentication(), tenantClaim, principals);
+        Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+        Caller caller = resolve(authentication, tenantClaim, principals);
         if (caller != null) {
             // Resolved once per request: the controller's Caller parameter reads it from here.
             request.setAttribute(Caller.ATTRIBUTE, caller);
             intercepted(caller, 0, chain).doFilter(request, response);
             return;
         }
-        request.setAttribute(Caller.UNKNOWN, "The token carries no '" + tenantClaim + "' claim.");
+        if (authentication != null) {
+            request.setAttribute(Caller.UNKNOWN, "The token carries no '" + tenantClaim + "' claim.");
+        }
         chain.doFilter(request, response);
     }
 

@@ -3,6 +3,8 @@ package io.agentpdp.security;
 import java.util.List;
 import java.util.Set;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -15,9 +17,6 @@ import org.springframework.security.config.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.config.http.SessionCreationPolicy;
-import org.springframework.security.core.Authentication;
-import org.springframework.security.core.context.SecurityContextHolder;
-import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -27,7 +26,6 @@ import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.authentication.AuthenticationFailureHandler;
 import org.springframework.web.bind.support.WebDataBinderFactory;
 import org.springframework.web.context.request.NativeWebRequest;
-import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.method.support.HandlerMethodArgumentResolver;
 import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
@@ -50,10 +48,7 @@ class SecurityConfig implements WebMvcConfigurer {
 
     private final SecurityProperties properties;
 
-    private final org.springframework.beans.factory.ObjectProvider<Principals> principalsProvider;
-
-    SecurityConfig(SecurityProperties properties, org.springframework.beans.factory.ObjectProvider<Principals> principalsProvider) {
-        this.principalsProvider = principalsProvider;
+    SecurityConfig(SecurityProperties properties) {
         this.properties = properties;
     }
 
@@ -192,8 +187,8 @@ class SecurityConfig implements WebMvcConfigurer {
         resolvers.add(new CallerResolver());
     }
 
-    /** Resolves {@link Caller} controller parameters from the authenticated JWT. */
-    private final class CallerResolver implements HandlerMethodArgumentResolver {
+    /** Resolves {@link Caller} controller parameters: the caller {@link CallerFilter} resolved, or its 403. */
+    private static final class CallerResolver implements HandlerMethodArgumentResolver {
 
         @Override
         public boolean supportsParameter(MethodParameter parameter) {
@@ -203,18 +198,8 @@ class SecurityConfig implements WebMvcConfigurer {
         @Override
         public Caller resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
                                       NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
-            if (webRequest.getAttribute(Caller.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST) instanceof Caller known) {
-                return known;
-            }
-            Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
-            if (authentication == null || !(authentication.getPrincipal() instanceof Jwt)) {
-                throw new Problems.ApiException(403, "Forbidden", "No authenticated caller.");
-            }
-            Caller caller = CallerFilter.resolve(authentication, properties.tenantClaim(), principalsProvider.getObject());
-            if (caller == null) {
-                throw new Problems.ApiException(403, "Forbidden", "The token carries no '" + properties.tenantClaim() + "' claim.");
-            }
-            return caller;
+            // Resolved once per request by CallerFilter, on the chain every API request passes.
+            return Caller.of(webRequest.getNativeRequest(HttpServletRequest.class));
         }
     }
 }
