@@ -532,6 +532,8 @@ def cmd_line(path):
         c = d["cpu"]
         cpu = "  cpu/req ms: " + " ".join(f"{k} {v['cpu_ms_per_request']:.2f}" for k, v in c["components"].items()) \
               + f" client {c['load_generator']['cpu_ms_per_request']:.2f}; other procs {c['other_processes_cores']:.2f} cores"
+        if c.get("pdp_threads_cpu_ms_per_request"):
+            cpu += " (pdp: " + " ".join(f"{k} {v:.2f}" for k, v in sorted(c["pdp_threads_cpu_ms_per_request"].items())) + ")"
     print(f"[bench]   {d.get('name', ''):<26} {d['throughput_rps']:>9.1f} /s  p50 {l['p50']:.3f}  p99 {l['p99']:.3f}"
           f"  p99.9 {l['p999']:.3f} ms  errors {d.get('errors', 0)}{cpu}{err}")
 
@@ -645,6 +647,32 @@ def children(ppid):
     return out
 
 
+# The PDP's threads by what they do (Linux truncates a thread's name to 15 characters).
+THREAD_GROUPS = (("gc", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")), ("jit", ("C1 Compiler", "C2 Compiler")),
+                 ("carriers", ("ForkJoinPool-",)), ("tomcat_io", ("http-nio-",)))
+
+
+def thread_group_ticks(pid):
+    """utime + stime per thread group of one process (threads that exited are not counted)."""
+    groups = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return groups
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+            name = raw[raw.index("(") + 1:raw.rindex(")")]
+            fields = raw.rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+        group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), "other")
+        groups[group] = groups.get(group, 0) + ticks
+    return groups
+
+
 def cmd_cpu_snap(out, *specs):
     """specs: NAME=PID[,PID...]; a PID written tree:PID also counts its direct children (PostgreSQL backends).
     Note: exited children (backends that closed) are not counted; the PDP's pooled connections stay."""
@@ -661,10 +689,17 @@ def cmd_cpu_snap(out, *specs):
             else:
                 total += proc_ticks(p)
         comps[name] = total
+    threads = {}
+    for spec in specs:
+        name, pids = spec.split("=", 1)
+        if name == "pdp":
+            for p in filter(None, pids.split(",")):
+                for g, t in thread_group_ticks(p).items():
+                    threads[g] = threads.get(g, 0) + t
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     idle = cpu[3] + cpu[4]
-    json.dump({"t": time.monotonic(), "busy": sum(cpu) - idle, "comps": comps}, open(out, "w"))
+    json.dump({"t": time.monotonic(), "busy": sum(cpu) - idle, "comps": comps, "pdp_threads": threads}, open(out, "w"))
 
 
 def cmd_cpu_merge(step, before, after):
@@ -684,7 +719,10 @@ def cmd_cpu_merge(step, before, after):
         comps[name] = {"cores": round(t / 1000.0 / secs, 2), "cpu_ms_per_request": round(t / n, 3)}
     client = d.get("client_cpu_ms_total") or 0.0
     busy = ms(b["busy"] - a["busy"])
+    pdp_threads = {g: round(ms(t - a.get("pdp_threads", {}).get(g, 0)) / n, 3)
+                   for g, t in b.get("pdp_threads", {}).items()}
     d["cpu"] = {"window_s": round(secs, 1), "requests": n, "components": comps,
+                "pdp_threads_cpu_ms_per_request": pdp_threads,
                 "load_generator": {"cores": round(client / 1000.0 / secs, 2), "cpu_ms_per_request": round(client / n, 3)},
                 "machine_busy_cores": round(busy / 1000.0 / secs, 2),
                 "other_processes_cores": round(max(0.0, busy - ours - client) / 1000.0 / secs, 2)}
@@ -835,7 +873,10 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
         except Exception: return None
     summary = {}
     for name, r in runs.items():
+        threads = lambda s: ((s or {}).get("cpu") or {}).get("pdp_threads_cpu_ms_per_request")
         row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
+               "pdp_threads_cpu_ms_per_deny": threads(r.get("cpu_deny")),
+               "pdp_threads_cpu_ms_per_allow_mint": threads(r.get("cpu_allow")),
                "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
                "allow_rps": (r.get("cpu_allow") or {}).get("throughput_rps"),
                "loadavg_before_cpu_deny": (r.get("cpu_deny") or {}).get("loadavg_before"),
