@@ -2,6 +2,7 @@ package io.agentpdp.approval;
 
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -12,6 +13,7 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
 
+import org.springframework.core.task.SimpleAsyncTaskExecutor;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -19,6 +21,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.WebAsyncTask;
 
 import io.agentpdp.security.Caller;
 import io.agentpdp.web.Problems;
@@ -29,14 +32,20 @@ class ApprovalController {
 
     private static final Pattern WAIT = Pattern.compile("^([0-9]{1,5})(ms|s)$");
 
+    /** Past the wait's own deadline: the time its last read and answer may take before MVC gives up on it. */
+    private static final Duration ASYNC_MARGIN = Duration.ofSeconds(10);
+
     private final Approvals approvals;
     private final ApprovalWaits waits;
     private final ApprovalProperties properties;
+    /** One virtual thread per waiting long-poll; how many may wait is {@link WaitSlots}' rule. */
+    private final SimpleAsyncTaskExecutor waiters = new SimpleAsyncTaskExecutor("approval-wait-");
 
     ApprovalController(Approvals approvals, ApprovalWaits waits, ApprovalProperties properties) {
         this.approvals = approvals;
         this.waits = waits;
         this.properties = properties;
+        this.waiters.setVirtualThreads(true);
     }
 
     enum Status { PENDING, APPROVED, DENIED, EXPIRED, CONSUMED, CANCELLED }
@@ -54,11 +63,22 @@ class ApprovalController {
         return approvals.list(caller, status.name(), agentId, page, size);
     }
 
-    @GetMapping(path = "/v1/approvals/{approvalId}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ApprovalView get(Caller caller, @PathVariable UUID approvalId, @RequestParam(required = false) String wait)
-            throws InterruptedException {
-        Duration duration = wait == null ? Duration.ZERO : parseWait(wait);
-        return duration.isZero() ? approvals.view(caller, approvalId) : waits.await(caller, approvalId, duration);
+    @GetMapping(path = "/v1/approvals/{approvalId}", params = "!wait", produces = MediaType.APPLICATION_JSON_VALUE)
+    ApprovalView get(Caller caller, @PathVariable UUID approvalId) {
+        return approvals.view(caller, approvalId);
+    }
+
+    /**
+     * The long-poll. Its parameter is checked on the request thread; the wait itself runs on a virtual thread of
+     * its own (servlet async), so that a replica's waiting enforcement points hold no request thread: those serve
+     * decisions. The task's own deadline is the wait plus a margin; the wait answers at its deadline by itself.
+     */
+    @GetMapping(path = "/v1/approvals/{approvalId}", params = "wait", produces = MediaType.APPLICATION_JSON_VALUE)
+    WebAsyncTask<ApprovalView> await(Caller caller, @PathVariable UUID approvalId, @RequestParam String wait) {
+        Duration duration = parseWait(wait);
+        Callable<ApprovalView> answer = duration.isZero() ? () -> approvals.view(caller, approvalId)
+                : () -> waits.await(caller, approvalId, duration);
+        return new WebAsyncTask<>(duration.plus(ASYNC_MARGIN).toMillis(), waiters, answer);
     }
 
     @PostMapping(path = "/v1/approvals/{approvalId}/approve", consumes = MediaType.APPLICATION_JSON_VALUE,

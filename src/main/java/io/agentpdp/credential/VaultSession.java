@@ -29,7 +29,7 @@ import io.github.jopenlibs.vault.rest.Rest;
  * The PDP's own authenticated session with Vault: logs in lazily (so the PDP starts while Vault is
  * down and simply denies), re-logs in when the token is rejected, and shares keep-alive HTTP clients.
  * The calls on the decision path (mint, dynamic secrets, revoke: {@link #call}) use a pooled Apache HttpClient that runs
- * blocking on the caller's virtual thread; the driver's JDK client (login, health, transit) hands every
+ * blocking on the caller's thread; the driver's JDK client (login, health, transit) hands every
  * exchange to its worker and selector threads, which cost about a quarter of the PDP's CPU per minting ALLOW.
  */
 @Component

@@ -18,7 +18,7 @@ import org.apache.hc.core5.util.Timeout;
 
 /**
  * Apache HttpClient 5 set up for the PDP's calls to its dependencies on the decision path (OPA, Vault): pooled
- * keep-alive connections, used blocking on the caller's virtual thread (no hand-offs between client threads,
+ * keep-alive connections, used blocking on the caller's thread (no hand-offs between client threads,
  * which cost the JDK client an eighth of the PDP's CPU per decision), one deadline for connecting, waiting
  * for a pooled connection and each read, no automatic retry (a mint is not idempotent), no redirects,
  * cookies, auth caching or compression.

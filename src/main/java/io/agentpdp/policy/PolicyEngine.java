@@ -35,7 +35,7 @@ import tools.jackson.databind.json.JsonMapper;
  * Asks the OPA sidecar for a decision over REST. Anything but a well-formed result — OPA down, slow,
  * 5xx, no {@code result}, a result of the wrong shape — is a {@link PolicyUnavailableException}, which the
  * caller turns into DENY. Connections to the sidecar are pooled and kept alive; a request runs blocking on
- * the caller's virtual thread (no hand-offs between client threads, which cost the JDK client an eighth of
+ * the caller's thread (no hand-offs between client threads, which cost the JDK client an eighth of
  * the PDP's CPU).
  */
 @Component("opa")
