@@ -25,6 +25,7 @@ import base64
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -649,7 +650,7 @@ def children(ppid):
 
 # The PDP's threads by what they do (Linux truncates a thread's name to 15 characters).
 THREAD_GROUPS = (("gc", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")), ("jit", ("C1 Compiler", "C2 Compiler")),
-                 ("carriers", ("ForkJoinPool-",)), ("tomcat_io", ("http-nio-",)))
+                 ("carriers", ("ForkJoinPool-",)), ("tomcat", ("http-nio-",)))
 
 
 def thread_group_ticks(pid):
@@ -668,7 +669,9 @@ def thread_group_ticks(pid):
             ticks = int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
             continue
-        group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), "other")
+        group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), None)
+        if group is None:
+            group = "other:" + re.sub(r"[0-9]+", "#", name) if os.environ.get("BENCH_THREAD_NAMES") == "1" else "other"
         groups[group] = groups.get(group, 0) + ticks
     return groups
 
