@@ -15,7 +15,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param connectTimeout TCP connect deadline (default 100ms)
  * @param maxTtl         longest credential TTL a policy may grant (default 1h); a longer one makes the result invalid
  * @param maxUses        most uses a policy may grant one credential (default 100)
- * @param maxConnections pooled keep-alive connections to OPA (default 64); a request waits for one at most {@code timeout}
+ * @param maxConnections pooled keep-alive connections to OPA, so evaluations at once (default 8, about four per core
+ *                       of the sidecar); more wait for one, first come first served, within {@code timeout}. With 64
+ *                       on two shared cores, up to 32 evaluations ran at once and some missed the deadline at the peak
+ *                       (bench/README.md, "CPU in session 9")
  */
 @ConfigurationProperties("pdp.opa")
 record PolicyProperties(@DefaultValue("http://127.0.0.1:8181") URI url,
@@ -24,5 +27,5 @@ record PolicyProperties(@DefaultValue("http://127.0.0.1:8181") URI url,
                         @DefaultValue("100ms") Duration connectTimeout,
                         @DefaultValue("1h") Duration maxTtl,
                         @DefaultValue("100") int maxUses,
-                        @DefaultValue("64") int maxConnections) {
+                        @DefaultValue("8") int maxConnections) {
 }
