@@ -626,13 +626,20 @@ def cmd_table(path):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def proc_ticks(pid):
+def stat_ticks(path):
+    """(name, utime + stime) of a /proc stat file (a process: all its threads; a task: that thread); None if gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime (all threads)
+        with open(path) as f:
+            raw = f.read()
+        fields = raw.rsplit(")", 1)[1].split()
+        return raw[raw.index("(") + 1:raw.rindex(")")], int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
-        return 0
+        return None
+
+
+def proc_ticks(pid):
+    stat = stat_ticks(f"/proc/{pid}/stat")
+    return stat[1] if stat else 0
 
 
 def children(ppid):
@@ -661,14 +668,10 @@ def thread_group_ticks(pid):
     except OSError:
         return groups
     for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                raw = f.read()
-            name = raw[raw.index("(") + 1:raw.rindex(")")]
-            fields = raw.rsplit(")", 1)[1].split()
-            ticks = int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
+        stat = stat_ticks(f"/proc/{pid}/task/{tid}/stat")
+        if stat is None:
             continue
+        name, ticks = stat
         group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), None)
         if group is None:
             group = "other:" + re.sub(r"[0-9]+", "#", name) if os.environ.get("BENCH_THREAD_NAMES") == "1" else "other"
