@@ -626,20 +626,38 @@ def cmd_table(path):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def stat_ticks(path):
-    """(name, utime + stime) of a /proc stat file (a process: all its threads; a task: that thread); None if gone."""
+def stat_fields(path):
+    """(name, fields after the name) of a /proc stat file; None if it is gone."""
     try:
         with open(path) as f:
             raw = f.read()
-        fields = raw.rsplit(")", 1)[1].split()
-        return raw[raw.index("(") + 1:raw.rindex(")")], int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
+        return raw[raw.index("(") + 1:raw.rindex(")")], raw.rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+
+
+def stat_ticks(path):
+    """(name, utime + stime) of a /proc stat file (a process: all its threads; a task: that thread); None if gone."""
+    stat = stat_fields(path)
+    try:
+        return (stat[0], int(stat[1][11]) + int(stat[1][12])) if stat else None
+    except (IndexError, ValueError):
         return None
 
 
 def proc_ticks(pid):
     stat = stat_ticks(f"/proc/{pid}/stat")
     return stat[1] if stat else 0
+
+
+def reaped_children_ticks(pid):
+    """cutime + cstime: the CPU of the children a process has reaped (a PostgreSQL backend or autovacuum worker
+    that exited); without it a tree's total falls when a child exits."""
+    stat = stat_fields(f"/proc/{pid}/stat")
+    try:
+        return int(stat[1][13]) + int(stat[1][14]) if stat else 0
+    except (IndexError, ValueError):
+        return 0
 
 
 def children(ppid):
@@ -680,8 +698,8 @@ def thread_group_ticks(pid):
 
 
 def cmd_cpu_snap(out, *specs):
-    """specs: NAME=PID[,PID...]; a PID written tree:PID also counts its direct children (PostgreSQL backends).
-    Note: exited children (backends that closed) are not counted; the PDP's pooled connections stay."""
+    """specs: NAME=PID[,PID...]; a PID written tree:PID also counts its direct children (PostgreSQL backends),
+    live ones and those it reaped (cutime + cstime)."""
     comps = {}
     for spec in specs:
         name, pids = spec.split("=", 1)
@@ -691,7 +709,7 @@ def cmd_cpu_snap(out, *specs):
                 continue
             if p.startswith("tree:"):
                 root = p[5:]
-                total += proc_ticks(root) + sum(proc_ticks(c) for c in children(root))
+                total += proc_ticks(root) + reaped_children_ticks(root) + sum(proc_ticks(c) for c in children(root))
             else:
                 total += proc_ticks(p)
         comps[name] = total
@@ -1023,7 +1041,11 @@ def cmd_soak_sample(mgmt, minute, step, out):
                "threads_live": total("jvm_threads_live_threads"),
                "throughput_rps": d.get("throughput_rps"), "target_rps": d.get("target_rps"),
                "requests": d.get("requests"), "requests_total": d.get("requests_total"), "errors": d.get("errors"),
-               "first_error": d.get("first_error"), "latency_ms": d.get("latency_ms"), "loadavg": la}, open(out, "w"))
+               "first_error": d.get("first_error"), "latency_ms": d.get("latency_ms"), "loadavg": la,
+               "cpu_ms_per_request": {k: c.get("cpu_ms_per_request")
+                                      for k, c in ((d.get("cpu") or {}).get("components") or {}).items()}
+               | {"load_generator": ((d.get("cpu") or {}).get("load_generator") or {}).get("cpu_ms_per_request")}},
+              open(out, "w"))
 
 
 def slope(points):
@@ -1064,6 +1086,11 @@ def cmd_soak_report(samples_dir, extra, out):
     med = lambda xs: sorted(xs)[len(xs) // 2]
     p99 = lambda ss: med([s["latency_ms"]["p99"] for s in ss if s.get("latency_ms")])
     mx = lambda ss, k: max(s[k] for s in ss)
+
+    def cpu(ss, k):
+        xs = [(s.get("cpu_ms_per_request") or {}).get(k) for s in ss]
+        xs = [x for x in xs if isinstance(x, (int, float)) and x > 0]
+        return med(xs) if xs else None
     checks = {
         "heap_after_gc_flat": {"window_minutes": len(heap_window), "slope_mb_per_min": round(heap_slope, 3),
                                "growth_over_window_mb": round(heap_growth, 2), "window_mean_mb": round(heap_mean, 1),
@@ -1073,6 +1100,10 @@ def cmd_soak_report(samples_dir, extra, out):
         "no_thread_growth": {"first_max": mx(first, "threads_live"), "last_max": mx(last, "threads_live"),
                              "ok": mx(last, "threads_live") <= max(mx(first, "threads_live") * 1.1, mx(first, "threads_live") + 2)},
         "p99_stable": {"window_minutes": w, "first_p99_ms": p99(first), "last_p99_ms": p99(last),
+                       # Context, not part of the check: the work per request of OPA and of the load generator
+                       # does not change over a soak, so a rise in their CPU per request is the machine's.
+                       "cpu_ms_per_request_first_last": {k: [cpu(first, k), cpu(last, k)]
+                                                         for k in ("pdp", "opa", "postgres", "load_generator")},
                        "ok": p99(last) <= 1.2 * p99(first)},
         "zero_lost_records": {"decisions_answered": x["decisions_answered"], "records_added": x["records_added"],
                               "ok": x["records_added"] >= x["decisions_answered"]},
