@@ -18,6 +18,16 @@ final class HeaderBearerTokenResolver implements BearerTokenResolver {
 
     private static final String PREFIX = "Bearer ";
 
+    // One array read per character of a token of several hundred (a chain of ten comparisons cost 2-3 % of a DENY).
+    private static final boolean[] TOKEN_CHARS = new boolean[128];
+
+    static {
+        for (char c = 0; c < TOKEN_CHARS.length; c++) {
+            TOKEN_CHARS[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        }
+    }
+
     private final DefaultBearerTokenResolver fallback = new DefaultBearerTokenResolver();
 
     @Override
@@ -58,7 +68,6 @@ final class HeaderBearerTokenResolver implements BearerTokenResolver {
     }
 
     private static boolean tokenChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        return c < TOKEN_CHARS.length && TOKEN_CHARS[c];
     }
 }
