@@ -60,6 +60,20 @@ class ObservabilityTest extends IntegrationTest {
     }
 
     @Test
+    void aCallersW3cTraceIsContinuedInTheAuditRecord() {
+        String tenant = newTenant();
+        registerAgent(tenant, "agent-7", "o", new String[] {"crm.contacts.read"}, new String[] {"crm"});
+        String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        Api.Exchange exchange = api().exchange("POST", "/v1/decisions", TestJwts.token("gw-1", tenant, "decide"),
+                Map.of("traceparent", "00-" + traceId + "-00f067aa0ba902b7-00"),
+                request(tenant, "agent-7", "crm.contacts.read", "read", "crm", "contacts/1", "public"));
+        assertThat(exchange.answer().text("outcome")).isEqualTo("ALLOW");
+        String recorded = jdbc.sql("select trace_id from decision_record where id = cast(? as uuid)")
+                .param(exchange.answer().text("decision_id")).query(String.class).single();
+        assertThat(recorded).isEqualTo(traceId);
+    }
+
+    @Test
     void readinessCoversOpaVaultTheDatabaseAndTheClock() throws Exception {
         String readiness = management("/actuator/health/readiness");
         assertThat(readiness).startsWith("200 ");
