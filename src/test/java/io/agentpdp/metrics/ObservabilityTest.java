@@ -53,6 +53,8 @@ class ObservabilityTest extends IntegrationTest {
         assertThat(metrics).contains("pdp_approvals_pending", "pdp_quarantines_active");
         // The decide servlet (outside MVC) names its route for the request metrics as the controller's mapping did.
         assertThat(metrics).containsPattern("http_server_requests_seconds_count\\{[^}]*method=\"POST\"[^}]*uri=\"/v1/decisions\"");
+        // No long-task timer of requests in flight (application.yaml: nothing reads it, and it costs per request).
+        assertThat(metrics).doesNotContain("http_server_requests_active");
 
         String traceId = jdbc.sql("select trace_id from decision_record where id = cast(? as uuid)")
                 .param(answer.text("decision_id")).query(String.class).single();
