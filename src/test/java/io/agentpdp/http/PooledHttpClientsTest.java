@@ -38,6 +38,7 @@ class PooledHttpClientsTest {
     private HttpServer server;
     private final CountDownLatch release = new CountDownLatch(1);
     private final ExecutorService callers = Executors.newFixedThreadPool(2);
+    private final ExecutorService handlers = Executors.newCachedThreadPool();
 
     @BeforeEach
     void start() throws Exception {
@@ -57,7 +58,7 @@ class PooledHttpClientsTest {
             exchange.sendResponseHeaders(200, -1);
             exchange.close();
         });
-        server.setExecutor(Executors.newCachedThreadPool());
+        server.setExecutor(handlers);
         server.start();
     }
 
@@ -66,6 +67,7 @@ class PooledHttpClientsTest {
         release.countDown();
         callers.shutdownNow();
         server.stop(0);
+        handlers.shutdownNow();
     }
 
     private String url(String path) {
