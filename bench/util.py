@@ -664,11 +664,11 @@ def children(ppid):
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():
+            stat = stat_fields(f"/proc/{d}/stat")
             try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == int(ppid):
-                        out.append(int(d))
-            except (OSError, IndexError, ValueError):
+                if stat and int(stat[1][1]) == int(ppid):
+                    out.append(int(d))
+            except (IndexError, ValueError):
                 pass
     return out
 
