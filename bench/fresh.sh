@@ -32,19 +32,14 @@ python3 "$BENCH_DIR/util.py" durability "$WORK/steps/durability.json"
 # buffers) of every statement slower than 20 ms, as the PDP's own sessions ran it, to the PostgreSQL log. Both cost
 # time per statement: the figures of such a run are diagnostics, not the bench's.
 STATEMENTS="${BENCH_FRESH_STATEMENTS:-0}"
-superuser_psql() { (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/psql" -X -q -At -h "$PDP_PG_SOCKET_DIR" -p "$PDP_PG_PORT" -d agentpdp "$@"); }
 if [[ "$STATEMENTS" == 1 ]]; then
-  superuser_psql -c "alter system set shared_preload_libraries = pg_stat_statements, auto_explain" >/dev/null
-  (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/pg_ctl" -D "$PDP_PG_DATA_DIR" -l "$PDP_PG_DATA_DIR/../postgres.log" \
-    -w restart -m fast >/dev/null)
-  head -n 1 "$PDP_PG_DATA_DIR/postmaster.pid" >"$STATE/postgres.pid"  # measured by cpu-snap
+  preload_libraries "pg_stat_statements, auto_explain"
   # Known only once the library is loaded.
   for setting in "log_min_duration = '20ms'" "log_analyze = on" "log_buffers = on" "log_nested_statements = on" \
                  "sample_rate = 0.2"; do
     superuser_psql -c "alter system set auto_explain.$setting" >/dev/null
   done
   superuser_psql -c "select pg_reload_conf()" >/dev/null
-  superuser_psql -c "create extension if not exists pg_stat_statements" >/dev/null
 fi
 top_statements() { # NAME
   [[ "$STATEMENTS" == 1 ]] || return 0

@@ -133,6 +133,19 @@ bench_psql() {
     -U "$SPRING_FLYWAY_USER" -d agentpdp -v ON_ERROR_STOP=1 "$@"
 }
 
+# The stack's PostgreSQL superuser (peer authentication: needs root).
+superuser_psql() { (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/psql" -X -q -At -h "$PDP_PG_SOCKET_DIR" -p "$PDP_PG_PORT" -d agentpdp "$@"); }
+# preload_libraries LIBS: restart PostgreSQL with shared_preload_libraries = LIBS (e.g. 'pg_stat_statements,
+# auto_explain') and create pg_stat_statements; the new postmaster's PID is the one cpu-snap measures. Before any PDP
+# starts: the restart drops every connection.
+preload_libraries() {
+  superuser_psql -c "alter system set shared_preload_libraries = $1" >/dev/null
+  (cd / && runuser -u postgres -- "$PDP_PG_BIN_DIR/pg_ctl" -D "$PDP_PG_DATA_DIR" -l "$PDP_PG_DATA_DIR/../postgres.log" \
+    -w restart -m fast >/dev/null)
+  head -n 1 "$PDP_PG_DATA_DIR/postmaster.pid" >"$STATE/postgres.pid"
+  superuser_psql -c "create extension if not exists pg_stat_statements" >/dev/null
+}
+
 # seed_tenants TENANT...: in each tenant AGENTS agents (manifest crm.contacts.read/update and db.query, home system
 # crm), the tools with their credential profiles (tokens bench-reader/bench-writer, a dynamic PostgreSQL login
 # bench-db), one classification rule, and the enforcement point binding them all to the caller bench-caller; each
