@@ -1,5 +1,6 @@
 package io.agentpdp.decision;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -33,7 +34,7 @@ final class PolicyInput {
             g.writeObjectPropertyStart("caller");
             g.writeStringProperty("subject", s.caller.subject());
             g.writeStringProperty("tenant", s.caller.tenant());
-            g.writePOJOProperty("scopes", List.copyOf(s.caller.scopes()));
+            strings(g, "scopes", s.caller.scopes());
             g.writeEndObject();
             agent(g, request, context, s);
             task(g, request, s.chain);
@@ -70,10 +71,10 @@ final class PolicyInput {
         g.writeBooleanProperty("registered", context.agentRegistered());
         g.writeBooleanProperty("enabled", context.agentRegistered() && context.agentEnabled());
         g.writeStringProperty("owner", context.agentOwner());
-        g.writePOJOProperty("allowed_tools", context.allowedTools());
-        g.writePOJOProperty("home_systems", context.homeSystems());
-        g.writePOJOProperty("max_chain_depth", context.maxChainDepth());
-        g.writePOJOProperty("workload_identity", s.identity.policyInput());
+        strings(g, "allowed_tools", context.allowedTools());
+        strings(g, "home_systems", context.homeSystems());
+        integer(g, "max_chain_depth", context.maxChainDepth());
+        flat(g, "workload_identity", s.identity.policyInput());
         g.writeEndObject();
     }
 
@@ -82,7 +83,7 @@ final class PolicyInput {
         g.writeStringProperty("id", request.task().id());
         g.writeStringProperty("intent", request.task().intent());
         g.writeNumberProperty("chain_depth", chain.depth());
-        g.writePOJOProperty("declared_chain_depth", chain.declared());
+        integer(g, "declared_chain_depth", chain.declared());
         g.writeStringProperty("parent_decision_id", request.task().parentDecisionId() == null ? null
                 : request.task().parentDecisionId().toString());
         g.writeBooleanProperty("parent_known", chain.parentKnown());
@@ -108,12 +109,12 @@ final class PolicyInput {
             g.writeBooleanProperty("targets_system", context.systemCaseSensitive()
                     ? registered.targetSystem().equals(requested.system())
                     : Registry.fold(registered.targetSystem()).equals(requested.systemFolded()));
-            g.writePOJOProperty("action_kinds", registered.actionKinds());
+            strings(g, "action_kinds", registered.actionKinds());
             g.writeStringProperty("risk_tier", registered.riskTier());
             g.writeBooleanProperty("read_only", registered.readOnly());
             g.writeBooleanProperty("destructive", registered.destructive());
             // The profile as policy may use it: what it grants in this tenant and its caps (credential.CredentialProfile).
-            g.writePOJOProperty("credential_profile", registered.credentialProfile() == null ? null
+            flat(g, "credential_profile", registered.credentialProfile() == null ? null
                     : registered.credentialProfile().policyInput(request.tenant()));
         }
         g.writeEndObject();
@@ -158,9 +159,52 @@ final class PolicyInput {
         g.writeBooleanProperty("live", held != null && held.live());
         g.writeBooleanProperty("same_task", held != null && held.taskId().equals(request.task().id()));
         g.writeBooleanProperty("reusable", held != null && held.reusable());
-        g.writePOJOProperty("policies", held == null ? List.of() : held.policies());
+        strings(g, "policies", held == null ? List.of() : held.policies());
         g.writeNumberProperty("remaining_seconds", held == null ? 0 : held.remainingSeconds());
         g.writeNumberProperty("num_uses", held == null ? 0 : held.numUses());
+        g.writeEndObject();
+    }
+
+    /*
+     * The input's own values are written by the generator's typed calls: writePOJO looked a serializer up for every
+     * list, number and map (about half of this class's share of a DENY's profile). Only the request's free-form
+     * arguments and context go through databind.
+     */
+
+    private static void strings(JsonGenerator g, String name, Collection<String> values) {
+        g.writeArrayPropertyStart(name);
+        for (String value : values) {
+            g.writeString(value);
+        }
+        g.writeEndArray();
+    }
+
+    private static void integer(JsonGenerator g, String name, Integer value) {
+        if (value == null) {
+            g.writeNullProperty(name);
+        } else {
+            g.writeNumberProperty(name, value.intValue());
+        }
+    }
+
+    /** A flat view another module gives policy (scalars and string lists): the workload identity, the profile. */
+    private static void flat(JsonGenerator g, String name, Map<String, Object> view) {
+        if (view == null) {
+            g.writeNullProperty(name);
+            return;
+        }
+        g.writeObjectPropertyStart(name);
+        for (Map.Entry<String, Object> entry : view.entrySet()) {
+            g.writeName(entry.getKey());
+            switch (entry.getValue()) {
+                case null -> g.writeNull();
+                case String value -> g.writeString(value);
+                case Boolean value -> g.writeBoolean(value);
+                case Integer value -> g.writeNumber(value.intValue());
+                case Long value -> g.writeNumber(value.longValue());
+                default -> g.writePOJO(entry.getValue());
+            }
+        }
         g.writeEndObject();
     }
 }
