@@ -194,19 +194,14 @@ class FreshDatabasePlanTest extends IntegrationTest {
      * without a superuser's extension, so this checks the setting each function runs with.
      */
     @Test
-    void theLookupFunctionsRunWithAGenericPlan() throws Exception {
-        try (FreshTables fresh = FreshTables.of(Statistics.NONE_EMPTY, List.of());
-             var rs = fresh.sql().executeQuery("""
-                     select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                     where n.nspname = 'public' and 'plan_cache_mode=force_generic_plan' = any (p.proconfig)
-                       and 'enable_seqscan=off' = any (p.proconfig) and 'enable_bitmapscan=off' = any (p.proconfig)""")) {
-            List<String> functions = new ArrayList<>();
-            while (rs.next()) {
-                functions.add(rs.getString(1));
-            }
-            assertThat(functions).containsExactlyInAnyOrder("decision_activity", "decision_parent", "approval_presented",
-                    "credential_held");
-        }
+    void theLookupFunctionsRunWithAGenericPlan() {
+        List<String> functions = jdbc.sql("""
+                select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname = 'public' and 'plan_cache_mode=force_generic_plan' = any (p.proconfig)
+                  and 'enable_seqscan=off' = any (p.proconfig) and 'enable_bitmapscan=off' = any (p.proconfig)""")
+                .query(String.class).list();
+        assertThat(functions).containsExactlyInAnyOrder("decision_activity", "decision_parent", "approval_presented",
+                "credential_held");
     }
 
     /** The control: the count as it was before V28 reads the tenant's whole last minute in both fresh states. */
