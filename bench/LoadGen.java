@@ -27,6 +27,8 @@
  *   --expect CODE          expected HTTP status (default 200); others count as errors
  *   --contains TEXT        response body must contain TEXT; otherwise counted as an error
  *   --timeout S            per-request timeout (default 10)
+ *   --by-outcome           also report latency per decision kind of the answer ("latency_by_outcome": DENY,
+ *                          ALLOW_mint, ALLOW_reuse, other), to see which part of a mixed load makes the tail
  */
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -73,6 +75,12 @@ public class LoadGen {
     static int expect = 200;
     static String contains;
     static Duration timeout = Duration.ofSeconds(10);
+    static boolean byOutcome = false;
+    /** Kinds of answer for --by-outcome, by what the PDP's answer body says. */
+    static final String[] KINDS = {"DENY", "ALLOW_mint", "ALLOW_reuse", "other"};
+    static final byte[] DENY_MARK = "\"outcome\":\"DENY\"".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] ALLOW_MARK = "\"outcome\":\"ALLOW\"".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] REUSE_MARK = "\"type\":\"reuse\"".getBytes(StandardCharsets.US_ASCII);
 
     static final AtomicLong errors = new AtomicLong();
     static final AtomicLong okTotal = new AtomicLong();
@@ -106,6 +114,7 @@ public class LoadGen {
                 case "--expect" -> { expect = Integer.parseInt(v); i++; }
                 case "--contains" -> { contains = v; i++; }
                 case "--timeout" -> { timeout = Duration.ofMillis((long) (Double.parseDouble(v) * 1000)); i++; }
+                case "--by-outcome" -> byOutcome = true;
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -149,6 +158,7 @@ public class LoadGen {
         long hardStop = measureEnd + timeout.toNanos() + 5_000_000_000L;
 
         Samples[] samples = new Samples[concurrency];
+        Samples[][] kindSamples = new Samples[concurrency][KINDS.length];
         long[] completedInWindow = new long[concurrency];
         long[] scheduledInWindow = new long[concurrency];
         long[] maxBehind = new long[concurrency];
@@ -156,13 +166,15 @@ public class LoadGen {
         for (int w = 0; w < concurrency; w++) {
             final int worker = w;
             samples[w] = new Samples();
+            for (int k = 0; k < KINDS.length; k++) kindSamples[w][k] = new Samples();
             Thread.ofVirtual().name("w" + w).start(() -> {
                 try {
                     if (mode.equals("closed")) {
-                        closedLoop(client, requests, worker, t0, measureStart, measureEnd, samples[worker], completedInWindow);
+                        closedLoop(client, requests, worker, t0, measureStart, measureEnd, samples[worker],
+                                kindSamples[worker], completedInWindow);
                     } else {
                         rateLoop(client, requests, worker, t0, measureStart, measureEnd, hardStop, samples[worker],
-                                completedInWindow, scheduledInWindow, maxBehind);
+                                kindSamples[worker], completedInWindow, scheduledInWindow, maxBehind);
                     }
                 } catch (Throwable t) {
                     recordError("worker: " + t);
@@ -218,6 +230,30 @@ public class LoadGen {
         out.append("\"p999\":").append(num(pct(all, 99.9) / 1e6)).append(',');
         out.append("\"max\":").append(num(all.length == 0 ? 0 : all[all.length - 1] / 1e6)).append(',');
         out.append("\"mean\":").append(num(all.length == 0 ? 0 : sum / all.length / 1e6)).append('}');
+        if (byOutcome) {
+            out.append(",\"latency_by_outcome\":{");
+            boolean first = true;
+            for (int k = 0; k < KINDS.length; k++) {
+                int n = 0;
+                for (Samples[] ws : kindSamples) n += ws[k].size;
+                if (n == 0) continue;
+                long[] ks = new long[n];
+                int at = 0;
+                for (Samples[] ws : kindSamples) {
+                    System.arraycopy(ws[k].values, 0, ks, at, ws[k].size);
+                    at += ws[k].size;
+                }
+                Arrays.sort(ks);
+                if (!first) out.append(',');
+                first = false;
+                out.append('"').append(KINDS[k]).append("\":{\"requests\":").append(n)
+                   .append(",\"p50\":").append(num(pct(ks, 50.0) / 1e6))
+                   .append(",\"p99\":").append(num(pct(ks, 99.0) / 1e6))
+                   .append(",\"p999\":").append(num(pct(ks, 99.9) / 1e6))
+                   .append(",\"max\":").append(num(ks[n - 1] / 1e6)).append('}');
+            }
+            out.append('}');
+        }
         out.append(",\"latency_from\":\"").append(mode.equals("rate") ? "intended_send_time" : "actual_send_time").append('"');
         if (firstError.get() != null) {
             out.append(',');
@@ -230,7 +266,8 @@ public class LoadGen {
 
     /** Closed loop: send, wait for the answer, send again. Latency from the actual send. */
     static void closedLoop(HttpClient client, HttpRequest[][] requests, int worker, long t0, long measureStart,
-                           long measureEnd, Samples samples, long[] completedInWindow) throws InterruptedException {
+                           long measureEnd, Samples samples, Samples[] kinds, long[] completedInWindow)
+            throws InterruptedException {
         parkUntil(t0);
         int nu = requests.length, nb = requests[0].length;
         long k = worker;
@@ -239,11 +276,12 @@ public class LoadGen {
             if (start >= measureEnd) return;
             HttpRequest req = requests[(int) (k % nu)][(int) (k % nb)];
             k += concurrency;
-            boolean ok = send(client, req);
+            int kind = send(client, req);
             long end = System.nanoTime();
             if (start >= measureStart && end <= measureEnd) {
-                if (ok) {
+                if (kind >= 0) {
                     samples.add(end - start);
+                    kinds[kind].add(end - start);
                     completedInWindow[worker]++;
                 }
             }
@@ -255,7 +293,7 @@ public class LoadGen {
      * the intended time has come (immediately when behind) and the latency counts from that intended time.
      */
     static void rateLoop(HttpClient client, HttpRequest[][] requests, int worker, long t0, long measureStart,
-                         long measureEnd, long hardStop, Samples samples, long[] completedInWindow,
+                         long measureEnd, long hardStop, Samples samples, Samples[] kinds, long[] completedInWindow,
                          long[] scheduledInWindow, long[] maxBehind) throws InterruptedException {
         double intervalNanos = 1e9 / rate;
         int nu = requests.length, nb = requests[0].length;
@@ -270,37 +308,57 @@ public class LoadGen {
                 scheduledInWindow[worker]++;
                 maxBehind[worker] = Math.max(maxBehind[worker], now - intended);
             }
-            boolean ok = send(client, requests[(int) (k % nu)][(int) (k % nb)]);
+            int kind = send(client, requests[(int) (k % nu)][(int) (k % nb)]);
             long end = System.nanoTime();
-            if (inWindow && ok) {
+            if (inWindow && kind >= 0) {
                 samples.add(end - intended);
+                kinds[kind].add(end - intended);
                 if (end <= measureEnd + timeout.toNanos()) completedInWindow[worker]++;
             }
         }
     }
 
-    static boolean send(HttpClient client, HttpRequest request) {
+    /** Sends one request: the answer's kind (index into KINDS; 0 unless --by-outcome), or -1 for an error. */
+    static int send(HttpClient client, HttpRequest request) {
         try {
             HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
             if (response.statusCode() != expect) {
                 recordError("HTTP " + response.statusCode() + ": " + snippet(response.body()));
-                return false;
+                return -1;
             }
             if (contains != null && !new String(response.body(), StandardCharsets.ISO_8859_1).contains(contains)) {
                 unexpected.incrementAndGet();
                 recordError("body without '" + contains + "': " + snippet(response.body()));
-                return false;
+                return -1;
             }
             okTotal.incrementAndGet();
-            return true;
+            return byOutcome ? kind(response.body()) : 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             recordError("interrupted");
-            return false;
+            return -1;
         } catch (Exception e) {
             recordError(e.getClass().getSimpleName() + ": " + e.getMessage());
-            return false;
+            return -1;
         }
+    }
+
+    /** DENY, ALLOW with a new credential, ALLOW reusing a held one, or anything else (STEP_UP, CONSTRAIN). */
+    static int kind(byte[] body) {
+        if (indexOf(body, DENY_MARK) >= 0) return 0;
+        if (indexOf(body, ALLOW_MARK) >= 0) return indexOf(body, REUSE_MARK) >= 0 ? 2 : 1;
+        return 3;
+    }
+
+    static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) continue outer;
+            }
+            return i;
+        }
+        return -1;
     }
 
     static void recordError(String message) {

@@ -70,7 +70,8 @@ for minute in $(seq "$MINUTES"); do
     "$WORK/samples/approvals-$minute.json" &
   approvals_pid=$!
   measure "minute_$minute" "$WORK/samples/load-$minute.json" --url "$(pdp_url 1)" --header "$AUTH_PDP" \
-    --bodies "$WORK/bodies/mix.jsonl" --contains "$OK" --mode rate --rate "$RATE" --concurrency 32 --warmup 0 --duration 60
+    --bodies "$WORK/bodies/mix.jsonl" --contains "$OK" --by-outcome --mode rate --rate "$RATE" --concurrency 32 --warmup 0 \
+    --duration 60
   wait "$approvals_pid" || log "approvals loop of minute $minute failed"
   offset="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("next_offset", 0))' "$WORK/samples/approvals-$minute.json" 2>/dev/null || echo $((offset + 100)))"
   "$JCMD" "$PID" GC.run >/dev/null

@@ -1041,7 +1041,8 @@ def cmd_soak_sample(mgmt, minute, step, out):
                "threads_live": total("jvm_threads_live_threads"),
                "throughput_rps": d.get("throughput_rps"), "target_rps": d.get("target_rps"),
                "requests": d.get("requests"), "requests_total": d.get("requests_total"), "errors": d.get("errors"),
-               "first_error": d.get("first_error"), "latency_ms": d.get("latency_ms"), "loadavg": la,
+               "first_error": d.get("first_error"), "latency_ms": d.get("latency_ms"),
+               "latency_by_outcome_ms": d.get("latency_by_outcome"), "loadavg": la,
                "cpu_ms_per_request": {k: c.get("cpu_ms_per_request")
                                       for k, c in ((d.get("cpu") or {}).get("components") or {}).items()}
                | {"load_generator": ((d.get("cpu") or {}).get("load_generator") or {}).get("cpu_ms_per_request")}},
@@ -1091,6 +1092,11 @@ def cmd_soak_report(samples_dir, extra, out):
         xs = [(s.get("cpu_ms_per_request") or {}).get(k) for s in ss]
         xs = [x for x in xs if isinstance(x, (int, float)) and x > 0]
         return med(xs) if xs else None
+
+    def kind_p99(ss, k):
+        xs = [((s.get("latency_by_outcome_ms") or {}).get(k) or {}).get("p99") for s in ss]
+        xs = [x for x in xs if isinstance(x, (int, float))]
+        return med(xs) if xs else None
     checks = {
         "heap_after_gc_flat": {"window_minutes": len(heap_window), "slope_mb_per_min": round(heap_slope, 3),
                                "growth_over_window_mb": round(heap_growth, 2), "window_mean_mb": round(heap_mean, 1),
@@ -1104,6 +1110,9 @@ def cmd_soak_report(samples_dir, extra, out):
                        # does not change over a soak, so a rise in their CPU per request is the machine's.
                        "cpu_ms_per_request_first_last": {k: [cpu(first, k), cpu(last, k)]
                                                          for k in ("pdp", "opa", "postgres", "load_generator")},
+                       # Context too: which kind of answer makes the tail (median of the per-minute p99s).
+                       "p99_by_outcome_first_last_ms": {k: [kind_p99(first, k), kind_p99(last, k)]
+                                                        for k in ("DENY", "ALLOW_mint", "ALLOW_reuse")},
                        "ok": p99(last) <= 1.2 * p99(first)},
         "zero_lost_records": {"decisions_answered": x["decisions_answered"], "records_added": x["records_added"],
                               "ok": x["records_added"] >= x["decisions_answered"]},
