@@ -134,8 +134,11 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
         Answer response;
         try {
             response = send(body);
-        } catch (SocketTimeoutException | ConnectionRequestTimeoutException e) {
-            throw timeout(e);
+        } catch (ConnectionRequestTimeoutException e) {
+            throw timeout("no OPA connection was free within " + properties.timeout() + " (all "
+                    + properties.maxConnections() + " in use)", e);
+        } catch (SocketTimeoutException e) {
+            throw timeout("OPA did not answer within " + properties.timeout(), e);
         } catch (ConnectException e) {
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA is unreachable", e);
         } catch (IOException | RuntimeException e) {
@@ -143,8 +146,10 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
             throw new PolicyUnavailableException("policy_engine_unavailable", "OPA request failed: " + e.getMessage(), e);
         }
         // The socket timeout bounds each read; the deadline bounds the whole exchange.
-        if (System.nanoTime() - start > properties.timeout().toNanos()) {
-            throw timeout(null);
+        long elapsed = System.nanoTime() - start;
+        if (elapsed > properties.timeout().toNanos()) {
+            throw timeout("OPA's answer came after " + elapsed / 1_000_000 + " ms, over the deadline of "
+                    + properties.timeout(), null);
         }
         if (response.status() != 200) {
             throw new PolicyUnavailableException("policy_engine_error", "OPA answered HTTP " + response.status(), null);
@@ -186,8 +191,12 @@ public class PolicyEngine implements HealthIndicator, DisposableBean {
                 response.getEntity() == null ? new byte[0] : EntityUtils.toByteArray(response.getEntity(), MAX_ANSWER_BYTES)));
     }
 
-    private PolicyUnavailableException timeout(Exception cause) {
-        return new PolicyUnavailableException("policy_engine_timeout", "OPA did not answer within " + properties.timeout(), cause);
+    /**
+     * One reason code for the three ways the deadline runs out; the message tells an operator which (a busy pool
+     * asks for more connections or OPA cores, a slow answer for a faster policy or less load).
+     */
+    private static PolicyUnavailableException timeout(String message, Exception cause) {
+        return new PolicyUnavailableException("policy_engine_timeout", message, cause);
     }
 
     Result parse(JsonNode result, String revision) throws PolicyUnavailableException {

@@ -11,8 +11,11 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -35,6 +38,7 @@ import io.agentpdp.support.VaultProbe;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"pdp.quarantine.revocation-retry-interval=500ms",
         "pdp.quarantine.rate-threshold=100000", "pdp.limits.agent-per-second=100000", "pdp.limits.agent-burst=100000"})
+@ExtendWith(OutputCaptureExtension.class)
 class FaultToleranceTest {
 
     private static final TestStack.Endpoints STACK = TestStack.get();
@@ -115,10 +119,13 @@ class FaultToleranceTest {
     }
 
     @Test
-    void opaSlowerThanTheTimeout() {
+    void opaSlowerThanTheTimeout(CapturedOutput output) {
         OPA.delay(Duration.ofSeconds(5));
         OPA.mode(FaultProxy.Mode.SLOW);
         assertDeniedFor("policy_engine_timeout");
+        // The operator's log says which of the deadline's three ends it was: here the answer, not a busy pool.
+        assertThat(output.getOut()).contains("Policy evaluation failed (policy_engine_timeout): OPA did not answer within PT2S")
+                .doesNotContain("no OPA connection was free");
         OPA.mode(FaultProxy.Mode.PASS);
         assertRecovered();
     }
