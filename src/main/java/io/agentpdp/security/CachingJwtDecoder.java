@@ -6,7 +6,9 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ConcurrentHashMap;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
@@ -19,15 +21,16 @@ import org.springframework.security.oauth2.jwt.JwtException;
  * itself is not kept), and a hit is honoured only while the token is unexpired by this clock, with no
  * skew allowance, and for at most {@code ttl} after its verification (so a signing key removed from the
  * JWKS stops being trusted within that time plus the key set's cache time, {@link JwksKeySource}). A failed
- * verification is never cached: every bad token is checked.
+ * verification is never cached: every bad token is checked. Caffeine bounds the entries (its size eviction
+ * keeps the tokens used most) and drops them after {@code ttl}; whether a hit may be used is decided by this
+ * clock alone.
  */
 final class CachingJwtDecoder implements JwtDecoder {
 
     private final JwtDecoder delegate;
     private final Duration ttl;
-    private final int maxEntries;
     private final Clock clock;
-    private final ConcurrentHashMap<String, Entry> verified = new ConcurrentHashMap<>();
+    private final Cache<String, Entry> verified;
 
     private record Entry(Jwt jwt, Instant validUntil) {
     }
@@ -35,20 +38,21 @@ final class CachingJwtDecoder implements JwtDecoder {
     CachingJwtDecoder(JwtDecoder delegate, Duration ttl, int maxEntries, Clock clock) {
         this.delegate = delegate;
         this.ttl = ttl;
-        this.maxEntries = maxEntries;
         this.clock = clock;
+        // Maintenance on the caller's thread: no pool of its own, and the bound holds when put returns.
+        this.verified = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).executor(Runnable::run).build();
     }
 
     @Override
     public Jwt decode(String token) throws JwtException {
         String key = sha256(token);
         Instant now = clock.instant();
-        Entry hit = verified.get(key);
+        Entry hit = verified.getIfPresent(key);
         if (hit != null) {
             if (now.isBefore(hit.validUntil())) {
                 return hit.jwt();
             }
-            verified.remove(key, hit);
+            verified.asMap().remove(key, hit);
         }
         Jwt jwt = delegate.decode(token);
         Instant validUntil = now.plus(ttl);
@@ -56,20 +60,14 @@ final class CachingJwtDecoder implements JwtDecoder {
             validUntil = jwt.getExpiresAt();
         }
         if (now.isBefore(validUntil)) {
-            if (verified.size() >= maxEntries) {
-                // Bounded: many distinct callers at once only cost their verifications again.
-                verified.values().removeIf(entry -> !now.isBefore(entry.validUntil()));
-                if (verified.size() >= maxEntries) {
-                    verified.clear();
-                }
-            }
             verified.put(key, new Entry(jwt, validUntil));
         }
         return jwt;
     }
 
-    int size() {
-        return verified.size();
+    long size() {
+        verified.cleanUp();
+        return verified.estimatedSize();
     }
 
     private static String sha256(String token) {
