@@ -39,7 +39,7 @@ final class CachingJwtDecoder implements JwtDecoder {
         this.delegate = delegate;
         this.ttl = ttl;
         this.clock = clock;
-        // Maintenance on the caller's thread: no pool of its own, and the bound holds when put returns.
+        // Eviction runs on the callers' threads (no pool of its own), soon after the write that overfills it.
         this.verified = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).executor(Runnable::run).build();
     }
 
