@@ -281,7 +281,7 @@ public class LoadGen {
             if (start >= measureStart && end <= measureEnd) {
                 if (kind >= 0) {
                     samples.add(end - start);
-                    kinds[kind].add(end - start);
+                    if (byOutcome) kinds[kind].add(end - start);
                     completedInWindow[worker]++;
                 }
             }
@@ -312,7 +312,7 @@ public class LoadGen {
             long end = System.nanoTime();
             if (inWindow && kind >= 0) {
                 samples.add(end - intended);
-                kinds[kind].add(end - intended);
+                if (byOutcome) kinds[kind].add(end - intended);
                 if (end <= measureEnd + timeout.toNanos()) completedInWindow[worker]++;
             }
         }
