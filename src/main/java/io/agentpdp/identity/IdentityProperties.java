@@ -27,6 +27,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                          without one (decisions are then DENY {@code bundle_unavailable} until it arrives; default 5s)
  * @param requiredRiskTiers the tool risk tiers whose decisions require a verified workload identity (default all:
  *                          low, medium, high, critical)
+ * @param verifiedCacheSize SVIDs whose signature verified that are remembered, so an agent's next decisions with the
+ *                          same token skip the signature check (default 4096; 0 switches it off). The claims and the
+ *                          bundle's key are checked again at every decision
  */
 @ConfigurationProperties("pdp.identity")
 record IdentityProperties(String trustDomain,
@@ -38,7 +41,8 @@ record IdentityProperties(String trustDomain,
                           Path bundleFile,
                           @DefaultValue("30s") Duration refresh,
                           @DefaultValue("5s") Duration connectTimeout,
-                          @DefaultValue({"low", "medium", "high", "critical"}) Set<String> requiredRiskTiers) {
+                          @DefaultValue({"low", "medium", "high", "critical"}) Set<String> requiredRiskTiers,
+                          @DefaultValue("4096") int verifiedCacheSize) {
 
     enum BundleSourceKind { WORKLOAD_API, FILE }
 

@@ -77,7 +77,8 @@ public class WorkloadIdentities {
     @Autowired
     WorkloadIdentities(IdentityProperties properties, TrustBundles bundles) {
         this(new JwtSvidVerifier(TrustDomain.parse(properties.trustDomain()), properties.audience(),
-                properties.maxLifetime(), properties.clockSkew(), bundles), properties.requiredRiskTiers());
+                properties.maxLifetime(), properties.clockSkew(), bundles, properties.verifiedCacheSize()),
+                properties.requiredRiskTiers());
     }
 
     WorkloadIdentities(JwtSvidVerifier verifier, Set<String> requiredRiskTiers) {

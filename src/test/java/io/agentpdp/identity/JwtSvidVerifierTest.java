@@ -2,15 +2,19 @@ package io.agentpdp.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.PublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.Test;
@@ -43,8 +47,9 @@ class JwtSvidVerifierTest {
     private static final Instant NOW = Instant.parse("2026-11-26T12:00:00Z");
 
     private final TrustBundles bundles = domain -> new JwtBundle(DOMAIN, Map.of("k1", KEY.getPublic()));
+    /** Every case runs against the verifier as deployed, with its cache of verified tokens. */
     private final JwtSvidVerifier verifier = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15),
-            Duration.ofSeconds(10), bundles);
+            Duration.ofSeconds(10), bundles, 16);
 
     @Test
     void aSvidSignedByTheBundlesKeyForThePdpsAudienceVerifies() {
@@ -128,8 +133,93 @@ class JwtSvidVerifierTest {
         JwtSvidVerifier unavailable = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15), Duration.ofSeconds(10),
                 domain -> {
                     throw new TrustBundles.UnavailableException("agent down", null);
-                });
+                }, 16);
         assertThat(unavailable.check(svid(c -> { }), NOW).failure()).isEqualTo(Reason.BUNDLE_UNAVAILABLE);
+    }
+
+    /** A verified token is remembered once; its times are judged again at every decision's clock. */
+    @Test
+    void aRememberedSvidIsJudgedAgainAtEveryDecision() {
+        String token = svid(c -> { });
+        assertThat(verifier.check(token, NOW).failure()).isNull();
+        assertThat(verifier.check(token, NOW).failure()).isNull();
+        assertThat(verifier.cached()).isEqualTo(1);
+        assertThat(verifier.check(token, NOW.plusSeconds(260)).failure()).isEqualTo(Reason.EXPIRED);
+        assertThat(verifier.check(token, NOW.minusSeconds(80)).failure()).isEqualTo(Reason.NOT_YET_VALID);
+        assertThat(verifier.check(token, NOW).spiffeId()).hasToString(AGENT);
+        // A verified token whose claims fail is remembered too (its signature is what is remembered), and fails again.
+        String tooLong = svid(c -> c.expirationTime(at(3600)));
+        assertThat(verifier.check(tooLong, NOW).failure()).isEqualTo(Reason.LIFETIME_TOO_LONG);
+        assertThat(verifier.check(tooLong, NOW).failure()).isEqualTo(Reason.LIFETIME_TOO_LONG);
+        String otherAudience = svid(c -> c.audience("other"));
+        assertThat(verifier.check(otherAudience, NOW).failure()).isEqualTo(Reason.WRONG_AUDIENCE);
+        assertThat(verifier.check(otherAudience, NOW).failure()).isEqualTo(Reason.WRONG_AUDIENCE);
+    }
+
+    /** A token whose signature failed is never remembered: the same forgery is checked, and refused, every time. */
+    @Test
+    void aForgedSvidIsNeverRemembered() {
+        String forged = sign(OTHER_KEY, "k1", claims(c -> { }));
+        assertThat(verifier.check(forged, NOW).failure()).isEqualTo(Reason.BAD_SIGNATURE);
+        assertThat(verifier.check(forged, NOW).failure()).isEqualTo(Reason.BAD_SIGNATURE);
+        assertThat(verifier.check(sign(KEY, "k9", claims(c -> { })), NOW).failure()).isEqualTo(Reason.UNKNOWN_KEY);
+        assertThat(verifier.cached()).isZero();
+    }
+
+    /**
+     * A remembered token is trusted only while the bundle holds the key that verified it under its key id: once the
+     * key is removed, replaced under the same id, or the bundle cannot be had, the token fails as it would unremembered.
+     */
+    @Test
+    void aRememberedSvidFailsOnceItsKeyLeavesTheBundle() {
+        AtomicReference<JwtBundle> bundle = new AtomicReference<>(new JwtBundle(DOMAIN, Map.of("k1", KEY.getPublic())));
+        AtomicReference<Boolean> available = new AtomicReference<>(true);
+        JwtSvidVerifier rotating = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15), Duration.ofSeconds(10),
+                domain -> {
+                    if (!available.get()) {
+                        throw new TrustBundles.UnavailableException("agent down", null);
+                    }
+                    return bundle.get();
+                }, 16);
+        String token = svid(c -> { });
+        assertThat(rotating.check(token, NOW).failure()).isNull();
+        assertThat(rotating.cached()).isEqualTo(1);
+
+        // The same key re-read (a bundle file's refresh makes new key objects): still trusted without a new check.
+        bundle.set(new JwtBundle(DOMAIN, Map.of("k1", reRead(KEY.getPublic()), "k2", OTHER_KEY.getPublic())));
+        assertThat(rotating.check(token, NOW).failure()).isNull();
+        assertThat(rotating.cached()).isEqualTo(1);
+
+        bundle.set(new JwtBundle(DOMAIN, Map.of("k1", OTHER_KEY.getPublic())));
+        assertThat(rotating.check(token, NOW).failure()).isEqualTo(Reason.BAD_SIGNATURE);
+        assertThat(rotating.cached()).isZero();
+
+        bundle.set(new JwtBundle(DOMAIN, Map.of("k1", KEY.getPublic())));
+        assertThat(rotating.check(token, NOW).failure()).isNull();
+        bundle.set(new JwtBundle(DOMAIN, Map.of("k2", OTHER_KEY.getPublic())));
+        assertThat(rotating.check(token, NOW).failure()).isEqualTo(Reason.UNKNOWN_KEY);
+
+        bundle.set(new JwtBundle(DOMAIN, Map.of("k1", KEY.getPublic())));
+        assertThat(rotating.check(token, NOW).failure()).isNull();
+        available.set(false);
+        assertThat(rotating.check(token, NOW).failure()).isEqualTo(Reason.BUNDLE_UNAVAILABLE);
+        assertThat(rotating.check(token, NOW).spiffeId()).isNull();
+    }
+
+    @Test
+    void theCacheIsBoundedAndCanBeSwitchedOff() {
+        JwtSvidVerifier small = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15), Duration.ofSeconds(10),
+                bundles, 2);
+        JwtSvidVerifier off = new JwtSvidVerifier(DOMAIN, "agent-pdp", Duration.ofMinutes(15), Duration.ofSeconds(10),
+                bundles, 0);
+        for (int i = 0; i < 5; i++) {
+            String id = "n" + i;
+            String token = svid(c -> c.jwtID(id));
+            assertThat(small.check(token, NOW).failure()).isNull();
+            assertThat(off.check(token, NOW).failure()).isNull();
+        }
+        assertThat(small.cached()).isLessThanOrEqualTo(2);
+        assertThat(off.cached()).isZero();
     }
 
     @Test
@@ -169,6 +259,15 @@ class JwtSvidVerifierTest {
                     .build(), claims);
             jwt.sign(new ECDSASigner(key.getPrivate(), Curve.P_256));
             return jwt.serialize();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The same key as a new object, as a bundle read again gives it. */
+    private static PublicKey reRead(PublicKey key) {
+        try {
+            return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(key.getEncoded()));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
