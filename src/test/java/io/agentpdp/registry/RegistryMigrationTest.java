@@ -29,6 +29,8 @@ class RegistryMigrationTest {
                 .createSchemas(true)
                 .locations("filesystem:" + TestStack.projectRoot().resolve("db/migrations"))
                 .placeholders(Map.of("app_role", STACK.appUser()))
+                // As the application (application.yaml): the session lock, or V32's concurrent index build waits forever.
+                .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
                 .target(target)
                 .load();
     }
