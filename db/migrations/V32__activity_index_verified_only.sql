@@ -9,8 +9,10 @@
 -- Run outside a transaction (V32__activity_index_verified_only.sql.conf) so that neither index change blocks the
 -- decisions being recorded meanwhile: old pods keep serving during the migration Job (docs/operations.md). A run
 -- that failed halfway leaves at most an invalid copy of the new index, which the first statement drops on the next
--- attempt (after flyway repair).
-drop index concurrently if exists decision_record_verified_activity;
-create index concurrently decision_record_verified_activity on decision_record (tenant_id, agent_id, decided_at)
-    where identity_verified;
-drop index concurrently if exists decision_record_agent_time;
+-- attempt (after flyway repair). Every name is qualified with the schema being migrated: an unqualified
+-- "drop index if exists" is resolved along the search path and, migrating another schema of the same database,
+-- dropped public's index (RegistryMigrationTest).
+drop index concurrently if exists ${flyway:defaultSchema}.decision_record_verified_activity;
+create index concurrently decision_record_verified_activity on ${flyway:defaultSchema}.decision_record
+    (tenant_id, agent_id, decided_at) where identity_verified;
+drop index concurrently if exists ${flyway:defaultSchema}.decision_record_agent_time;

@@ -35,11 +35,14 @@ class RegistryMigrationTest {
                 .load();
     }
 
+    private static final String PUBLIC_INDEXES = "select indexname from pg_indexes where schemaname = 'public' order by 1";
+
     @Test
     void existingAgentsAndClassificationsAreCarriedIntoTheRegistry() throws SQLException {
         String schema = "migration_" + UUID.randomUUID().toString().substring(0, 8);
         try (Connection owner = DriverManager.getConnection(STACK.postgresUrl(), STACK.ownerUser(), STACK.ownerPassword());
              Statement sql = owner.createStatement()) {
+            List<String> publicIndexes = rows(sql, PUBLIC_INDEXES);
             try {
                 flyway(schema, "6").migrate();
                 sql.execute("set search_path to " + schema);
@@ -63,6 +66,11 @@ class RegistryMigrationTest {
                                 "t2|hr.payroll.read|hr|7|high|migration");
                 assertThat(rows(sql, "select tenant_id, agent_id, owner, enabled, version, labels::text, max_chain_depth from agent order by tenant_id"))
                         .containsExactly("t1|agent-7|alice|t|1|{}|3", "t2|agent-7|bob|t|1|{}|null");
+                // Migrating this schema left the application's own (public) alone: V32 once dropped public's index of
+                // the quarantine count, found along the search path, and every later count read the whole table.
+                assertThat(rows(sql, PUBLIC_INDEXES)).isEqualTo(publicIndexes);
+                assertThat(rows(sql, "select indexname from pg_indexes where schemaname = '" + schema + "' and tablename = 'decision_record' order by 1"))
+                        .containsExactly("decision_record_pkey", "decision_record_verified_activity");
             } finally {
                 sql.execute("drop schema if exists " + schema + " cascade");
             }
