@@ -11,6 +11,9 @@ JFR="$JAVA_HOME/bin/jfr"
 PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
 DURABLE="${BENCH_DURABLE:-1}"           # 1: production durability (PDP_STACK_DURABLE=1); 0: fast, labelled NON-DURABLE
 AGENTS="${BENCH_AGENTS:-1000}"
+# 1: every agent presents a JWT-SVID (ES256, as SPIRE signs by default; from a bench key the PDPs trust through a
+# bundle file) and every tool risk tier requires one, as in production. cpu.sh and statements.sh only.
+SVID="${BENCH_SVID:-0}"
 WARMUP="${BENCH_WARMUP:-45}"            # s, least JIT warm-up per PDP start (DENY and ALLOW), see warm_up
 WARMUP_MAX="${BENCH_WARMUP_MAX:-300}"   # s, longest warm-up
 STATE="$WORK/stack"
@@ -70,6 +73,25 @@ bench_stack() {
   openssl pkey -in "$WORK/jwt-key.pem" -pubout -out "$WORK/jwt-pub.pem"
   JWT="$(python3 "$BENCH_DIR/util.py" jwt "$WORK/jwt-key.pem" bench-caller bench agent-pdp decide 7200)"
   AUTH_PDP="Authorization: Bearer $JWT"
+  if [[ "$SVID" == 1 ]]; then
+    [[ "${BENCH_NAME:-}" =~ ^(cpu|statements)$ ]] || die "BENCH_SVID=1 is for cpu.sh and statements.sh"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/svid-key.pem" 2>/dev/null
+    python3 "$BENCH_DIR/util.py" svid-bundle "$WORK/svid-key.pem" "$WORK/svid-bundle.json"
+    export BENCH_SVID_KEY="$WORK/svid-key.pem" BENCH_SVID_DOMAIN="$PDP_IDENTITY_TRUST_DOMAIN" \
+      BENCH_SVID_AUDIENCE="${PDP_IDENTITY_AUDIENCE:-agent-pdp}"
+  fi
+}
+
+# The PDP's workload-identity settings: none required (the agents send no SVID), or with BENCH_SVID=1 the bench's
+# bundle file and production's required tiers; the SVIDs live 6 hours (a run is longer than SPIRE's 5 minutes), so
+# the accepted lifetime is raised to match: the only identity setting that differs from production.
+identity_env() {
+  if [[ "$SVID" == 1 ]]; then
+    printf '%s\n' PDP_IDENTITY_BUNDLE_SOURCE=file "PDP_IDENTITY_BUNDLE_FILE=$WORK/svid-bundle.json" \
+      PDP_IDENTITY_MAX_LIFETIME=7h PDP_IDENTITY_REQUIRED_RISK_TIERS=low,medium,high,critical
+  else
+    printf '%s\n' PDP_IDENTITY_REQUIRED_RISK_TIERS=
+  fi
 }
 
 # The stack's durability settings, as JSON (the figures depend on them).
@@ -83,8 +105,8 @@ bench_pg_settings() {
 # Quarantine thresholds are raised: at bench rates every agent would otherwise be quarantined after 5 DENYs or
 # 120 decisions a minute, and all later decisions would be cheap "quarantined" DENYs (no OPA). The per-replica
 # rate limits (default 500/s per tenant, 50/s per agent) are raised too, so the bench measures capacity and not
-# the limiter. No tool risk tier requires a workload identity (PDP_IDENTITY_REQUIRED_RISK_TIERS empty): the
-# bench's agents send no JWT-SVID (one lives 5 minutes, a bench run longer), so SVID verification is not measured.
+# the limiter. Workload identity: identity_env (by default none is required and none is sent, so SVID
+# verification is not measured; BENCH_SVID=1 measures it).
 launch_pdp() {
   local n="$1" jar="$2"; shift 2
   API_PORT[$n]="$(free_port)"; MGMT_PORT[$n]="$(free_port)"
@@ -100,7 +122,7 @@ launch_pdp() {
   PDP_QUARANTINE_RATE_THRESHOLD="${BENCH_QUARANTINE_THRESHOLD:-1000000000}" \
   PDP_LIMITS_TENANT_PER_SECOND=1000000 PDP_LIMITS_TENANT_BURST=1000000 \
   PDP_LIMITS_AGENT_PER_SECOND=1000000 PDP_LIMITS_AGENT_BURST=1000000 \
-  PDP_IDENTITY_REQUIRED_RISK_TIERS= \
+  env $(identity_env) \
   setsid "$JAVA" $PDP_JAVA_OPTS "$@" -jar "$jar" >"$WORK/pdp/pdp$n.log" 2>&1 </dev/null &
   PDP_PIDS+=("$!")
   echo "$!" >"$WORK/pdp/pdp$n.pid"
@@ -177,6 +199,13 @@ select t, gen_random_uuid(), 'bench-caller', (select array_agg('bench-agent-' ||
 from seed_tenant;
 analyze agent; analyze tool; analyze classification_rule; analyze enforcement_point; analyze credential_profile;
 SQL
+  if [[ "$SVID" == 1 ]]; then
+    # Each agent bound to its SVID's SPIFFE ID (util.py spiffe_id).
+    bench_psql -v tenants="$tenants" -v domain="$BENCH_SVID_DOMAIN" <<'SQL'
+update agent set spiffe_ids = array['spiffe://' || :'domain' || '/bench/' || agent_id]
+where tenant_id = any (:'tenants'::text[]);
+SQL
+  fi
   "$REPO_ROOT/scripts/stack/tenant-layout.sh" onboard "$STATE" "$@" >>"$WORK/stack.log" 2>&1 \
     || { tail -n 20 "$WORK/stack.log" >&2; die "onboarding $* in OpenBao failed"; }
 }

@@ -85,7 +85,8 @@ import glob, json, os, subprocess, sys
 steps, out, stamp, repo, jar = sys.argv[1:]
 doc = {"timestamp_utc": stamp, "jar": jar,
        "git_commit": subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-       "nproc": os.cpu_count(), "note": "pg_stat_statements loaded (track all, track_planning): diagnostic CPU figures"}
+       "nproc": os.cpu_count(), "note": "pg_stat_statements loaded (track all, track_planning): diagnostic CPU figures",
+       "agents_present_svids": bool(os.environ.get("BENCH_SVID_KEY"))}
 for f in sorted(glob.glob(os.path.join(steps, "*"))):
     name = os.path.basename(f).rsplit(".", 1)[0]
     text = open(f).read()

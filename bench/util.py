@@ -2,7 +2,9 @@
 """Helpers for bench/run.sh (python3 standard library only).
 
   util.py jwt KEY.pem SUB TENANT AUD SCOPE TTL_S         -> RS256 JWT on stdout (signed with openssl)
-  util.py bodies OUT_DIR AGENTS                          -> request bodies (JSON lines) for every target
+  util.py bodies OUT_DIR AGENTS                          -> request bodies (JSON lines) for every target; with
+                                                            BENCH_SVID_KEY set, each agent presents its JWT-SVID
+  util.py svid-bundle KEY.pem OUT.json                   -> the SPIFFE bundle (JWKS) of the bench's EC P-256 SVID key
   util.py reuse-bodies PDP_URL JWT ALLOW.jsonl OUT.jsonl -> one minted ALLOW per body, then bodies naming it (held_credential)
   util.py statement-sql NAME REPO_ROOT OUT.sql [TENANTS] -> the PDP's own SQL (context | audit) for pgbench; with
                                                             TENANTS, over tenants bench-t1..bench-tTENANTS at random
@@ -55,10 +57,60 @@ def cmd_jwt(key, sub, tenant, aud, scope, ttl):
     print(f"{header}.{payload}.{b64url(sig)}")
 
 
-def decision_request(agent, chain_depth):
+# --- JWT-SVIDs (BENCH_SVID=1): one per agent, ES256 as SPIRE signs by default, from the bench's own key --------
+
+SVID_KID = "bench-svid"
+
+
+def svid_key():
+    """(key file, trust domain, audience) when the bench's agents present SVIDs, else None."""
+    key = os.environ.get("BENCH_SVID_KEY")
+    return (key, os.environ["BENCH_SVID_DOMAIN"], os.environ.get("BENCH_SVID_AUDIENCE", "agent-pdp")) if key else None
+
+
+def spiffe_id(domain, agent):
+    return f"spiffe://{domain}/bench/{agent}"
+
+
+def der_ecdsa_to_jose(der: bytes) -> bytes:
+    """openssl's DER ECDSA signature (SEQUENCE of INTEGER r, s) as JOSE's fixed 64-byte r || s (P-256)."""
+    def integer(at):
+        assert der[at] == 0x02
+        length = der[at + 1]
+        return int.from_bytes(der[at + 2:at + 2 + length], "big"), at + 2 + length
+    at = 2 if der[1] < 0x80 else 3
+    r, at = integer(at)
+    s, _ = integer(at)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def svid(key, domain, audience, agent, ttl):
+    now = int(time.time())
+    header = b64url(json.dumps({"alg": "ES256", "typ": "JWT", "kid": SVID_KID}, separators=(",", ":")).encode())
+    claims = {"sub": spiffe_id(domain, agent), "aud": [audience], "iat": now - 5, "exp": now + int(ttl)}
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode()
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key, "-binary"], input=signing_input,
+                         capture_output=True, check=True).stdout
+    return f"{header}.{payload}.{b64url(der_ecdsa_to_jose(der))}"
+
+
+def cmd_svid_bundle(key, out):
+    """The SPIFFE bundle of the bench's key: a JWKS whose key is a JWT-SVID authority (use jwt-svid)."""
+    der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"], capture_output=True,
+                         check=True).stdout
+    point = der[-65:]
+    assert point[0] == 4, "not an uncompressed P-256 point"
+    jwk = {"kty": "EC", "crv": "P-256", "x": b64url(point[1:33]), "y": b64url(point[33:]), "kid": SVID_KID,
+           "use": "jwt-svid"}
+    with open(out, "w") as f:
+        json.dump({"keys": [jwk], "spiffe_refresh_hint": 300}, f)
+
+
+def decision_request(agent, chain_depth, token=None):
     return {
         "tenant": TENANT,
-        "agent": {"id": agent},
+        "agent": {"id": agent} if token is None else {"id": agent, "workload_identity_token": token},
         "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth},
         "tool": "crm.contacts.read",
         "action": "read",
@@ -67,17 +119,19 @@ def decision_request(agent, chain_depth):
     }
 
 
-def policy_input(agent, declared_depth):
+def policy_input(agent, declared_depth, domain=None):
     """What decision.PolicyInput builds for decision_request(agent, declared_depth) of a seeded agent (same key
-    order): without a parent the derived depth is 0, and a declared depth other than 0 is DENY chain_mismatch."""
+    order): without a parent the derived depth is 0, and a declared depth other than 0 is DENY chain_mismatch.
+    With the SVIDs' trust domain, the agent's identity verified (every tier requires one then)."""
     chain_depth = 0
+    identity = {"verified": False, "required": False, "spiffe_id": None, "trust_domain": None, "reason": "missing"} \
+        if domain is None else \
+        {"verified": True, "required": True, "spiffe_id": spiffe_id(domain, agent), "trust_domain": domain, "reason": None}
     return {"input": {
         "tenant": TENANT,
         "caller": {"subject": CALLER, "tenant": TENANT, "scopes": ["decide"]},
         "agent": {"id": agent, "registered": True, "enabled": True, "owner": OWNER, "allowed_tools": TOOLS,
-                  "home_systems": HOME, "max_chain_depth": None,
-                  "workload_identity": {"verified": False, "required": False, "spiffe_id": None, "trust_domain": None,
-                                        "reason": "missing"}},
+                  "home_systems": HOME, "max_chain_depth": None, "workload_identity": identity},
         "task": {"id": "bench-task", "intent": "benchmark: read one CRM contact", "chain_depth": chain_depth,
                  "declared_chain_depth": declared_depth, "parent_decision_id": None, "parent_known": True},
         "tool": {"name": "crm.contacts.read", "registered": True, "target_system": "crm", "targets_system": True,
@@ -104,10 +158,10 @@ def token_create(agent, i):
 
 # --- scoped credentials (issue 15): decide + dynamic secret against raw database/creds ----------------------
 
-def credential_bodies(names):
+def credential_bodies(names, tokens=None):
     """db.query decisions: ALLOW low_risk_read with the dynamic profile bench-db (a PostgreSQL login, 120 s)."""
     def db_query(agent):
-        body = decision_request(agent, 0)
+        body = decision_request(agent, 0, (tokens or {}).get(agent))
         body["tool"] = "db.query"
         body["target"] = {"system": "crm", "resource": "contacts"}
         return body
@@ -131,17 +185,21 @@ def cmd_bodies(out, agents):
     agents = int(agents)
     os.makedirs(out, exist_ok=True)
     names = [f"bench-agent-{i}" for i in range(1, agents + 1)]
+    svids = svid_key()
+    # Valid for the longest bench (a soak with its warm-up); the bench's PDPs accept that lifetime (lib.sh).
+    tokens = {a: svid(svids[0], svids[1], svids[2], a, 6 * 3600) for a in names} if svids else {}
+    domain = svids[1] if svids else None
     files = {
         # chain_depth 6 claimed without a parent (the PDP derives 0): DENY chain_mismatch, no credential, no
         # quarantine request; OPA gets the same input the PDP builds for it.
-        "pdp-deny.jsonl": [decision_request(a, 6) for a in names],
+        "pdp-deny.jsonl": [decision_request(a, 6, tokens.get(a)) for a in names],
         # chain_depth 0, read of an internal resource: ALLOW low_risk_read, mints a wrapped token.
-        "pdp-allow.jsonl": [decision_request(a, 0) for a in names],
-        "opa-deny.jsonl": [policy_input(a, 6) for a in names],
-        "opa-allow.jsonl": [policy_input(a, 0) for a in names],
+        "pdp-allow.jsonl": [decision_request(a, 0, tokens.get(a)) for a in names],
+        "opa-deny.jsonl": [policy_input(a, 6, domain) for a in names],
+        "opa-allow.jsonl": [policy_input(a, 0, domain) for a in names],
         "vault-create.jsonl": [token_create(a, i) for i, a in enumerate(names)],
     }
-    files.update(credential_bodies(names))
+    files.update(credential_bodies(names, tokens))
     for name, docs in files.items():
         with open(os.path.join(out, name), "w") as f:
             for d in docs:
@@ -927,7 +985,8 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
            "machine": {"nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
                        "loadavg_end": open("/proc/loadavg").read().split()[:3]},
            "postgres_settings": json.loads(pg) if pg and pg != "null" else None,
-           "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm)},
+           "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm),
+                      "agents_present_svids": bool(svid_key())},
            "summary": summary, "runs": runs}
     json.dump(doc, open(out, "w"), indent=1)
     print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) |" % conc, file=sys.stderr)
@@ -1150,7 +1209,7 @@ def cmd_soak_report(samples_dir, extra, out):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"jwt": cmd_jwt, "bodies": cmd_bodies, "tenant-bodies": cmd_tenant_bodies, "reuse-bodies": cmd_reuse_bodies,
+    {"jwt": cmd_jwt, "bodies": cmd_bodies, "svid-bundle": cmd_svid_bundle, "tenant-bodies": cmd_tenant_bodies, "reuse-bodies": cmd_reuse_bodies,
      "statement-sql": cmd_statement_sql, "pgbench-stats": cmd_pgbench_stats, "prom-sum": cmd_prom_sum,
      "jfr-top": cmd_jfr_top, "compose": cmd_compose,
      "line": cmd_line, "table": cmd_table,
