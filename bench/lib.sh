@@ -74,7 +74,7 @@ bench_stack() {
   JWT="$(python3 "$BENCH_DIR/util.py" jwt "$WORK/jwt-key.pem" bench-caller bench agent-pdp decide 7200)"
   AUTH_PDP="Authorization: Bearer $JWT"
   if [[ "$SVID" == 1 ]]; then
-    [[ "${BENCH_NAME:-}" =~ ^(cpu|statements)$ ]] || die "BENCH_SVID=1 is for cpu.sh and statements.sh"
+    [[ "${BENCH_NAME:-}" =~ ^(cpu|statements|soak)$ ]] || die "BENCH_SVID=1 is for cpu.sh, statements.sh and soak.sh"
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/svid-key.pem" 2>/dev/null
     python3 "$BENCH_DIR/util.py" svid-bundle "$WORK/svid-key.pem" "$WORK/svid-bundle.json"
     export BENCH_SVID_KEY="$WORK/svid-key.pem" BENCH_SVID_DOMAIN="$PDP_IDENTITY_TRUST_DOMAIN" \

@@ -125,7 +125,8 @@ json.dump({"timestamp_utc": stamp, "jar": jar, "rate_rps": float(rate), "minutes
            "postgres_settings": j(pg), "mix": "per 10 requests 6 DENY, 2 ALLOW (mint), 2 ALLOW (reuse); plus STEP_UP + approval + approved retry",
            "records_before": int(before), "records_after": int(after), "records_added": int(after) - int(before),
            "decisions_answered": int(answered), "approvals": j(approvals), "verify": j(verify),
-           "recorded_outcomes": j(outcomes)}, open(out, "w"))
+           "recorded_outcomes": j(outcomes), "agents_present_svids": bool(os.environ.get("BENCH_SVID_KEY"))},
+          open(out, "w"))
 PY
 python3 "$BENCH_DIR/util.py" soak-report "$WORK/samples" "$WORK/extra.json" "$RESULTS/soak-$STAMP.json" \
   && log "report: $RESULTS/soak-$STAMP.json" || { log "report: $RESULTS/soak-$STAMP.json (checks failed)"; exit 1; }

@@ -1027,12 +1027,17 @@ def cmd_approvals_loop(base, jwt, approver_jwt, seconds, interval, offset, out):
         return resp.status, json.loads(resp.read() or b"{}")
 
     counts = Counter()
+    svids = svid_key()
+    tokens = {}
     end = time.monotonic() + float(seconds)
     i = int(offset)
     while time.monotonic() < end:
         started = time.monotonic()
         i += 1
-        request = decision_request(f"bench-agent-{i % 1000 + 1}", 0)
+        agent = f"bench-agent-{i % 1000 + 1}"
+        if svids and agent not in tokens:
+            tokens[agent] = svid(svids[0], svids[1], svids[2], agent, 6 * 3600)
+        request = decision_request(agent, 0, tokens.get(agent))
         request["task"]["id"] = f"soak-approval-{i}"
         request["data_classification"] = "restricted"
         try:
