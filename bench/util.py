@@ -1028,16 +1028,14 @@ def cmd_approvals_loop(base, jwt, approver_jwt, seconds, interval, offset, out):
 
     counts = Counter()
     svids = svid_key()
-    tokens = {}
     end = time.monotonic() + float(seconds)
     i = int(offset)
     while time.monotonic() < end:
         started = time.monotonic()
         i += 1
         agent = f"bench-agent-{i % 1000 + 1}"
-        if svids and agent not in tokens:
-            tokens[agent] = svid(svids[0], svids[1], svids[2], agent, 6 * 3600)
-        request = decision_request(agent, 0, tokens.get(agent))
+        # Each iteration is another agent (a minute's loop never comes back to one): its SVID is signed here.
+        request = decision_request(agent, 0, svid(*svids, agent, 6 * 3600) if svids else None)
         request["task"]["id"] = f"soak-approval-{i}"
         request["data_classification"] = "restricted"
         try:
