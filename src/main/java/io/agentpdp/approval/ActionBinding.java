@@ -3,12 +3,10 @@ package io.agentpdp.approval;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import com.google.common.hash.Hashing;
 import org.erdtman.jcs.JsonCanonicalizer;
 
 import tools.jackson.databind.JsonNode;
@@ -115,10 +113,6 @@ final class ActionBinding {
     }
 
     static String sha256(String value) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Hashing.sha256().hashString(value, StandardCharsets.UTF_8).toString();
     }
 }
