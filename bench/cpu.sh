@@ -8,7 +8,7 @@
 # Per jar and round: JIT warm-up, then closed-loop DENY and ALLOW (mint) at a fixed concurrency with the CPU
 # time of every process (/proc/<pid>/stat), a JFR profile of each path (separate window: JFR costs CPU too),
 # and the latency runs: PDP DENY and raw OPA at half the PDP's DENY peak (open model), once with the load
-# generator free and once pinned to one core (taskset). Report: bench/results/cpu-<UTC>.json (+ .jfr files).
+# generator free and once pinned to one core (taskset), each with both load generator clients (BENCH_LOADGEN_CLIENTS). Report: bench/results/cpu-<UTC>.json (+ .jfr files).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
@@ -24,6 +24,9 @@ PROFILE="${BENCH_CPU_JFR:-1}"               # 1: JFR profile (settings=profile) 
 LATENCY="${BENCH_CPU_LATENCY:-1}"           # 1: latency runs at half the DENY peak
 RATE_DURATION="${BENCH_RATE_DURATION:-20}"
 PIN_CPU="${BENCH_PIN_CPU:-0}"               # the core the pinned load generator runs on
+# The latency runs' load generator clients, each run side by side (LoadGen --client): jdk (java.net.http, the
+# figures of sessions 1-15) and socket (plain blocking sockets, about a third of its CPU per request).
+CLIENTS="${BENCH_LOADGEN_CLIENTS:-jdk socket}"
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="$RESULTS/cpu-$STAMP"
@@ -85,11 +88,14 @@ for round in $(seq "$ROUNDS"); do
       if [[ "$rate" != 0.0 ]]; then
         rate_args=(--mode rate --rate "$rate" --concurrency 32 --warmup 5 --duration "$RATE_DURATION")
         for pin in "" "$PIN_CPU"; do
-          sfx=""; [[ -n "$pin" ]] && sfx="_pinned"
-          BENCH_LOADGEN_CPUS="$pin" measure "rate_pdp_deny$sfx" "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" \
-            --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK" "${rate_args[@]}"
-          BENCH_LOADGEN_CPUS="$pin" measure "rate_opa_deny$sfx" "$dir/rate_opa_deny$sfx.json" --url "$OPA_DECISION_URL" \
-            --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$DENY_OK" "${rate_args[@]}"
+          for client in $CLIENTS; do
+            sfx=""; [[ "$client" == socket ]] && sfx="_socket"; [[ -n "$pin" ]] && sfx="${sfx}_pinned"
+            BENCH_LOADGEN_CPUS="$pin" measure "rate_pdp_deny$sfx" "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" \
+              --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK" --client "$client" \
+              "${rate_args[@]}"
+            BENCH_LOADGEN_CPUS="$pin" measure "rate_opa_deny$sfx" "$dir/rate_opa_deny$sfx.json" --url "$OPA_DECISION_URL" \
+              --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$DENY_OK" --client "$client" "${rate_args[@]}"
+          done
         done
       fi
     fi

@@ -966,12 +966,13 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                "other_processes_cores_allow": ((r.get("cpu_allow") or {}).get("cpu") or {}).get("other_processes_cores"),
                "deny_peak_rps_c8": (r.get("peak_deny_c8") or {}).get("throughput_rps"),
                "deny_peak_rps_c32": (r.get("peak_deny_c32") or r.get("peak_deny") or {}).get("throughput_rps")}
-        for sfx in ("", "_pinned"):
+        for sfx in ("", "_pinned", "_socket", "_socket_pinned"):
             p, o = r.get("rate_pdp_deny" + sfx), r.get("rate_opa_deny" + sfx)
             if p and o and "latency_ms" in p and "latency_ms" in o:
                 row["latency" + sfx] = {
                     "rate_rps": p.get("target_rps"), "loadavg_before": p.get("loadavg_before"),
-                    "loadgen_cpus": p.get("loadgen_cpus"),
+                    "loadgen_cpus": p.get("loadgen_cpus"), "loadgen_client": p.get("client", "jdk"),
+                    "loadgen_cpu_ms_per_request": (((p.get("cpu") or {}).get("load_generator") or {}).get("cpu_ms_per_request")),
                     "pdp_p50_p99_p999_ms": [lat(p, "p50"), lat(p, "p99"), lat(p, "p999")],
                     "opa_p50_p99_p999_ms": [lat(o, "p50"), lat(o, "p99"), lat(o, "p999")],
                     "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
@@ -989,12 +990,13 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                       "agents_present_svids": bool(svid_key())},
            "summary": summary, "runs": runs}
     json.dump(doc, open(out, "w"), indent=1)
-    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) |" % conc, file=sys.stderr)
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|", file=sys.stderr)
+    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) | socket client: free | socket client: pinned |" % conc, file=sys.stderr)
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|", file=sys.stderr)
     for name, s in summary.items():
         f = lambda k: "%s / %s" % (s[k]["added_p50_ms"], s[k]["added_p99_ms"]) if s.get(k) else "-"
         print(f"| {name} | {s['pdp_cpu_ms_per_deny']} | {s['pdp_cpu_ms_per_allow_mint']} | {s['deny_rps']} | {s['allow_rps']} | "
-              f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} |", file=sys.stderr)
+              f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} | "
+              f"{f('latency_socket')} | {f('latency_socket_pinned')} |", file=sys.stderr)
 
 
 def cmd_soak_mix(bodies_dir, reuse, out):
