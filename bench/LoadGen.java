@@ -135,49 +135,24 @@ public class LoadGen {
         if (!clientKind.equals("jdk") && !clientKind.equals("socket")) throw new IllegalArgumentException("--client jdk|socket");
 
         long cpuAtStart = cpuNanos();
-        HttpClient client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build();
-        // One prepared request per (url, body) pair; HttpRequest is immutable and reusable.
+        // Each body line's own header (--bearer-per-line) and payload, for either client.
         int nb = Math.max(1, bodies.size());
-        HttpRequest[][] requests = new HttpRequest[urls.size()][nb];
-        for (int u = 0; u < urls.size(); u++) {
-            for (int b = 0; b < nb; b++) {
-                HttpRequest.Builder rb = HttpRequest.newBuilder(urls.get(u)).timeout(timeout);
-                for (String[] h : headers) rb.header(h[0], h[1]);
-                if (bodies.isEmpty()) {
-                    rb.GET();
-                } else {
-                    byte[] body = bodies.get(b);
-                    if (bearerPerLine) {
-                        String line = new String(body, StandardCharsets.UTF_8);
-                        int tab = line.indexOf('\t');
-                        if (tab < 0) throw new IllegalArgumentException("--bearer-per-line: a line without TOKEN<TAB>");
-                        rb.header("Authorization", "Bearer " + line.substring(0, tab));
-                        body = line.substring(tab + 1).getBytes(StandardCharsets.UTF_8);
-                    }
-                    rb.header("Content-Type", "application/json")
-                      .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-                }
-                requests[u][b] = rb.build();
+        List<String[]> ownHeader = new ArrayList<>();
+        List<byte[]> payloads = new ArrayList<>();
+        for (byte[] line : bodies) {
+            if (bearerPerLine) {
+                String text = new String(line, StandardCharsets.UTF_8);
+                int tab = text.indexOf('\t');
+                if (tab < 0) throw new IllegalArgumentException("--bearer-per-line: a line without TOKEN<TAB>");
+                ownHeader.add(new String[] {"Authorization", "Bearer " + text.substring(0, tab)});
+                payloads.add(text.substring(tab + 1).getBytes(StandardCharsets.UTF_8));
+            } else {
+                ownHeader.add(null);
+                payloads.add(line);
             }
         }
-        byte[][][] raw = clientKind.equals("socket") ? rawRequests(nb) : null;
-        Sender sender = raw == null ? (worker, u, b) -> send(client, requests[u][b])
-                : new Sender() {
-                    final SocketConnection[][] connections = new SocketConnection[concurrency][urls.size()];
-
-                    @Override
-                    public int send(int worker, int u, int b) {
-                        SocketConnection c = connections[worker][u];
-                        if (c == null) {
-                            c = new SocketConnection(urls.get(u), (int) timeout.toMillis());
-                            connections[worker][u] = c;
-                        }
-                        return exchange(c, raw[u][b]);
-                    }
-                };
+        Sender sender = clientKind.equals("socket") ? socketSender(rawRequests(nb, ownHeader, payloads))
+                : jdkSender(nb, ownHeader, payloads);
 
         long t0 = System.nanoTime() + 200_000_000L; // all workers start together
         long measureStart = t0 + (long) (warmupSeconds * 1e9);
@@ -389,11 +364,48 @@ public class LoadGen {
         }
     }
 
+    /** java.net.http, one prepared request per (url, body) pair: HttpRequest is immutable and reusable. */
+    static Sender jdkSender(int nb, List<String[]> ownHeader, List<byte[]> payloads) {
+        HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+        HttpRequest[][] requests = new HttpRequest[urls.size()][nb];
+        for (int u = 0; u < urls.size(); u++) {
+            for (int b = 0; b < nb; b++) {
+                HttpRequest.Builder rb = HttpRequest.newBuilder(urls.get(u)).timeout(timeout);
+                for (String[] h : headers) rb.header(h[0], h[1]);
+                if (payloads.isEmpty()) {
+                    rb.GET();
+                } else {
+                    if (ownHeader.get(b) != null) rb.header(ownHeader.get(b)[0], ownHeader.get(b)[1]);
+                    rb.header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(payloads.get(b)));
+                }
+                requests[u][b] = rb.build();
+            }
+        }
+        return (worker, u, b) -> send(client, requests[u][b]);
+    }
+
+    /** Plain sockets: each worker its own connection per URL, opened on first use. */
+    static Sender socketSender(byte[][][] raw) {
+        SocketConnection[][] connections = new SocketConnection[concurrency][urls.size()];
+        return (worker, u, b) -> {
+            SocketConnection c = connections[worker][u];
+            if (c == null) {
+                c = new SocketConnection(urls.get(u), (int) timeout.toMillis());
+                connections[worker][u] = c;
+            }
+            return exchange(c, raw[u][b]);
+        };
+    }
+
     /**
      * The requests as bytes on the wire for --client socket, per URL and body: what java.net.http sends, less its
      * User-Agent (POST with Content-Length, or GET).
      */
-    static byte[][][] rawRequests(int nb) {
+    static byte[][][] rawRequests(int nb, List<String[]> ownHeader, List<byte[]> payloads) {
         byte[][][] raw = new byte[urls.size()][nb][];
         for (int u = 0; u < urls.size(); u++) {
             URI uri = urls.get(u);
@@ -402,18 +414,12 @@ public class LoadGen {
                     + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
             for (int b = 0; b < nb; b++) {
                 StringBuilder head = new StringBuilder();
-                head.append(bodies.isEmpty() ? "GET " : "POST ").append(target).append(" HTTP/1.1\r\n")
+                head.append(payloads.isEmpty() ? "GET " : "POST ").append(target).append(" HTTP/1.1\r\n")
                     .append("Host: ").append(uri.getHost()).append(':').append(uri.getPort()).append("\r\n");
                 for (String[] h : headers) head.append(h[0]).append(": ").append(h[1]).append("\r\n");
-                byte[] body = bodies.isEmpty() ? new byte[0] : bodies.get(b);
-                if (bearerPerLine) {
-                    String line = new String(body, StandardCharsets.UTF_8);
-                    int tab = line.indexOf('\t');
-                    if (tab < 0) throw new IllegalArgumentException("--bearer-per-line: a line without TOKEN<TAB>");
-                    head.append("Authorization: Bearer ").append(line, 0, tab).append("\r\n");
-                    body = line.substring(tab + 1).getBytes(StandardCharsets.UTF_8);
-                }
-                if (!bodies.isEmpty()) {
+                byte[] body = payloads.isEmpty() ? new byte[0] : payloads.get(b);
+                if (!payloads.isEmpty()) {
+                    if (ownHeader.get(b) != null) head.append(ownHeader.get(b)[0]).append(": ").append(ownHeader.get(b)[1]).append("\r\n");
                     head.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
                 }
                 byte[] h = head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
@@ -464,7 +470,7 @@ public class LoadGen {
                 int code = Integer.parseInt(status.substring(9, 12));
                 long length = -1;
                 boolean chunked = false;
-                boolean close = false;
+                boolean close = status.startsWith("HTTP/1.0"); // unless it says keep-alive
                 for (String h; !(h = line()).isEmpty(); ) {
                     int colon = h.indexOf(':');
                     if (colon < 0) continue;
@@ -472,7 +478,7 @@ public class LoadGen {
                     String value = h.substring(colon + 1).trim();
                     if (name.equalsIgnoreCase("Content-Length")) length = Long.parseLong(value);
                     else if (name.equalsIgnoreCase("Transfer-Encoding")) chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
-                    else if (name.equalsIgnoreCase("Connection")) close = value.equalsIgnoreCase("close");
+                    else if (name.equalsIgnoreCase("Connection")) close = !value.equalsIgnoreCase("keep-alive");
                 }
                 byte[] body;
                 if (chunked) {

@@ -8,7 +8,8 @@
 # Per jar and round: JIT warm-up, then closed-loop DENY and ALLOW (mint) at a fixed concurrency with the CPU
 # time of every process (/proc/<pid>/stat), a JFR profile of each path (separate window: JFR costs CPU too),
 # and the latency runs: PDP DENY and raw OPA at half the PDP's DENY peak (open model), once with the load
-# generator free and once pinned to one core (taskset), each with both load generator clients (BENCH_LOADGEN_CLIENTS). Report: bench/results/cpu-<UTC>.json (+ .jfr files).
+# generator free and once pinned to one core (taskset), each with both load generator clients
+# (BENCH_LOADGEN_CLIENTS). Report: bench/results/cpu-<UTC>.json (+ .jfr files).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
