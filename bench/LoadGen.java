@@ -1,6 +1,6 @@
 /*
  * agent-pdp benchmark load generator: a single-file program for the JDK source launcher
- * (java bench/LoadGen.java ...), JDK only (java.net.http, virtual threads).
+ * (java bench/LoadGen.java ...), JDK only (java.net.http or plain sockets, virtual threads).
  *
  * Two modes:
  *   closed  N virtual threads send back to back (closed loop) -> peak throughput.

@@ -26,7 +26,7 @@ LATENCY="${BENCH_CPU_LATENCY:-1}"           # 1: latency runs at half the DENY p
 RATE_DURATION="${BENCH_RATE_DURATION:-20}"
 PIN_CPU="${BENCH_PIN_CPU:-0}"               # the core the pinned load generator runs on
 # The latency runs' load generator clients, each run side by side (LoadGen --client): jdk (java.net.http, the
-# figures of sessions 1-15) and socket (plain blocking sockets, about a third of its CPU per request).
+# figures of sessions 1-15) and socket (plain blocking sockets, about half its CPU per request).
 CLIENTS="${BENCH_LOADGEN_CLIENTS:-jdk socket}"
 RESULTS="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
