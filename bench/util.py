@@ -956,7 +956,7 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
     summary = {}
     for name, r in runs.items():
         threads = lambda s: ((s or {}).get("cpu") or {}).get("pdp_threads_cpu_ms_per_request")
-        row = {"warmup": r.get("warmup"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
+        row = {"warmup": r.get("warmup"), "openbao_quiet": r.get("openbao_quiet"), "pdp_cpu_ms_per_deny": pdp_ms(r.get("cpu_deny")), "pdp_cpu_ms_per_allow_mint": pdp_ms(r.get("cpu_allow")),
                "pdp_threads_cpu_ms_per_deny": threads(r.get("cpu_deny")),
                "pdp_threads_cpu_ms_per_allow_mint": threads(r.get("cpu_allow")),
                "deny_rps": (r.get("cpu_deny") or {}).get("throughput_rps"),
@@ -977,7 +977,10 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                     "opa_p50_p99_p999_ms": [lat(o, "p50"), lat(o, "p99"), lat(o, "p999")],
                     "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
                     "added_p99_ms": round(lat(p, "p99") - lat(o, "p99"), 3),
-                    "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores")}
+                    "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores"),
+                    # OpenBao is on no DENY's path: its cores here are background work sharing the machine.
+                    "openbao_cores_pdp_opa_runs": [(((x.get("cpu") or {}).get("components") or {}).get("openbao") or {}).get("cores")
+                                                   for x in (p, o)]}
         summary[name] = row
     def git(*a):
         return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
