@@ -124,6 +124,6 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-python3 "$BENCH_DIR/util.py" cpu-report "$OUT" "$RESULTS/cpu-$STAMP.json" "$STAMP" "$REPO_ROOT" "$(bench_pg_settings)" \
+PDP_JAVA_OPTS="$PDP_JAVA_OPTS" python3 "$BENCH_DIR/util.py" cpu-report "$OUT" "$RESULTS/cpu-$STAMP.json" "$STAMP" "$REPO_ROOT" "$(bench_pg_settings)" \
   "$CONCURRENCY" "$DURATION" "$WARMUP" "${JARS[@]}"
 log "report: $RESULTS/cpu-$STAMP.json (profiles in $OUT)"

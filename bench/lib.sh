@@ -8,7 +8,11 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 JAVA="$JAVA_HOME/bin/java"
 JCMD="$JAVA_HOME/bin/jcmd"
 JFR="$JAVA_HOME/bin/jfr"
-PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:--Xms512m -Xmx1g -XX:+ExitOnOutOfMemoryError}"
+# The PDP's JVM as the Helm chart runs it (util.py chart-java-opts: the chart's JAVA_TOOL_OPTIONS in a container of
+# the chart's memory limit). Until session 16 the bench ran -Xms512m -Xmx1g, on which the JVM chose G1, while in the
+# chart's 1 GiB container it chose the serial collector (which the chart now names). To try another collector, set
+# BENCH_PDP_JAVA_OPTS whole: two collector flags stop the JVM.
+PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:-$(python3 "$BENCH_DIR/util.py" chart-java-opts "$REPO_ROOT/helm/agent-pdp/values.yaml")}"
 DURABLE="${BENCH_DURABLE:-1}"           # 1: production durability (PDP_STACK_DURABLE=1); 0: fast, labelled NON-DURABLE
 AGENTS="${BENCH_AGENTS:-1000}"
 # 1: every agent presents a JWT-SVID (ES256, as SPIRE signs by default; from a bench key the PDPs trust through a

@@ -111,7 +111,7 @@ for p in glob.glob(sys.argv[1] + "/approvals-*.json"):
     c.update({k: v for k, v in json.load(open(p)).items() if k != "next_offset"})
 print(json.dumps(c))' "$WORK/samples")"
 verify="$(curl -sS --max-time 120 -H "Authorization: Bearer $ADMIN_JWT" "$(api_base 1)/v1/audit/verify" || echo null)"
-python3 - "$WORK/extra.json" "$STAMP" "$JAR" "$RATE" "$MINUTES" "$rows_before" "$rows_after" "$answered" \
+PDP_JAVA_OPTS="$PDP_JAVA_OPTS" python3 - "$WORK/extra.json" "$STAMP" "$JAR" "$RATE" "$MINUTES" "$rows_before" "$rows_after" "$answered" \
   "$approvals" "$verify" "$(bench_pg_settings)" "$REPO_ROOT" "$outcomes" <<'PY'
 import json, os, platform, subprocess, sys
 out, stamp, jar, rate, minutes, before, after, answered, approvals, verify, pg, repo, outcomes = sys.argv[1:]
@@ -125,7 +125,8 @@ json.dump({"timestamp_utc": stamp, "jar": jar, "rate_rps": float(rate), "minutes
            "postgres_settings": j(pg), "mix": "per 10 requests 6 DENY, 2 ALLOW (mint), 2 ALLOW (reuse); plus STEP_UP + approval + approved retry",
            "records_before": int(before), "records_after": int(after), "records_added": int(after) - int(before),
            "decisions_answered": int(answered), "approvals": j(approvals), "verify": j(verify),
-           "recorded_outcomes": j(outcomes), "agents_present_svids": bool(os.environ.get("BENCH_SVID_KEY"))},
+           "recorded_outcomes": j(outcomes), "agents_present_svids": bool(os.environ.get("BENCH_SVID_KEY")),
+           "pdp_java_opts": os.environ.get("PDP_JAVA_OPTS")},
           open(out, "w"))
 PY
 python3 "$BENCH_DIR/util.py" soak-report "$WORK/samples" "$WORK/extra.json" "$RESULTS/soak-$STAMP.json" \

@@ -990,6 +990,7 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                        "loadavg_end": open("/proc/loadavg").read().split()[:3]},
            "postgres_settings": json.loads(pg) if pg and pg != "null" else None,
            "config": {"concurrency": int(conc), "duration_s": int(dur), "warmup_s": int(warm),
+                      "pdp_java_opts": os.environ.get("PDP_JAVA_OPTS"),
                       "agents_present_svids": bool(svid_key())},
            "summary": summary, "runs": runs}
     json.dump(doc, open(out, "w"), indent=1)
@@ -1215,6 +1216,30 @@ def cmd_soak_report(samples_dir, extra, out):
         sys.exit(1)
 
 
+def cmd_chart_java_opts(values):
+    """The PDP's JVM options as the Helm chart runs it: the chart's config.javaToolOptions and -XX:MaxRAM of its
+    container memory limit, which sizes the heap as that limit does in the container (the JVM picks its collector
+    from the container too, so the chart names one). Read without a YAML library: two keys at known places."""
+    lines = open(values).read().splitlines()
+    def block(name, indent):
+        """The lines of the mapping NAME at INDENT, up to the next key at that indent or less."""
+        start = next(i for i, l in enumerate(lines) if l == " " * indent + name + ":")
+        out = []
+        for l in lines[start + 1:]:
+            if l.strip() and not l.startswith("#") and len(l) - len(l.lstrip()) <= indent:
+                break
+            out.append(l)
+        return out
+    opts = next(l.split(":", 1)[1].strip().strip('"') for l in block("config", 0) if l.strip().startswith("javaToolOptions:"))
+    resources = block("resources", 0)
+    limits = next(i for i, l in enumerate(resources) if l.strip() == "limits:")
+    memory = next((l.split(":", 1)[1].strip().strip('"') for l in resources[limits + 1:] if l.strip().startswith("memory:")), None)
+    m = re.fullmatch(r"(\d+)(Mi|Gi)", memory or "")
+    if not m:
+        raise SystemExit(f"resources.limits.memory of {values} is not <n>Mi or <n>Gi: {memory}")
+    print(f"-XX:MaxRAM={m.group(1)}{'m' if m.group(2) == 'Mi' else 'g'} {opts}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"jwt": cmd_jwt, "bodies": cmd_bodies, "svid-bundle": cmd_svid_bundle, "tenant-bodies": cmd_tenant_bodies, "reuse-bodies": cmd_reuse_bodies,
@@ -1224,4 +1249,5 @@ if __name__ == "__main__":
      "cpu-snap": cmd_cpu_snap, "cpu-merge": cmd_cpu_merge, "durability": cmd_durability,
      "pgbench-summary": cmd_pgbench_summary, "loadgen-summary": cmd_loadgen_summary,
      "tenants-report": cmd_tenants_report, "tenants-table": cmd_tenants_table, "soak-mix": cmd_soak_mix,
-     "approvals-loop": cmd_approvals_loop, "cpu-report": cmd_cpu_report, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report}[cmd](*args)
+     "approvals-loop": cmd_approvals_loop, "cpu-report": cmd_cpu_report, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report,
+     "chart-java-opts": cmd_chart_java_opts}[cmd](*args)
