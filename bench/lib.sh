@@ -8,11 +8,6 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 JAVA="$JAVA_HOME/bin/java"
 JCMD="$JAVA_HOME/bin/jcmd"
 JFR="$JAVA_HOME/bin/jfr"
-# The PDP's JVM as the Helm chart runs it (util.py chart-java-opts: the chart's JAVA_TOOL_OPTIONS in a container of
-# the chart's memory limit). Until session 16 the bench ran -Xms512m -Xmx1g, on which the JVM chose G1, while in the
-# chart's 1 GiB container it chose the serial collector (which the chart now names). To try another collector, set
-# BENCH_PDP_JAVA_OPTS whole: two collector flags stop the JVM.
-PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:-$(python3 "$BENCH_DIR/util.py" chart-java-opts "$REPO_ROOT/helm/agent-pdp/values.yaml")}"
 DURABLE="${BENCH_DURABLE:-1}"           # 1: production durability (PDP_STACK_DURABLE=1); 0: fast, labelled NON-DURABLE
 AGENTS="${BENCH_AGENTS:-1000}"
 # 1: every agent presents a JWT-SVID (ES256, as SPIRE signs by default; from a bench key the PDPs trust through a
@@ -34,6 +29,14 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 [[ -x "$JAVA" ]] || die "JDK 25 not found at $JAVA_HOME"
+# The PDP's JVM as the Helm chart runs it (util.py chart-java-opts, with the venv's PyYAML: the chart's
+# JAVA_TOOL_OPTIONS in a container of the chart's memory limit). Until session 16 the bench ran -Xms512m -Xmx1g, on
+# which the JVM chose G1, while in the chart's 1 GiB container it chose the serial collector (which the chart now
+# names). To try another collector, set BENCH_PDP_JAVA_OPTS whole: two collector flags stop the JVM.
+if [[ -z "${BENCH_PDP_JAVA_OPTS:-}" ]]; then
+  [[ -x "$REPO_ROOT/.tools/venv/bin/python3" ]] || die "$REPO_ROOT/.tools/venv not found: run make deps"
+fi
+PDP_JAVA_OPTS="${BENCH_PDP_JAVA_OPTS:-$("$REPO_ROOT/.tools/venv/bin/python3" "$BENCH_DIR/util.py" chart-java-opts "$REPO_ROOT/helm/agent-pdp/values.yaml")}"
 for t in curl openssl python3; do command -v "$t" >/dev/null || die "$t not found"; done
 
 bench_cleanup() {

@@ -1219,26 +1219,14 @@ def cmd_soak_report(samples_dir, extra, out):
 def cmd_chart_java_opts(values):
     """The PDP's JVM options as the Helm chart runs it: the chart's config.javaToolOptions and -XX:MaxRAM of its
     container memory limit, which sizes the heap as that limit does in the container (the JVM picks its collector
-    from the container too, so the chart names one). Read without a YAML library: two keys at known places."""
-    lines = open(values).read().splitlines()
-    def block(name, indent):
-        """The lines of the mapping NAME at INDENT, up to the next key at that indent or less."""
-        start = next(i for i, l in enumerate(lines) if l == " " * indent + name + ":")
-        out = []
-        for l in lines[start + 1:]:
-            if l.strip() and not l.startswith("#") and len(l) - len(l.lstrip()) <= indent:
-                break
-            out.append(l)
-        return out
-    opts = next(l.split(":", 1)[1].strip().strip('"') for l in block("config", 0) if l.strip().startswith("javaToolOptions:"))
-    resources = block("resources", 0)
-    limits = next(i for i, l in enumerate(resources) if l.strip() == "limits:")
-    memory = next((l.split(":", 1)[1].strip().strip('"') for l in resources[limits + 1:] if l.strip().startswith("memory:")), None)
-    m = re.fullmatch(r"(\d+)(Mi|Gi)", memory or "")
+    from the container too, so the chart names one). Needs PyYAML (make deps puts it in .tools/venv)."""
+    import yaml
+    chart = yaml.safe_load(open(values))
+    memory = str(chart["resources"]["limits"]["memory"])
+    m = re.fullmatch(r"(\d+)(Mi|Gi)", memory)
     if not m:
         raise SystemExit(f"resources.limits.memory of {values} is not <n>Mi or <n>Gi: {memory}")
-    print(f"-XX:MaxRAM={m.group(1)}{'m' if m.group(2) == 'Mi' else 'g'} {opts}")
-
+    print(f"-XX:MaxRAM={m.group(1)}{'m' if m.group(2) == 'Mi' else 'g'} {chart['config']['javaToolOptions']}")
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
