@@ -48,8 +48,9 @@ profile() {
   "$JCMD" "$(pdp_pid "$n")" JFR.stop name=cpu >/dev/null 2>&1 || true
   python3 "$BENCH_DIR/util.py" jfr-top "$dir/$1.jfr" "$JFR" 40 >"$dir/jfr_$1_top.json" 2>/dev/null || true
 }
-# wait_quiet OUT.json: until OpenBao used under 0.05 cores in two 5 s windows in a row, at most BENCH_QUIET_MAX
-# (300) s; OUT.json says how long that took and whether it got there.
+# wait_quiet OUT.json REVOKED: until OpenBao used under 0.05 cores in two 5 s windows in a row, at most
+# BENCH_QUIET_MAX (300) s; OUT.json says how long that took, whether it got there, and REVOKED (revoke_minted's
+# answer).
 wait_quiet() {
   local pid t0 t1 waited=0 quiet=0
   pid="$(cat "$STATE/bao.pid")"
@@ -60,23 +61,25 @@ wait_quiet() {
     ((quiet >= 2)) && break
   done
   log "OpenBao quiet after ${waited}s ($((quiet >= 2)))"
-  printf '{"revoked_warm_up_tokens": "%s", "quiet_after_s": %d, "quiet": %s}\n' "$REVOKED" "$waited" \
+  printf '{"revoked_warm_up_tokens": "%s", "quiet_after_s": %d, "quiet": %s}\n' "$2" "$waited" \
     "$( ((quiet >= 2)) && echo true || echo false)" >"$1"
 }
 # revoke_minted: every token the warm-up's ALLOW pieces minted would expire over the next 300 s (the bench
 # profiles' TTL; their wrapping tokens over 60 s), and OpenBao's expiry work on raft storage (14 s of its CPU for
 # the tokens of a 54 s warm-up) ran at 0.06-0.16 cores through the latency runs of sessions 13-15, the PDP's and
 # raw OPA's alike. They are revoked now (sync=false queues them; the queueing alone takes tens of seconds), and
-# wait_quiet waits for that to end. The tokens are the bench's own; no measured path uses them again.
+# wait_quiet waits for that to end. The tokens are the bench's own; no measured path uses them again. Prints the
+# HTTP status, or "failed".
 revoke_minted() {
-  REVOKED="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 180 -X PUT -H @"$WORK/bao-header" \
-    "$PDP_VAULT_URL/v1/sys/leases/revoke-prefix/auth/token/create/agent-pdp.bench?sync=false")" || REVOKED=failed
-  log "revoking the warm-up's tokens in OpenBao (HTTP $REVOKED)"
+  local status
+  status="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 180 -X PUT -H @"$WORK/bao-header" \
+    "$PDP_VAULT_URL/v1/sys/leases/revoke-prefix/auth/token/create/agent-pdp.bench?sync=false")" || status=failed
+  log "revoking the warm-up's tokens in OpenBao (HTTP $status)"
+  printf '%s' "$status"
 }
 
 bench_stack
 printf 'X-Vault-Token: %s\n' "$(cat "$STATE/bao-root-token")" >"$WORK/bao-header"   # a file: not on a command line
-REVOKED=""
 seeded=0
 n=0
 for round in $(seq "$ROUNDS"); do
@@ -91,8 +94,7 @@ for round in $(seq "$ROUNDS"); do
     common=(--url "$(pdp_url "$n")" --header "$AUTH_PDP" --mode closed --concurrency "$CONCURRENCY" --warmup 2 --duration "$DURATION")
     # DENY first, on a quiet OpenBao (revoke_minted); the ALLOW runs come last (the next revoke_minted takes
     # their tokens too).
-    revoke_minted
-    wait_quiet "$dir/openbao_quiet.json"
+    wait_quiet "$dir/openbao_quiet.json" "$(revoke_minted)"
     measure cpu_deny "$dir/cpu_deny.json" "${common[@]}" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK"
     [[ "$PROFILE" == 1 ]] && profile deny "$DENY_OK"
     if [[ "$LATENCY" == 1 ]]; then
