@@ -9,7 +9,9 @@
 # time of every process (/proc/<pid>/stat), a JFR profile of each path (separate window: JFR costs CPU too),
 # and the latency runs: PDP DENY and raw OPA at half the PDP's DENY peak (open model), once with the load
 # generator free and once pinned to one core (taskset), each with both load generator clients
-# (BENCH_LOADGEN_CLIENTS). Report: bench/results/cpu-<UTC>.json (+ .jfr files).
+# (BENCH_LOADGEN_CLIENTS), each PDP run with the means of the PDP's own timers (context read, OPA call, record);
+# then PDP and raw OPA with one request in flight (the added latency with no queueing for a core).
+# Report: bench/results/cpu-<UTC>.json (+ .jfr files).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd -P)"
@@ -24,6 +26,7 @@ ROUNDS="${BENCH_CPU_ROUNDS:-1}"
 PROFILE="${BENCH_CPU_JFR:-1}"               # 1: JFR profile (settings=profile) of DENY and ALLOW
 LATENCY="${BENCH_CPU_LATENCY:-1}"           # 1: latency runs at half the DENY peak
 RATE_DURATION="${BENCH_RATE_DURATION:-20}"
+FLOOR_DURATION="${BENCH_FLOOR_DURATION:-15}" # s, the one-in-flight runs (PDP and raw OPA)
 PIN_CPU="${BENCH_PIN_CPU:-0}"               # the core the pinned load generator runs on
 # The latency runs' load generator clients, each run side by side (LoadGen --client): jdk (java.net.http, the
 # figures of sessions 1-15) and socket (plain blocking sockets, about half its CPU per request).
@@ -78,6 +81,16 @@ revoke_minted() {
   printf '%s' "$status"
 }
 
+# timed N STEP.json COMMAND...: COMMAND (a measure of PDP N writing STEP.json), then the means of the PDP's own
+# timers over it added to STEP.json (util.py timers-merge: context read, OPA call, the record's write, the rest).
+timed() {
+  local n="$1" step="$2"; shift 2
+  python3 "$BENCH_DIR/util.py" timers-snap "$(mgmt_base "$n")" "$WORK/timers-before.json" || true
+  "$@"
+  python3 "$BENCH_DIR/util.py" timers-snap "$(mgmt_base "$n")" "$WORK/timers-after.json" \
+    && python3 "$BENCH_DIR/util.py" timers-merge "$step" "$WORK/timers-before.json" "$WORK/timers-after.json" || true
+}
+
 bench_stack
 printf 'X-Vault-Token: %s\n' "$(cat "$STATE/bao-root-token")" >"$WORK/bao-header"   # a file: not on a command line
 seeded=0
@@ -110,14 +123,20 @@ for round in $(seq "$ROUNDS"); do
         for pin in "" "$PIN_CPU"; do
           for client in $CLIENTS; do
             sfx=""; [[ "$client" == socket ]] && sfx="_socket"; [[ -n "$pin" ]] && sfx="${sfx}_pinned"
-            BENCH_LOADGEN_CPUS="$pin" measure "rate_pdp_deny$sfx" "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" \
-              --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK" --client "$client" \
-              "${rate_args[@]}"
+            BENCH_LOADGEN_CPUS="$pin" timed "$n" "$dir/rate_pdp_deny$sfx.json" measure "rate_pdp_deny$sfx" \
+              "$dir/rate_pdp_deny$sfx.json" --url "$(pdp_url "$n")" --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" \
+              --contains "$DENY_OK" --client "$client" "${rate_args[@]}"
             BENCH_LOADGEN_CPUS="$pin" measure "rate_opa_deny$sfx" "$dir/rate_opa_deny$sfx.json" --url "$OPA_DECISION_URL" \
               --bodies "$WORK/bodies/opa-deny.jsonl" --contains "$DENY_OK" --client "$client" "${rate_args[@]}"
           done
         done
       fi
+      # One request at a time (socket client, free): the added latency with no queueing for a core.
+      timed "$n" "$dir/floor_pdp_deny.json" measure floor_pdp_deny "$dir/floor_pdp_deny.json" --url "$(pdp_url "$n")" \
+        --header "$AUTH_PDP" --bodies "$WORK/bodies/pdp-deny.jsonl" --contains "$DENY_OK" --client socket \
+        --mode closed --concurrency 1 --warmup 2 --duration "$FLOOR_DURATION"
+      measure floor_opa_deny "$dir/floor_opa_deny.json" --url "$OPA_DECISION_URL" --bodies "$WORK/bodies/opa-deny.jsonl" \
+        --contains "$DENY_OK" --client socket --mode closed --concurrency 1 --warmup 2 --duration "$FLOOR_DURATION"
     fi
     measure cpu_allow "$dir/cpu_allow.json" "${common[@]}" --bodies "$WORK/bodies/pdp-allow.jsonl" --contains "$ALLOW_OK"
     [[ "$PROFILE" == 1 ]] && profile allow "$ALLOW_OK"

@@ -22,6 +22,8 @@
                                                          -> STEP_UP, approve via the API, retry with the approval
   util.py soak-sample MGMT_BASE MINUTE STEP.json OUT.json -> heap after GC, Hikari, threads, the minute's latency
   util.py soak-report SAMPLES_DIR EXTRA.json OUT.json    -> the soak's checks and report
+  util.py timers-snap MGMT_BASE OUT.json                 -> the PDP's DENY decision and dependency timers (sum, count)
+  util.py timers-merge STEP.json BEFORE.json AFTER.json  -> adds their means over the step (pdp_timers_mean_ms)
 """
 import base64
 import glob
@@ -980,7 +982,18 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                     "other_processes_cores": (p.get("cpu") or {}).get("other_processes_cores"),
                     # OpenBao is on no DENY's path: its cores here are background work sharing the machine.
                     "openbao_cores_pdp_opa_runs": [(((x.get("cpu") or {}).get("components") or {}).get("openbao") or {}).get("cores")
-                                                   for x in (p, o)]}
+                                                   for x in (p, o)],
+                    "pdp_timers_mean_ms": p.get("pdp_timers_mean_ms")}
+        # One request at a time with the socket client: no queueing for a core, so the added latency is what the
+        # path costs by construction (its round trips and the PDP's own CPU per request).
+        p, o = r.get("floor_pdp_deny"), r.get("floor_opa_deny")
+        if p and o and "latency_ms" in p and "latency_ms" in o:
+            row["floor_one_in_flight"] = {
+                "pdp_rps": p.get("throughput_rps"), "loadavg_before": p.get("loadavg_before"),
+                "pdp_p50_mean_ms": [lat(p, "p50"), lat(p, "mean")], "opa_p50_mean_ms": [lat(o, "p50"), lat(o, "mean")],
+                "added_p50_ms": round(lat(p, "p50") - lat(o, "p50"), 3),
+                "added_mean_ms": round(lat(p, "mean") - lat(o, "mean"), 3),
+                "pdp_cpu_ms_per_request": pdp_ms(p), "pdp_timers_mean_ms": p.get("pdp_timers_mean_ms")}
         summary[name] = row
     def git(*a):
         return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
@@ -994,13 +1007,57 @@ def cmd_cpu_report(out_dir, out, stamp, repo, pg, conc, dur, warm, *jars):
                       "agents_present_svids": bool(svid_key())},
            "summary": summary, "runs": runs}
     json.dump(doc, open(out, "w"), indent=1)
-    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) | socket client: free | socket client: pinned |" % conc, file=sys.stderr)
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|", file=sys.stderr)
+    print("| run | PDP CPU ms/DENY | PDP CPU ms/ALLOW+mint | DENY /s (c=%s) | ALLOW /s | load avg | other cores | added p50 / p99 ms (free) | added p50 / p99 ms (pinned) | socket client: free | socket client: pinned | added p50 / mean ms, one in flight |" % conc, file=sys.stderr)
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|", file=sys.stderr)
     for name, s in summary.items():
         f = lambda k: "%s / %s" % (s[k]["added_p50_ms"], s[k]["added_p99_ms"]) if s.get(k) else "-"
         print(f"| {name} | {s['pdp_cpu_ms_per_deny']} | {s['pdp_cpu_ms_per_allow_mint']} | {s['deny_rps']} | {s['allow_rps']} | "
               f"{s['loadavg_before_cpu_deny']} | {s['other_processes_cores_deny']} | {f('latency')} | {f('latency_pinned')} | "
-              f"{f('latency_socket')} | {f('latency_socket_pinned')} |", file=sys.stderr)
+              f"{f('latency_socket')} | {f('latency_socket_pinned')} | "
+              f"{'%s / %s' % (s['floor_one_in_flight']['added_p50_ms'], s['floor_one_in_flight']['added_mean_ms']) if s.get('floor_one_in_flight') else '-'} |",
+              file=sys.stderr)
+
+
+# The PDP's own timers of a DENY's path, read from /actuator/prometheus: the whole request as Tomcat's observation
+# saw it, the decision, and its three dependencies on that path (context read, OPA call, the record's write with its
+# commit). Their means over a step say where the added latency goes; "rest_of_decision" is the PDP's own work
+# between them (plus waits for a core). A jar before the audit timer has no "audit" series: rest is then null.
+TIMERS = {"http_request": ("http_server_requests_seconds", {"uri": "/v1/decisions", "status": "200"}),
+          "decision": ("pdp_decision_duration_seconds", {"outcome": "DENY"}),
+          "context_read": ("pdp_dependency_duration_seconds", {"dependency": "database", "result": "ok"}),
+          "opa_call": ("pdp_dependency_duration_seconds", {"dependency": "opa", "result": "ok"}),
+          "audit_record": ("pdp_dependency_duration_seconds", {"dependency": "audit", "result": "ok"})}
+
+
+def cmd_timers_snap(mgmt_base, out):
+    text = urllib.request.urlopen(mgmt_base + "/actuator/prometheus", timeout=10).read().decode()
+    snap = {}
+    for name, (metric, labels) in TIMERS.items():
+        for part in ("sum", "count"):
+            total, seen = 0.0, False
+            for line in text.splitlines():
+                if not line.startswith(metric + "_" + part + "{"):
+                    continue
+                tags = dict(re.findall(r'(\w+)="([^"]*)"', line[:line.rindex("}")]))
+                if all(tags.get(k) == v for k, v in labels.items()):
+                    total += float(line.rsplit(" ", 1)[1])
+                    seen = True
+            snap[f"{name}_{part}"] = total if seen else None
+    json.dump(snap, open(out, "w"))
+
+
+def cmd_timers_merge(step, before, after):
+    d, a, b = load(step), load(before), load(after)
+    means = {}
+    for name in TIMERS:
+        n0, n1, s0, s1 = a.get(name + "_count"), b.get(name + "_count"), a.get(name + "_sum"), b.get(name + "_sum")
+        ok = None not in (n0, n1, s0, s1) and n1 > n0
+        means[name] = round(1000 * (s1 - s0) / (n1 - n0), 3) if ok else None
+    parts = [means[k] for k in ("context_read", "opa_call", "audit_record")]
+    means["rest_of_decision"] = (round(means["decision"] - sum(parts), 3)
+                                 if means["decision"] is not None and None not in parts else None)
+    d["pdp_timers_mean_ms"] = means
+    json.dump(d, open(step, "w"))
 
 
 def cmd_soak_mix(bodies_dir, reuse, out):
@@ -1238,4 +1295,4 @@ if __name__ == "__main__":
      "pgbench-summary": cmd_pgbench_summary, "loadgen-summary": cmd_loadgen_summary,
      "tenants-report": cmd_tenants_report, "tenants-table": cmd_tenants_table, "soak-mix": cmd_soak_mix,
      "approvals-loop": cmd_approvals_loop, "cpu-report": cmd_cpu_report, "soak-sample": cmd_soak_sample, "soak-report": cmd_soak_report,
-     "chart-java-opts": cmd_chart_java_opts}[cmd](*args)
+     "chart-java-opts": cmd_chart_java_opts, "timers-snap": cmd_timers_snap, "timers-merge": cmd_timers_merge}[cmd](*args)

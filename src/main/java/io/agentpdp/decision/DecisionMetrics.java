@@ -18,13 +18,14 @@ import io.micrometer.tracing.Tracer;
 /**
  * Decision metrics (Prometheus names): {@code pdp_decisions_total{outcome,reason,tenant}},
  * {@code pdp_decision_duration_seconds{outcome}} and {@code pdp_dependency_duration_seconds{dependency,result}}
- * for opa, vault and database; plus the current trace id for the audit record.
+ * for opa, vault, database (the context read) and audit (the decision record's write, a commit that waits for
+ * PostgreSQL's WAL flush); plus the current trace id for the audit record.
  */
 @Component
 class DecisionMetrics {
 
     private static final List<String> OUTCOMES = List.of("ALLOW", "DENY", "STEP_UP", "CONSTRAIN");
-    private static final List<String> DEPENDENCIES = List.of("opa", "vault", "database");
+    private static final List<String> DEPENDENCIES = List.of("opa", "vault", "database", "audit");
 
     private final MeterRegistry registry;
     private final ObjectProvider<Tracer> tracers;

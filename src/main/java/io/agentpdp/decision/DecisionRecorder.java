@@ -15,7 +15,8 @@ import io.agentpdp.web.Problems;
 
 /**
  * Writes a decision's audit record: one statement ({@link AuditTrail#recordDecision}), retried once on a
- * connection failure. A credential whose decision could not be recorded is revoked before the 503.
+ * connection failure, timed as the dependency {@code audit} (its commit waits for the WAL flush: a slow database
+ * disk shows there first). A credential whose decision could not be recorded is revoked before the 503.
  */
 @Component
 class DecisionRecorder {
@@ -64,7 +65,15 @@ class DecisionRecorder {
                     verdict.outcome().name(), verdict.reasons(), verdict.cause(), verdict.obligations(), approvalId,
                     verdict.revision(), s.caller.subject(), credential, metrics.traceId(), s.recordTime(clock),
                     s.identity != null && s.identity.verified(), s.identity == null ? null : s.identity.spiffeId());
-            AuditTrail.Result result = database.once(() -> audit.recordDecision(entry));
+            long start = System.nanoTime();
+            AuditTrail.Result result;
+            try {
+                result = database.once(() -> audit.recordDecision(entry));
+            } catch (RuntimeException e) {
+                metrics.dependency("audit", false, start);
+                throw e;
+            }
+            metrics.dependency("audit", true, start);
             if (result == AuditTrail.Result.RECORDED) {
                 markRecorded(s.decisionId);
             }

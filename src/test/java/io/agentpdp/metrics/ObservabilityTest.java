@@ -47,8 +47,13 @@ class ObservabilityTest extends IntegrationTest {
         assertThat(metrics).startsWith("200 ");
         assertThat(metrics).containsPattern("pdp_decisions_total\\{[^}]*outcome=\"ALLOW\"[^}]*tenant=\"" + tenant + "\"");
         assertThat(metrics).contains("pdp_decision_duration_seconds_bucket");
-        for (String dependency : new String[] {"opa", "vault", "database"}) {
+        for (String dependency : new String[] {"opa", "vault", "database", "audit"}) {
             assertThat(metrics).containsPattern("pdp_dependency_duration_seconds_count\\{dependency=\"" + dependency + "\"");
+        }
+        // The decision's context read, OPA call and record's write were each timed (the series exist from start).
+        for (String dependency : new String[] {"opa", "database", "audit"}) {
+            assertThat(metrics).containsPattern("pdp_dependency_duration_seconds_count\\{dependency=\"" + dependency
+                    + "\",result=\"ok\"} [1-9]");
         }
         assertThat(metrics).contains("pdp_approvals_pending", "pdp_quarantines_active");
         // The decide servlet (outside MVC) names its route for the request metrics as the controller's mapping did.
