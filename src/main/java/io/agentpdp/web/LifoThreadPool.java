@@ -134,10 +134,19 @@ final class LifoThreadPool implements Executor {
                 try {
                     task.run();
                 } catch (RuntimeException | Error e) {
-                    Thread current = Thread.currentThread();
-                    current.getUncaughtExceptionHandler().uncaughtException(current, e);
+                    report(e);
                 }
                 task = nextTask();
+            }
+        }
+
+        /** A task's failure goes to the thread's handler, as it would end a thread of Tomcat's pool; the thread goes on. */
+        private static void report(Throwable failure) {
+            Thread current = Thread.currentThread();
+            try {
+                current.getUncaughtExceptionHandler().uncaughtException(current, failure);
+            } catch (RuntimeException | Error ignored) {
+                // A handler that fails must not end the thread: its slot would never be given back.
             }
         }
 
