@@ -257,9 +257,22 @@ def cmd_pgbench_stats(log_dir, duration):
     }))
 
 
+def prom_series_sum(text, metric, labels):
+    """The sum of METRIC's series in Prometheus text whose labels include every LABEL=VALUE pair of LABELS (a
+    dict); None when no series matches."""
+    total = None
+    for line in text.splitlines():
+        if not line.startswith(metric):
+            continue
+        name_part, _, value = line.rpartition(" ")
+        if name_part.split("{", 1)[0] != metric:
+            continue
+        if all(f'{k}="{v}"' in name_part for k, v in labels.items()):
+            total = (total or 0.0) + float(value)
+    return total
+
+
 def cmd_prom_sum(url, metric, *labels):
-    want = [l.split("=", 1) for l in labels]
-    total = 0.0
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
             text = r.read().decode()
@@ -267,15 +280,7 @@ def cmd_prom_sum(url, metric, *labels):
         print(f"error: {e}", file=sys.stderr)
         print("null")
         return
-    for line in text.splitlines():
-        if not line.startswith(metric):
-            continue
-        name_part, _, value = line.rpartition(" ")
-        name = name_part.split("{", 1)[0]
-        if name != metric:
-            continue
-        if all(f'{k}="{v}"' in name_part for k, v in want):
-            total += float(value)
+    total = prom_series_sum(text, metric, dict(l.split("=", 1) for l in labels)) or 0.0
     print(int(total) if total == int(total) else total)
 
 
@@ -1031,19 +1036,8 @@ TIMERS = {"http_request": ("http_server_requests_seconds", {"uri": "/v1/decision
 
 def cmd_timers_snap(mgmt_base, out):
     text = urllib.request.urlopen(mgmt_base + "/actuator/prometheus", timeout=10).read().decode()
-    snap = {}
-    for name, (metric, labels) in TIMERS.items():
-        for part in ("sum", "count"):
-            total, seen = 0.0, False
-            for line in text.splitlines():
-                if not line.startswith(metric + "_" + part + "{"):
-                    continue
-                tags = dict(re.findall(r'(\w+)="([^"]*)"', line[:line.rindex("}")]))
-                if all(tags.get(k) == v for k, v in labels.items()):
-                    total += float(line.rsplit(" ", 1)[1])
-                    seen = True
-            snap[f"{name}_{part}"] = total if seen else None
-    json.dump(snap, open(out, "w"))
+    json.dump({f"{name}_{part}": prom_series_sum(text, f"{metric}_{part}", labels)
+               for name, (metric, labels) in TIMERS.items() for part in ("sum", "count")}, open(out, "w"))
 
 
 def cmd_timers_merge(step, before, after):
