@@ -743,13 +743,13 @@ THREAD_GROUPS = (("gc", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")), ("jit
                  ("carriers", ("ForkJoinPool-",)), ("tomcat", ("http-nio-",)))
 
 
-def thread_group_ticks(pid):
-    """utime + stime per thread group of one process (threads that exited are not counted)."""
-    groups = {}
+def thread_ticks(pid):
+    """{tid: [group, utime + stime]} for the live threads of one process."""
+    threads = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return groups
+        return threads
     for tid in tids:
         stat = stat_ticks(f"/proc/{pid}/task/{tid}/stat")
         if stat is None:
@@ -758,7 +758,23 @@ def thread_group_ticks(pid):
         group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), None)
         if group is None:
             group = "other:" + re.sub(r"[0-9]+", "#", name) if os.environ.get("BENCH_THREAD_NAMES") == "1" else "other"
-        groups[group] = groups.get(group, 0) + ticks
+        threads[tid] = [group, ticks]
+    return threads
+
+
+def thread_group_deltas(before, after, total):
+    """Ticks per thread group between two thread_ticks snapshots. A thread's CPU counts from the first snapshot
+    (or from its start); a thread that ended in between took its ticks with it (idle request threads end after
+    60 s), so what the process used beyond its live threads' deltas is reported as "exited", never as a
+    negative share of its group."""
+    groups = {}
+    for tid, (group, ticks) in after.items():
+        start = before.get(tid)
+        delta = ticks - start[1] if start and start[0] == group else ticks
+        groups[group] = groups.get(group, 0) + max(0, delta)
+    exited = total - sum(groups.values())
+    if exited > 0:
+        groups["exited"] = exited
     return groups
 
 
@@ -783,8 +799,7 @@ def cmd_cpu_snap(out, *specs):
         name, pids = spec.split("=", 1)
         if name == "pdp":
             for p in filter(None, pids.split(",")):
-                for g, t in thread_group_ticks(p).items():
-                    threads[g] = threads.get(g, 0) + t
+                threads.update(thread_ticks(p))
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     idle = cpu[3] + cpu[4]
@@ -808,8 +823,9 @@ def cmd_cpu_merge(step, before, after):
         comps[name] = {"cores": round(t / 1000.0 / secs, 2), "cpu_ms_per_request": round(t / n, 3)}
     client = d.get("client_cpu_ms_total") or 0.0
     busy = ms(b["busy"] - a["busy"])
-    pdp_threads = {g: round(ms(t - a.get("pdp_threads", {}).get(g, 0)) / n, 3)
-                   for g, t in b.get("pdp_threads", {}).items()}
+    pdp_total = b["comps"].get("pdp", 0) - a["comps"].get("pdp", 0)
+    pdp_threads = {g: round(ms(t) / n, 3) for g, t in
+                   thread_group_deltas(a.get("pdp_threads", {}), b.get("pdp_threads", {}), pdp_total).items()}
     d["cpu"] = {"window_s": round(secs, 1), "requests": n, "components": comps,
                 "pdp_threads_cpu_ms_per_request": pdp_threads,
                 "load_generator": {"cores": round(client / 1000.0 / secs, 2), "cpu_ms_per_request": round(client / n, 3)},
